@@ -1,0 +1,50 @@
+package io.safedefaults.microapp;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.OperatorConfig;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * A child resource kept equal to a pure {@code desired(app, plan)} function. Created, updated and
+ * compared with server-side apply (JOSDK's default), owned by the MicroApp so deleting the app
+ * garbage-collects it, and cached through a label-selected informer so the operator never caches
+ * objects it does not manage.
+ */
+public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDependentResource<R, MicroApp> {
+  private final OperatorConfig config;
+  private final BiFunction<MicroApp, AppPlan, R> desired;
+  private final Function<MicroApp, String> nameOf;
+
+  public ManagedDependent(Class<R> type, String name, OperatorConfig config,
+      Function<MicroApp, String> nameOf, BiFunction<MicroApp, AppPlan, R> desired) {
+    super(type, name);
+    this.config = config;
+    this.nameOf = nameOf;
+    this.desired = desired;
+  }
+
+  @Override
+  protected R desired(MicroApp app, Context<MicroApp> context) {
+    return desired.apply(app, AppPlan.resolve(app, config));
+  }
+
+  /** The child's id without computing desired state. */
+  @Override
+  protected ResourceID targetSecondaryResourceID(MicroApp app, Context<MicroApp> context) {
+    return new ResourceID(nameOf.apply(app), app.getMetadata().getNamespace());
+  }
+
+  @Override
+  protected InformerEventSourceConfiguration.Builder<R> informerConfigurationBuilder(
+      EventSourceContext<MicroApp> context) {
+    return super.informerConfigurationBuilder(context).withLabelSelector(Names.MANAGED_SELECTOR);
+  }
+}

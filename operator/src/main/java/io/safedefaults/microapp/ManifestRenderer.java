@@ -1,0 +1,47 @@
+package io.safedefaults.microapp;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.safedefaults.microapp.access.AppNetworkPolicy;
+import io.safedefaults.microapp.access.AppServiceAccount;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.auth.SessionKeys;
+import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.tls.IngressTlsDefault;
+import io.safedefaults.microapp.workload.AppDeployment;
+import io.safedefaults.microapp.workload.AppService;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every child the operator would create for an app, from the same pure builders the dependents
+ * use, in the order the workflow applies them. Generated key material is never rendered.
+ */
+public final class ManifestRenderer {
+  public static final String KEY_PLACEHOLDER = "generated-by-the-operator-at-creation-never-rendered";
+
+  private ManifestRenderer() {}
+
+  public static List<HasMetadata> render(MicroApp app, OperatorConfig config) {
+    AppPlan plan = AppPlan.resolve(app, config);
+    List<HasMetadata> out = new ArrayList<>();
+    if (plan.fatal()) {
+      return out;
+    }
+    out.add(AppServiceAccount.desired(app));
+    out.add(SidecarConfig.desired(app, plan));
+    Secret keys = SessionKeys.desired(app);
+    keys.setStringData(Map.of(SidecarConfig.KEYSET_FILE, KEY_PLACEHOLDER));
+    out.add(keys);
+    out.add(AppNetworkPolicy.desired(app, plan));
+    out.add(AppDeployment.desired(app, plan));
+    out.add(AppService.desired(app));
+    if (plan.exposed()) {
+      out.add(IngressTlsDefault.desired(app, plan));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,207 @@
+package io.safedefaults.microapp;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.Workflow;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowBuilder;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconcileResult;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.safedefaults.microapp.access.AppNetworkPolicy;
+import io.safedefaults.microapp.access.AppServiceAccount;
+import io.safedefaults.microapp.access.LeastPrivilegeCheck;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.audit.AuditLog;
+import io.safedefaults.microapp.audit.EventRecorder;
+import io.safedefaults.microapp.audit.OperatorMetrics;
+import io.safedefaults.microapp.auth.AuthCheck;
+import io.safedefaults.microapp.auth.SessionKeysDependent;
+import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.policy.OverridesCheck;
+import io.safedefaults.microapp.policy.Problem;
+import io.safedefaults.microapp.ratelimit.RateLimitCheck;
+import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.Observed;
+import io.safedefaults.microapp.tls.IngressTlsDefault;
+import io.safedefaults.microapp.tls.TlsCheck;
+import io.safedefaults.microapp.workload.AppDeployment;
+import io.safedefaults.microapp.workload.AppService;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a MicroApp into its secured children, then reports what it observed. Children are applied
+ * by one workflow of dependents whose desired state is a pure function of the app and the cluster
+ * policy; the Ingress is applied only while auth and TLS can be set up, and deleted otherwise.
+ */
+@ControllerConfiguration(name = MicroAppReconciler.NAME)
+public class MicroAppReconciler implements Reconciler<MicroApp> {
+  public static final String NAME = "microapp";
+  private static final Logger LOG = LoggerFactory.getLogger(MicroAppReconciler.class);
+  /** Reasons that describe progress rather than a problem: no Warning event for them. */
+  private static final Set<String> TRANSIENT = Set.of("PodsNotReady", "SidecarMissing", "ServiceBypassesSidecar",
+      "SidecarConfigPending", "EdgeLimitsPending", "IngressPending", "ServiceAccountPending", "PodNotRestricted",
+      "NetworkPolicyPending");
+
+  private final OperatorConfig config;
+  private final OperatorMetrics metrics;
+  private final AuditLog audit = new AuditLog();
+  private final Workflow<MicroApp> workflow;
+
+  public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics) {
+    this.config = config;
+    this.metrics = metrics;
+    var serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account", config,
+        a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
+    var sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
+        Names::sidecarConfigMap, SidecarConfig::desired);
+    var sessionKeys = new SessionKeysDependent();
+    var deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
+        a -> a.getMetadata().getName(), AppDeployment::desired);
+    var service = new ManagedDependent<>(Service.class, "service", config,
+        a -> a.getMetadata().getName(), (a, p) -> AppService.desired(a));
+    var networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy", config,
+        a -> a.getMetadata().getName(), AppNetworkPolicy::desired);
+    var ingress = new ManagedDependent<>(Ingress.class, "ingress", config,
+        a -> a.getMetadata().getName(), IngressTlsDefault::desired);
+    this.workflow = new WorkflowBuilder<MicroApp>()
+        .addDependentResource(serviceAccount)
+        .addDependentResource(sidecarConfig)
+        .addDependentResource(sessionKeys)
+        .addDependentResource(networkPolicy)
+        .addDependentResourceAndConfigure(deployment).dependsOn(serviceAccount, sidecarConfig, sessionKeys)
+        .addDependentResourceAndConfigure(service).dependsOn(deployment)
+        // No Ingress unless sign-in and TLS can be set up: never a half-secured app on the internet.
+        .addDependentResourceAndConfigure(ingress).dependsOn(service, networkPolicy)
+        .withReconcilePrecondition((dr, app, ctx) -> AppPlan.resolve((MicroApp) app, config).exposed())
+        .withThrowExceptionFurther(false)
+        .build();
+  }
+
+  @Override
+  public List<EventSource<?, MicroApp>> prepareEventSources(EventSourceContext<MicroApp> context) {
+    return EventSourceUtils.eventSourcesFromWorkflow(context, workflow);
+  }
+
+  @Override
+  public UpdateControl<MicroApp> reconcile(MicroApp app, Context<MicroApp> context) {
+    AppPlan plan = AppPlan.resolve(app, config);
+    Optional<String> error = Optional.empty();
+    if (!plan.fatal()) {
+      WorkflowReconcileResult result = workflow.reconcile(app, context);
+      error = describe(result.getErroredDependents());
+    }
+    Observed observed = new Observed(
+        context.getSecondaryResource(ServiceAccount.class).orElse(null),
+        context.getSecondaryResource(ConfigMap.class).orElse(null),
+        context.getSecondaryResource(Deployment.class).orElse(null),
+        context.getSecondaryResource(Service.class).orElse(null),
+        context.getSecondaryResource(Ingress.class).orElse(null),
+        context.getSecondaryResource(NetworkPolicy.class).orElse(null));
+    List<CheckResult> checks = checks(plan, observed);
+    MicroAppStatus status = Conditions.status(app, plan, observed, checks, error, Instant.now());
+
+    boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
+    metrics.observe(app.getMetadata().getNamespace(), app.getMetadata().getName(), status, ready);
+    metrics.retain(context.getPrimaryCache().list()
+        .map(a -> a.getMetadata().getNamespace() + "/" + a.getMetadata().getName())
+        .collect(Collectors.toSet()));
+    error.ifPresent(e -> metrics.reconcileError("ApplyFailed"));
+
+    if (Objects.equals(app.getStatus(), status)) {
+      return error.isPresent() ? UpdateControl.<MicroApp>noUpdate().rescheduleAfter(Duration.ofSeconds(30))
+          : UpdateControl.noUpdate();
+    }
+    announce(app, plan, status, new EventRecorder(context.getClient()));
+    MicroApp patch = new MicroApp();
+    patch.setMetadata(new ObjectMetaBuilder()
+        .withName(app.getMetadata().getName())
+        .withNamespace(app.getMetadata().getNamespace())
+        .build());
+    patch.setStatus(status);
+    UpdateControl<MicroApp> control = UpdateControl.patchStatus(patch);
+    return error.isPresent() ? control.rescheduleAfter(Duration.ofSeconds(30)) : control;
+  }
+
+  static List<CheckResult> checks(AppPlan plan, Observed observed) {
+    List<CheckResult> checks = new ArrayList<>(AuthCheck.check(plan, observed));
+    checks.add(RateLimitCheck.check(plan, observed));
+    checks.add(TlsCheck.check(plan, observed));
+    checks.add(LeastPrivilegeCheck.check(plan, observed));
+    checks.add(OverridesCheck.check(plan));
+    return checks;
+  }
+
+  /** Events and audit records for conditions whose status changed. */
+  private void announce(MicroApp app, AppPlan plan, MicroAppStatus next, EventRecorder events) {
+    String ns = app.getMetadata().getNamespace();
+    String name = app.getMetadata().getName();
+    for (Condition c : next.getConditions()) {
+      Optional<Condition> before = Conditions.find(app.getStatus(), c.getType());
+      if (before.isPresent() && before.get().getStatus().equals(c.getStatus())
+          && Objects.equals(before.get().getReason(), c.getReason())) {
+        continue;
+      }
+      boolean isTrue = "True".equals(c.getStatus());
+      if (Conditions.DEFAULTS_RELAXED.equals(c.getType())) {
+        if (isTrue) {
+          events.warning(app, "DefaultsRelaxed", c.getMessage());
+          audit.record("override.applied", ns, name, Map.of("settings",
+              plan.relaxed().keySet().stream().map(s -> s.wireName()).sorted().toList()));
+        } else if (before.isPresent()) {
+          events.normal(app, "DefaultsRestored", c.getMessage());
+          audit.record("override.removed", ns, name, Map.of());
+        }
+      } else if (isTrue && Conditions.READY.equals(c.getType())) {
+        events.normal(app, "Ready", c.getMessage());
+      } else if (!isTrue && !TRANSIENT.contains(c.getReason())) {
+        events.warning(app, c.getReason(), c.getMessage());
+      }
+    }
+    for (Problem p : plan.problems(Problem.Area.OVERRIDES)) {
+      audit.record("override.refused", ns, name, Map.of("reason", p.reason(), "message", p.message()));
+    }
+    LOG.info("status of {}/{} changed: {}", ns, name, next.getConditions().stream()
+        .map(c -> c.getType() + "=" + c.getStatus()).collect(Collectors.joining(" ")));
+  }
+
+  @SuppressWarnings("rawtypes")
+  private static Optional<String> describe(Map<DependentResource, Exception> errors) {
+    if (errors.isEmpty()) {
+      return Optional.empty();
+    }
+    var first = errors.entrySet().iterator().next();
+    Exception e = first.getValue();
+    String why = e instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null
+        ? "HTTP " + k.getCode() + ": " + k.getStatus().getMessage()
+        : e.getClass().getSimpleName();
+    LOG.warn("could not apply {}: {}", first.getKey().name(), why);
+    return Optional.of("could not apply the " + first.getKey().name() + ": " + why);
+  }
+}

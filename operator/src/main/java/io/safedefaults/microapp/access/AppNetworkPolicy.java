@@ -1,0 +1,49 @@
+package io.safedefaults.microapp.access;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeerBuilder;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.policy.AppPlan;
+import java.util.List;
+
+/**
+ * Default-deny ingress for the app's pods, admitting only the sidecar port and only from the ingress
+ * controller's namespaces (checklist 7). The app port is never listed, so nothing reaches the app
+ * around the sidecar. A justified networkPolicy override admits every namespace, still to the
+ * sidecar port only.
+ */
+public final class AppNetworkPolicy {
+  private AppNetworkPolicy() {}
+
+  public static NetworkPolicy desired(MicroApp app, AppPlan plan) {
+    List<NetworkPolicyPeer> from = plan.networkPolicyRelaxed()
+        ? List.of(new NetworkPolicyPeerBuilder().withNamespaceSelector(new LabelSelectorBuilder().build()).build())
+        : plan.config().ingressNamespaces().stream()
+            .map(ns -> new NetworkPolicyPeerBuilder()
+                .withNewNamespaceSelector()
+                .addToMatchLabels("kubernetes.io/metadata.name", ns)
+                .endNamespaceSelector()
+                .build())
+            .toList();
+    return new NetworkPolicyBuilder()
+        .withNewMetadata()
+        .withName(app.getMetadata().getName())
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(Names.labels(app))
+        .endMetadata()
+        .withNewSpec()
+        .withNewPodSelector().withMatchLabels(Names.selector(app)).endPodSelector()
+        .withPolicyTypes("Ingress")
+        .addNewIngress()
+        .withFrom(from)
+        .addNewPort().withProtocol("TCP").withPort(new IntOrString(Names.SIDECAR_PORT)).endPort()
+        .endIngress()
+        .endSpec()
+        .build();
+  }
+}

@@ -1,0 +1,22 @@
+package io.safedefaults.microapp.access;
+
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.MicroApp;
+
+/** One ServiceAccount per app, with no token mounted and no RoleBinding anywhere (checklist 7). */
+public final class AppServiceAccount {
+  private AppServiceAccount() {}
+
+  public static ServiceAccount desired(MicroApp app) {
+    return new ServiceAccountBuilder()
+        .withNewMetadata()
+        .withName(app.getMetadata().getName())
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(Names.labels(app))
+        .endMetadata()
+        .withAutomountServiceAccountToken(false)
+        .build();
+  }
+}

@@ -1,0 +1,50 @@
+package io.safedefaults.microapp.access;
+
+import static io.safedefaults.microapp.status.CheckResult.Item.LEAST_PRIVILEGE;
+
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.status.Observed;
+
+/** Checklist 7 judged from the observed ServiceAccount, pod template and NetworkPolicy. */
+public final class LeastPrivilegeCheck {
+  private LeastPrivilegeCheck() {}
+
+  public static CheckResult check(AppPlan plan, Observed o) {
+    if (o.serviceAccount() == null || !Boolean.FALSE.equals(o.serviceAccount().getAutomountServiceAccountToken())) {
+      return CheckResult.failed(LEAST_PRIVILEGE, "ServiceAccountPending",
+          "the app's ServiceAccount does not (yet) exist with automountServiceAccountToken: false");
+    }
+    PodSpec pod = o.deployment() == null ? null : o.deployment().getSpec().getTemplate().getSpec();
+    if (pod == null || !Boolean.FALSE.equals(pod.getAutomountServiceAccountToken())
+        || !RestrictedPodSecurity.isRestricted(pod.getSecurityContext())
+        || !pod.getContainers().stream().allMatch(c -> RestrictedPodSecurity.isRestricted(c.getSecurityContext()))) {
+      return CheckResult.failed(LEAST_PRIVILEGE, "PodNotRestricted",
+          "the pod template does not (yet) meet Pod Security restricted with a read-only root filesystem");
+    }
+    if (!admitsOnlySidecar(o.networkPolicy())) {
+      return CheckResult.failed(LEAST_PRIVILEGE, "NetworkPolicyPending",
+          "the default-deny NetworkPolicy admitting only the sidecar port does not (yet) exist");
+    }
+    if (plan.networkPolicyRelaxed()) {
+      return CheckResult.relaxed(LEAST_PRIVILEGE, "AllNamespacesByOverride",
+          "every namespace may reach the sidecar port: " + plan.relaxed().get(Setting.NETWORK_POLICY));
+    }
+    return CheckResult.passed(LEAST_PRIVILEGE, "LeastPrivilege",
+        "own ServiceAccount without token, restricted pods, default-deny ingress except the sidecar port");
+  }
+
+  static boolean admitsOnlySidecar(NetworkPolicy np) {
+    if (np == null || np.getSpec() == null || np.getSpec().getPolicyTypes() == null
+        || !np.getSpec().getPolicyTypes().contains("Ingress") || np.getSpec().getIngress() == null) {
+      return false;
+    }
+    return np.getSpec().getIngress().stream().allMatch(rule -> rule.getPorts() != null && !rule.getPorts().isEmpty()
+        && rule.getPorts().stream().allMatch(p -> p.getPort() != null
+            && Integer.valueOf(Names.SIDECAR_PORT).equals(p.getPort().getIntVal())));
+  }
+}

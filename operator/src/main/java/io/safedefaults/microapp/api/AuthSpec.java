@@ -1,0 +1,66 @@
+package io.safedefaults.microapp.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Sign-in settings (checklist 1: sign-in, 2: MFA on admin paths, 3: short sessions). */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class AuthSpec {
+
+  @Size(max = 512)
+  @JsonPropertyDescription("OIDC issuer URL (https). Defaults to the organisation's issuer from the operator configuration.")
+  @ValidationRule(value = "self.matches('^https://[^\\\\s?#]+$')",
+      message = "spec.auth.issuer must be an https:// URL without query or fragment, e.g. https://login.example.com/realms/acme")
+  private String issuer;
+
+  @Size(max = 253)
+  @JsonPropertyDescription("OIDC client id registered at the issuer. Defaults to the app's name.")
+  @ValidationRule(value = "self.matches('^[A-Za-z0-9._:/-]+$')",
+      message = "spec.auth.clientId may contain only letters, digits and . _ : / -")
+  private String clientId;
+
+  @Size(max = 64)
+  @JsonPropertyDescription("Groups (from the ID token's groups claim) whose members may sign in.")
+  private List<@Size(min = 1, max = 256) String> allowedGroups = new ArrayList<>();
+
+  @Size(max = 32)
+  @JsonPropertyDescription("E-mail domains whose verified users may sign in, e.g. acme.com (exact match, no wildcards).")
+  @ValidationRule(value = "self.all(d, d.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$'))",
+      message = "spec.auth.allowedEmailDomains: each entry must be a lowercase domain such as acme.com, without @ or wildcards")
+  private List<@Size(max = 253) String> allowedEmailDomains = new ArrayList<>();
+
+  @Size(max = 32)
+  @JsonPropertyDescription("Paths that need multi-factor sign-in (exports, deletes, settings). "
+      + "'/admin/**' matches /admin and everything below it; '/export' matches exactly that path.")
+  @ValidationRule(value = "self.all(p, p.startsWith('/'))",
+      message = "spec.auth.adminPaths: every path must start with '/', e.g. /admin/**")
+  @ValidationRule(value = "self.all(p, !p.contains('?') && !p.contains('#') && !p.contains('%') && !p.contains('\\\\') && !p.contains('/../') && !p.endsWith('/..') && !p.contains('/./'))",
+      message = "spec.auth.adminPaths: write plain normalised paths (no ?, #, %, backslash or dot segments)")
+  private List<@Size(min = 1, max = 256) String> adminPaths = new ArrayList<>();
+
+  @Size(max = 16)
+  @JsonPropertyDescription("How long a sign-in lasts, as a Go duration such as 8h or 90m. Default 8h; at most 24h "
+      + "and at most the cluster policy's maximum unless overridden.")
+  @ValidationRule(value = "self.matches('^([0-9]+h)?([0-9]+m)?$') && self != ''",
+      message = "spec.auth.sessionTTL must be hours and/or minutes such as 8h, 90m or 1h30m")
+  @ValidationRule(value = "!self.matches('^([0-9]+h)?([0-9]+m)?$') || self == '' || (duration(self) <= duration('24h') && duration(self) >= duration('5m'))",
+      message = "spec.auth.sessionTTL must be between 5m and 24h; long sessions outlive a stolen laptop")
+  private String sessionTTL;
+
+  public String getIssuer() { return issuer; }
+  public void setIssuer(String issuer) { this.issuer = issuer; }
+  public String getClientId() { return clientId; }
+  public void setClientId(String clientId) { this.clientId = clientId; }
+  public List<String> getAllowedGroups() { return allowedGroups; }
+  public void setAllowedGroups(List<String> allowedGroups) { this.allowedGroups = allowedGroups; }
+  public List<String> getAllowedEmailDomains() { return allowedEmailDomains; }
+  public void setAllowedEmailDomains(List<String> allowedEmailDomains) { this.allowedEmailDomains = allowedEmailDomains; }
+  public List<String> getAdminPaths() { return adminPaths; }
+  public void setAdminPaths(List<String> adminPaths) { this.adminPaths = adminPaths; }
+  public String getSessionTTL() { return sessionTTL; }
+  public void setSessionTTL(String sessionTTL) { this.sessionTTL = sessionTTL; }
+}

@@ -1,0 +1,98 @@
+package io.safedefaults.microapp.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/** What the operator observed, never what it hoped. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class MicroAppStatus {
+
+  @JsonPropertyDescription("metadata.generation of the spec this status describes.")
+  private Long observedGeneration;
+
+  @JsonPropertyDescription("Ready plus one condition per checklist area.")
+  private List<Condition> conditions = new ArrayList<>();
+
+  @JsonPropertyDescription("How many checklist defaults this app meets.")
+  private Checklist checklist;
+
+  @JsonPropertyDescription("Where users reach the app (only with a host and a working Ingress).")
+  private String url;
+
+  public Long getObservedGeneration() { return observedGeneration; }
+  public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
+  public List<Condition> getConditions() { return conditions; }
+  public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
+  public Checklist getChecklist() { return checklist; }
+  public void setChecklist(Checklist checklist) { this.checklist = checklist; }
+  public String getUrl() { return url; }
+  public void setUrl(String url) { this.url = url; }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof MicroAppStatus s
+        && Objects.equals(observedGeneration, s.observedGeneration)
+        && Objects.equals(conditions, s.conditions)
+        && Objects.equals(checklist, s.checklist)
+        && Objects.equals(url, s.url);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(observedGeneration, conditions, checklist, url);
+  }
+
+  /** Checklist summary: passed/total plus the names of the items that fail. */
+  @JsonInclude(JsonInclude.Include.NON_EMPTY)
+  public static class Checklist {
+    private Integer passed;
+    private Integer total;
+    @JsonPropertyDescription("passed/total, for kubectl get.")
+    private String summary;
+    @JsonPropertyDescription("Checklist items this app does not meet.")
+    private List<String> failing = new ArrayList<>();
+    @JsonPropertyDescription("Checklist items relaxed by an override.")
+    private List<String> relaxed = new ArrayList<>();
+
+    public Checklist() {}
+
+    public Checklist(int passed, int total, List<String> failing, List<String> relaxed) {
+      this.passed = passed;
+      this.total = total;
+      this.summary = passed + "/" + total;
+      this.failing = new ArrayList<>(failing);
+      this.relaxed = new ArrayList<>(relaxed);
+    }
+
+    public Integer getPassed() { return passed; }
+    public void setPassed(Integer passed) { this.passed = passed; }
+    public Integer getTotal() { return total; }
+    public void setTotal(Integer total) { this.total = total; }
+    public String getSummary() { return summary; }
+    public void setSummary(String summary) { this.summary = summary; }
+    public List<String> getFailing() { return failing; }
+    public void setFailing(List<String> failing) { this.failing = failing; }
+    public List<String> getRelaxed() { return relaxed; }
+    public void setRelaxed(List<String> relaxed) { this.relaxed = relaxed; }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Checklist c && Objects.equals(passed, c.passed) && Objects.equals(total, c.total)
+          && Objects.equals(summary, c.summary) && Objects.equals(nullToEmpty(failing), nullToEmpty(c.failing))
+          && Objects.equals(nullToEmpty(relaxed), nullToEmpty(c.relaxed));
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(passed, total, summary);
+    }
+
+    private static List<String> nullToEmpty(List<String> l) {
+      return l == null ? List.of() : l;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+package io.safedefaults.microapp.auth;
+
+import com.google.crypto.tink.InsecureSecretKeyAccess;
+import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
+import com.google.crypto.tink.aead.AeadConfig;
+import com.google.crypto.tink.aead.PredefinedAeadParameters;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.MicroApp;
+import java.security.GeneralSecurityException;
+
+/**
+ * The key that encrypts the sidecar's session cookies (checklist 3): a Tink AES-256-GCM keyset,
+ * generated once per app and never rewritten, so sessions survive operator restarts and resyncs.
+ * Only the sidecar container mounts it.
+ */
+public final class SessionKeys {
+  static {
+    try {
+      AeadConfig.register();
+    } catch (GeneralSecurityException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private SessionKeys() {}
+
+  public static Secret desired(MicroApp app) {
+    return new SecretBuilder()
+        .withNewMetadata()
+        .withName(Names.sessionKeysSecret(app))
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(Names.labels(app))
+        .endMetadata()
+        .withType("Opaque")
+        .addToStringData(SidecarConfig.KEYSET_FILE, newKeyset())
+        .build();
+  }
+
+  static String newKeyset() {
+    try {
+      KeysetHandle handle = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
+      return TinkJsonProtoKeysetFormat.serializeKeyset(handle, InsecureSecretKeyAccess.get());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("could not generate a session keyset", e);
+    }
+  }
+}

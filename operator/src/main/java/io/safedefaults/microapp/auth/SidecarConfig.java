@@ -1,0 +1,105 @@
+package io.safedefaults.microapp.auth;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.policy.AppPlan;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The auth sidecar's configuration (checklists 1-5), mounted read-only into the sidecar as
+ * {@value #FILE} in {@value #DIR}. The contract is documented in docs/sidecar-contract.md; the
+ * sidecar refuses to start on a file it cannot validate.
+ */
+public final class SidecarConfig {
+  public static final String DIR = "/etc/microapp-sidecar";
+  public static final String FILE = "config.json";
+  public static final String KEYS_DIR = "/etc/microapp-sidecar/keys";
+  public static final String KEYSET_FILE = "session-keyset.json";
+  public static final String CALLBACK_PATH = "/oauth2/callback";
+  /** amr values that prove a second factor (RFC 8176). */
+  public static final List<String> MFA_AMR = List.of("mfa", "otp", "hwk", "swk", "fpt");
+
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+      .enable(SerializationFeature.INDENT_OUTPUT);
+
+  private SidecarConfig() {}
+
+  public static String json(AppPlan plan) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("version", 1);
+    c.put("listenPort", Names.SIDECAR_PORT);
+    c.put("adminPort", Names.SIDECAR_ADMIN_PORT);
+    c.put("upstream", "http://127.0.0.1:" + plan.port());
+    c.put("visibility", plan.visibility().wireName());
+    if (plan.host() != null) {
+      c.put("publicUrl", "https://" + plan.host());
+    }
+    Map<String, Object> oidc = new LinkedHashMap<>();
+    if (plan.issuer() != null) {
+      oidc.put("issuer", plan.issuer());
+    }
+    oidc.put("clientId", plan.clientId());
+    oidc.put("redirectPath", CALLBACK_PATH);
+    oidc.put("scopes", List.of("openid", "email", "profile", "groups"));
+    oidc.put("groupsClaim", "groups");
+    c.put("oidc", oidc);
+    c.put("allowedGroups", plan.allowedGroups());
+    c.put("allowedEmailDomains", plan.allowedEmailDomains());
+    Map<String, Object> mfa = new LinkedHashMap<>();
+    mfa.put("paths", plan.adminPaths());
+    mfa.put("required", plan.mfaOnAdminPaths());
+    mfa.put("amr", MFA_AMR);
+    c.put("adminPaths", mfa);
+    Map<String, Object> session = new LinkedHashMap<>();
+    session.put("ttlSeconds", plan.sessionTtl().toSeconds());
+    session.put("rememberMe", false);
+    session.put("keysetFile", KEYS_DIR + "/" + KEYSET_FILE);
+    c.put("session", session);
+    Map<String, Object> limits = new LinkedHashMap<>();
+    limits.put("perUserPerMinute", plan.limits().perUserPerMinute());
+    limits.put("perIpPerMinute", plan.limits().perIpPerMinute());
+    limits.put("perIpBurstPerSecond", plan.limits().perIpBurstPerSecond());
+    c.put("rateLimit", limits);
+    c.put("trustedProxyCidrs", List.of());
+    c.put("hsts", "max-age=31536000; includeSubDomains");
+    try {
+      return JSON.writeValueAsString(c) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("sidecar configuration could not be written", e);
+    }
+  }
+
+  public static ConfigMap desired(MicroApp app, AppPlan plan) {
+    return new ConfigMapBuilder()
+        .withNewMetadata()
+        .withName(Names.sidecarConfigMap(app))
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(Names.labels(app))
+        .endMetadata()
+        .withImmutable(false)
+        .addToData(FILE, json(plan))
+        .build();
+  }
+
+  /** Short content hash put on the pod template, so pods roll when the configuration changes. */
+  public static String hash(String content) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(content.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 12);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package io.safedefaults.microapp.cli;
+
+import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.OperatorConfig;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Option;
+
+/**
+ * The organisation's defaults and bounds. Every option also reads an environment variable (the
+ * Helm chart sets those), so {@code run} and {@code render} resolve apps identically.
+ */
+public class PolicyOptions {
+  @Option(names = "--sidecar-image", defaultValue = "${env:MICROAPP_SIDECAR_IMAGE:-ghcr.io/safedefaults/microapp-sidecar:0.1.0}",
+      description = "Image of the auth sidecar injected into every app (env MICROAPP_SIDECAR_IMAGE).")
+  String sidecarImage;
+
+  @Option(names = "--default-issuer", defaultValue = "${env:MICROAPP_DEFAULT_ISSUER}",
+      description = "OIDC issuer for apps that do not name one (env MICROAPP_DEFAULT_ISSUER).")
+  String defaultIssuer;
+
+  @Option(names = "--cluster-issuer", defaultValue = "${env:MICROAPP_CLUSTER_ISSUER}",
+      description = "cert-manager ClusterIssuer for app certificates; without it no app gets an Ingress (env MICROAPP_CLUSTER_ISSUER).")
+  String clusterIssuer;
+
+  @Option(names = "--ingress-class", defaultValue = "${env:MICROAPP_INGRESS_CLASS:-nginx}",
+      description = "IngressClass of app Ingresses (env MICROAPP_INGRESS_CLASS).")
+  String ingressClass;
+
+  @Option(names = "--ingress-flavor", defaultValue = "${env:MICROAPP_INGRESS_FLAVOR:-auto}",
+      description = "Annotation dialect: auto, nginx or traefik (env MICROAPP_INGRESS_FLAVOR).")
+  String ingressFlavor;
+
+  @Option(names = "--ingress-namespaces", split = ",", defaultValue = "${env:MICROAPP_INGRESS_NAMESPACES:-ingress-nginx}",
+      description = "Namespaces of the ingress controller, admitted by each app's NetworkPolicy (env MICROAPP_INGRESS_NAMESPACES).")
+  List<String> ingressNamespaces;
+
+  @Option(names = "--default-session-ttl", defaultValue = "${env:MICROAPP_DEFAULT_SESSION_TTL:-8h}",
+      description = "Session length when an app sets none (env MICROAPP_DEFAULT_SESSION_TTL).")
+  String defaultSessionTtl;
+
+  @Option(names = "--max-session-ttl", defaultValue = "${env:MICROAPP_MAX_SESSION_TTL:-12h}",
+      description = "Longest session without an override, at most 24h (env MICROAPP_MAX_SESSION_TTL).")
+  String maxSessionTtl;
+
+  @Option(names = "--default-limits", defaultValue = "${env:MICROAPP_DEFAULT_LIMITS:-100,10,60}",
+      description = "Default requests/min per IP, burst/s per IP, requests/min per user (env MICROAPP_DEFAULT_LIMITS).")
+  String defaultLimits;
+
+  @Option(names = "--max-limits", defaultValue = "${env:MICROAPP_MAX_LIMITS:-1000,100,600}",
+      description = "Highest limits without an override, same order (env MICROAPP_MAX_LIMITS).")
+  String maxLimits;
+
+  @Option(names = "--allowed-overrides", defaultValue = "${env:MICROAPP_ALLOWED_OVERRIDES:-visibility}",
+      description = "Defaults apps may relax with a justified override: comma list of visibility, mfa, sessionTTL, "
+          + "rateLimit, networkPolicy, or 'none' (env MICROAPP_ALLOWED_OVERRIDES).")
+  String allowedOverrides;
+
+  @Option(names = "--run-as-user", defaultValue = "${env:MICROAPP_RUN_AS_USER:-10001}",
+      description = "Non-root uid the app pods run as (env MICROAPP_RUN_AS_USER).")
+  long runAsUser;
+
+  public OperatorConfig toConfig() {
+    return OperatorConfig.builder()
+        .sidecarImage(sidecarImage)
+        .defaultIssuer(defaultIssuer)
+        .clusterIssuer(clusterIssuer)
+        .ingressClassName(ingressClass)
+        .ingressFlavor(ingressFlavor)
+        .ingressNamespaces(ingressNamespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList())
+        .defaultSessionTtl(duration("--default-session-ttl", defaultSessionTtl))
+        .maxSessionTtl(duration("--max-session-ttl", maxSessionTtl))
+        .defaultLimits(limits("--default-limits", defaultLimits))
+        .maxLimits(limits("--max-limits", maxLimits))
+        .allowedOverrides(settings(allowedOverrides))
+        .runAsUser(runAsUser)
+        .build();
+  }
+
+  static Duration duration(String flag, String text) {
+    return AppPlan.parseTtl(text).orElseThrow(() ->
+        new IllegalArgumentException(flag + ": '" + text + "' is not a duration such as 8h, 90m or 1h30m"));
+  }
+
+  static OperatorConfig.Limits limits(String flag, String text) {
+    String[] parts = text.split(",");
+    try {
+      if (parts.length == 3) {
+        int[] v = Arrays.stream(parts).mapToInt(p -> Integer.parseInt(p.trim())).toArray();
+        if (v[0] > 0 && v[1] > 0 && v[2] > 0) {
+          return new OperatorConfig.Limits(v[0], v[1], v[2]);
+        }
+      }
+    } catch (NumberFormatException e) {
+      // fall through to the message below
+    }
+    throw new IllegalArgumentException(flag + ": '" + text
+        + "' must be three positive numbers: per-IP per minute, per-IP burst per second, per-user per minute");
+  }
+
+  static Set<Setting> settings(String text) {
+    if (text.isBlank() || text.trim().equals("none")) {
+      return Set.of();
+    }
+    Set<Setting> out = EnumSet.noneOf(Setting.class);
+    for (String name : text.split(",")) {
+      String n = name.trim();
+      out.add(Arrays.stream(Setting.values()).filter(s -> s.wireName().equals(n)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("--allowed-overrides: '" + n + "' is not one of "
+              + Arrays.stream(Setting.values()).map(Setting::wireName).collect(Collectors.joining(", ")))));
+    }
+    return out;
+  }
+}

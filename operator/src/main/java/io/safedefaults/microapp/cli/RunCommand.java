@@ -1,0 +1,105 @@
+package io.safedefaults.microapp.cli;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.safedefaults.microapp.MicroAppReconciler;
+import io.safedefaults.microapp.audit.OperatorMetrics;
+import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.runtime.HealthServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Runs the controller until SIGTERM, with health, readiness and metrics endpoints. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Reconcile MicroApps using the current kubeconfig or the in-cluster service account.")
+public final class RunCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+
+  @Mixin PolicyOptions policy;
+
+  @Option(names = "--namespaces", split = ",", defaultValue = "${env:MICROAPP_WATCH_NAMESPACES}",
+      description = "Namespaces to watch; all when empty (env MICROAPP_WATCH_NAMESPACES).")
+  List<String> namespaces;
+
+  @Option(names = "--http-address", defaultValue = "${env:MICROAPP_HTTP_ADDRESS:-0.0.0.0}",
+      description = "Address of /healthz, /readyz and /metrics.")
+  String httpAddress;
+
+  @Option(names = "--http-port", defaultValue = "${env:MICROAPP_HTTP_PORT:-8080}",
+      description = "Port of /healthz, /readyz and /metrics.")
+  int httpPort;
+
+  @Option(names = "--resync-seconds", defaultValue = "${env:MICROAPP_RESYNC_SECONDS:-600}",
+      description = "Re-check every app at least this often, repairing drift missed by watches.")
+  long resyncSeconds;
+
+  @Option(names = "--leader-election", negatable = true, defaultValue = "${env:MICROAPP_LEADER_ELECTION:-true}",
+      description = "Elect one active replica through a Lease (default on).")
+  boolean leaderElection;
+
+  @Option(names = "--leader-election-namespace", defaultValue = "${env:POD_NAMESPACE}",
+      description = "Namespace of the Lease; defaults to the pod's namespace (env POD_NAMESPACE).")
+  String leaseNamespace;
+
+  @Option(names = "--lease-name", defaultValue = "microapp-operator", description = "Name of the Lease.")
+  String leaseName;
+
+  @Override
+  public Integer call() throws Exception {
+    OperatorConfig config = policy.toConfig();
+    if (resyncSeconds < 5) {
+      throw new IllegalArgumentException("--resync-seconds must be 5 or more");
+    }
+    if (leaderElection && (leaseNamespace == null || leaseNamespace.isBlank())) {
+      throw new IllegalArgumentException(
+          "--leader-election-namespace (or POD_NAMESPACE) is needed for leader election; or pass --no-leader-election");
+    }
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    Operator operator = new Operator(o -> {
+      o.withKubernetesClient(client)
+          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
+          .withCloseClientOnStop(true)
+          .withStopOnInformerErrorDuringStartup(true);
+      if (leaderElection) {
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, leaseNamespace));
+      }
+    });
+    operator.register(new MicroAppReconciler(config, new OperatorMetrics(registry)), o -> {
+      o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
+      List<String> ns = namespaces == null ? List.of()
+          : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+      if (!ns.isEmpty()) {
+        o.settingNamespaces(Set.copyOf(ns));
+      }
+    });
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    try (HealthServer health = new HealthServer(httpAddress, httpPort, () -> true,
+        () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy(),
+        registry::scrape)) {
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        LOG.info("stopping on signal");
+        operator.stop();
+        stopped.countDown();
+      }, "shutdown"));
+      operator.start();
+      LOG.info("microapp-operator started; health and metrics on {}:{}", httpAddress, health.port());
+      stopped.await();
+    }
+    return 0;
+  }
+}

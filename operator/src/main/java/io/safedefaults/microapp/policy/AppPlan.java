@@ -1,0 +1,195 @@
+package io.safedefaults.microapp.policy;
+
+import io.safedefaults.microapp.api.AuthSpec;
+import io.safedefaults.microapp.api.DefaultOverride;
+import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.MicroAppSpec;
+import io.safedefaults.microapp.api.RateLimitSpec;
+import io.safedefaults.microapp.api.Visibility;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A MicroApp resolved against the cluster policy: every default filled in, every bound applied,
+ * every override checked. A pure function of its inputs, so desired state can be rendered offline.
+ * Where a setting is out of bounds the plan fails closed (the stricter value) and records a problem.
+ */
+public record AppPlan(
+    String name,
+    String namespace,
+    int port,
+    String host,
+    Visibility visibility,
+    String issuer,
+    String clientId,
+    List<String> allowedGroups,
+    List<String> allowedEmailDomains,
+    List<String> adminPaths,
+    boolean mfaOnAdminPaths,
+    Duration sessionTtl,
+    OperatorConfig.Limits limits,
+    boolean networkPolicyRelaxed,
+    Map<Setting, String> relaxed,
+    List<Problem> problems,
+    OperatorConfig config) {
+
+  private static final Pattern DNS_LABEL = Pattern.compile("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$");
+  private static final Pattern TTL = Pattern.compile("^(?:(\\d+)h)?(?:(\\d+)m)?$");
+
+  public static AppPlan resolve(MicroApp app, OperatorConfig config) {
+    MicroAppSpec spec = app.getSpec() == null ? new MicroAppSpec() : app.getSpec();
+    AuthSpec auth = spec.getAuth() == null ? new AuthSpec() : spec.getAuth();
+    String name = app.getMetadata().getName();
+    List<Problem> problems = new ArrayList<>();
+
+    if (!DNS_LABEL.matcher(name).matches()) {
+      problems.add(new Problem(Problem.Area.NAME, "InvalidName",
+          "metadata.name '" + name + "' cannot name the app's Service; use at most 63 lowercase letters,"
+              + " digits and '-', starting with a letter", true));
+    }
+
+    Map<Setting, String> relaxed = new EnumMap<>(Setting.class);
+    List<DefaultOverride> overrides = spec.getOverrides() == null ? List.of() : spec.getOverrides();
+    for (int i = 0; i < overrides.size(); i++) {
+      DefaultOverride o = overrides.get(i);
+      if (o.getSetting() == null) {
+        continue; // the schema requires it; nothing to relax
+      }
+      if (config.allowedOverrides().contains(o.getSetting())) {
+        relaxed.put(o.getSetting(), o.getJustification());
+      } else {
+        problems.add(new Problem(Problem.Area.OVERRIDES, "OverrideNotAllowed",
+            "spec.overrides[" + i + "]: the cluster policy does not allow relaxing " + o.getSetting().wireName()
+                + "; remove the override or ask your platform team to allow it", true));
+      }
+    }
+
+    Visibility visibility = spec.getVisibility() == null ? Visibility.PRIVATE : spec.getVisibility();
+    if (visibility == Visibility.PUBLIC && !relaxed.containsKey(Setting.VISIBILITY)) {
+      visibility = Visibility.PRIVATE; // fail closed: nobody outside the allow lists gets in
+    }
+
+    String issuer = Optional.ofNullable(auth.getIssuer()).orElse(config.defaultIssuer());
+    if (issuer == null && visibility != Visibility.PUBLIC) {
+      problems.add(new Problem(Problem.Area.AUTH, "IssuerMissing",
+          "spec.auth.issuer is not set and the operator has no default issuer; set spec.auth.issuer to your"
+              + " OIDC provider's URL, e.g. https://login.example.com/realms/acme", true));
+    }
+
+    Duration ttl = config.defaultSessionTtl();
+    if (auth.getSessionTTL() != null) {
+      Optional<Duration> parsed = parseTtl(auth.getSessionTTL());
+      if (parsed.isEmpty()) {
+        problems.add(new Problem(Problem.Area.AUTH, "InvalidSessionTTL",
+            "spec.auth.sessionTTL '" + auth.getSessionTTL() + "' is not hours and/or minutes such as 8h or 90m;"
+                + " the default " + format(ttl) + " applies", false));
+      } else {
+        ttl = parsed.get();
+      }
+    }
+    if (ttl.compareTo(config.maxSessionTtl()) > 0 && !relaxed.containsKey(Setting.SESSION_TTL)) {
+      problems.add(new Problem(Problem.Area.AUTH, "SessionTTLTooLong",
+          "spec.auth.sessionTTL " + format(ttl) + " is longer than the cluster maximum " + format(config.maxSessionTtl())
+              + "; sessions last " + format(config.maxSessionTtl()) + " until you shorten it or add a justified"
+              + " sessionTTL override", false));
+      ttl = config.maxSessionTtl();
+    }
+
+    OperatorConfig.Limits limits = resolveLimits(spec.getRateLimit(), config, relaxed, problems);
+
+    String host = spec.getHost();
+    if (host != null && config.clusterIssuer() == null) {
+      problems.add(new Problem(Problem.Area.TLS, "ClusterIssuerMissing",
+          "spec.host is set but the operator has no cert-manager cluster issuer (--cluster-issuer), so no"
+              + " certificate can be issued; ask your platform team to configure one, or remove spec.host", true));
+    }
+
+    return new AppPlan(
+        name,
+        app.getMetadata().getNamespace(),
+        spec.getPort() == null ? 8080 : spec.getPort(),
+        host,
+        visibility,
+        issuer,
+        Optional.ofNullable(auth.getClientId()).orElse(name),
+        List.copyOf(nullToEmpty(auth.getAllowedGroups())),
+        List.copyOf(nullToEmpty(auth.getAllowedEmailDomains())),
+        List.copyOf(nullToEmpty(auth.getAdminPaths())),
+        !relaxed.containsKey(Setting.MFA),
+        ttl,
+        limits,
+        relaxed.containsKey(Setting.NETWORK_POLICY),
+        Map.copyOf(relaxed),
+        List.copyOf(problems),
+        config);
+  }
+
+  /** True when the app may be reachable from outside the cluster: a host and nothing blocking. */
+  public boolean exposed() {
+    return host != null && problems.stream().noneMatch(Problem::blocksExposure);
+  }
+
+  /** True when the name itself is unusable and no child can be created. */
+  public boolean fatal() {
+    return problems.stream().anyMatch(p -> p.area() == Problem.Area.NAME);
+  }
+
+  public List<Problem> problems(Problem.Area area) {
+    return problems.stream().filter(p -> p.area() == area).toList();
+  }
+
+  private static OperatorConfig.Limits resolveLimits(
+      RateLimitSpec spec, OperatorConfig config, Map<Setting, String> relaxed, List<Problem> problems) {
+    OperatorConfig.Limits d = config.defaultLimits();
+    OperatorConfig.Limits max = config.maxLimits();
+    Integer ipRpm = spec != null && spec.getPerIP() != null ? spec.getPerIP().getRequestsPerMinute() : null;
+    Integer ipBurst = spec != null && spec.getPerIP() != null ? spec.getPerIP().getBurstPerSecond() : null;
+    Integer userRpm = spec != null && spec.getPerUser() != null ? spec.getPerUser().getRequestsPerMinute() : null;
+    boolean mayExceed = relaxed.containsKey(Setting.RATE_LIMIT);
+    return new OperatorConfig.Limits(
+        bounded("spec.rateLimit.perIP.requestsPerMinute", ipRpm, d.perIpPerMinute(), max.perIpPerMinute(), mayExceed, problems),
+        bounded("spec.rateLimit.perIP.burstPerSecond", ipBurst, d.perIpBurstPerSecond(), max.perIpBurstPerSecond(), mayExceed, problems),
+        bounded("spec.rateLimit.perUser.requestsPerMinute", userRpm, d.perUserPerMinute(), max.perUserPerMinute(), mayExceed, problems));
+  }
+
+  private static int bounded(String field, Integer asked, int dflt, int max, boolean mayExceed, List<Problem> problems) {
+    int value = asked == null ? dflt : asked;
+    if (value > max && !mayExceed) {
+      problems.add(new Problem(Problem.Area.RATE_LIMIT, "RateLimitAboveMaximum",
+          field + " " + value + " is above the cluster maximum " + max + "; " + max
+              + " applies until you lower it or add a justified rateLimit override", false));
+      return max;
+    }
+    return value;
+  }
+
+  /** Parses hours and/or minutes (8h, 90m, 1h30m); empty for anything else or zero. */
+  public static Optional<Duration> parseTtl(String text) {
+    Matcher m = TTL.matcher(text.trim());
+    if (text.isBlank() || !m.matches()) {
+      return Optional.empty();
+    }
+    long hours = m.group(1) == null ? 0 : Long.parseLong(m.group(1));
+    long minutes = m.group(2) == null ? 0 : Long.parseLong(m.group(2));
+    Duration d = Duration.ofHours(hours).plusMinutes(minutes);
+    return d.isZero() ? Optional.empty() : Optional.of(d);
+  }
+
+  /** Formats like Kubernetes users write durations: 8h, 90m, 1h30m. */
+  public static String format(Duration d) {
+    long h = d.toHours();
+    long m = d.toMinutesPart();
+    return (h > 0 ? h + "h" : "") + (m > 0 || h == 0 ? m + "m" : "");
+  }
+
+  private static <T> List<T> nullToEmpty(List<T> l) {
+    return l == null ? List.of() : l;
+  }
+}

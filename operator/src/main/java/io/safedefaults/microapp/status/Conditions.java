@@ -1,0 +1,128 @@
+package io.safedefaults.microapp.status;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.Problem;
+import io.safedefaults.microapp.status.CheckResult.Outcome;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Builds the status from what was observed: one condition per checklist area, Ready, the
+ * checklist summary and the URL. Conditions follow the Kubernetes API conventions; a condition's
+ * lastTransitionTime changes only when its status does, so an unchanged app yields an equal status
+ * and no status write.
+ */
+public final class Conditions {
+  public static final String READY = "Ready";
+  public static final String AUTH = "AuthEnforced";
+  public static final String TLS = "TLSEnforced";
+  public static final String RATE_LIMITED = "RateLimited";
+  public static final String LEAST_PRIVILEGE = "LeastPrivilege";
+  public static final String DEFAULTS_RELAXED = "DefaultsRelaxed";
+  /** Order in which conditions appear in status. */
+  public static final List<String> TYPES = List.of(READY, AUTH, TLS, RATE_LIMITED, LEAST_PRIVILEGE, DEFAULTS_RELAXED);
+
+  private Conditions() {}
+
+  /**
+   * @param reconcileError a one-line description of a child that could not be applied, if any
+   */
+  public static MicroAppStatus status(MicroApp app, AppPlan plan, Observed observed, List<CheckResult> checks,
+      Optional<String> reconcileError, Instant now) {
+    long generation = Optional.ofNullable(app.getMetadata().getGeneration()).orElse(0L);
+    List<Condition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
+    List<Condition> next = new ArrayList<>();
+    next.add(ready(plan, observed, checks, reconcileError));
+    for (String type : List.of(AUTH, TLS, RATE_LIMITED, LEAST_PRIVILEGE)) {
+      next.add(area(type, checks));
+    }
+    next.add(relaxed(plan));
+
+    MicroAppStatus s = new MicroAppStatus();
+    s.setObservedGeneration(generation);
+    s.setConditions(next.stream().map(c -> stamp(c, old, generation, now)).toList());
+    List<String> failing = checks.stream().filter(c -> c.outcome() == Outcome.FAILED).map(c -> c.item().key).toList();
+    List<String> relaxedItems = checks.stream().filter(c -> c.outcome() == Outcome.RELAXED).map(c -> c.item().key).toList();
+    int passed = (int) checks.stream().filter(c -> c.outcome() == Outcome.PASSED).count();
+    s.setChecklist(new MicroAppStatus.Checklist(passed, checks.size(), failing, relaxedItems));
+    s.setUrl(plan.exposed() && observed.ingress() != null ? "https://" + plan.host() : null);
+    return s;
+  }
+
+  private static Condition ready(AppPlan plan, Observed observed, List<CheckResult> checks, Optional<String> error) {
+    if (error.isPresent()) {
+      return condition(READY, false, "ReconcileError", error.get());
+    }
+    if (!plan.problems().isEmpty()) {
+      Problem first = plan.problems().get(0);
+      String more = plan.problems().size() > 1 ? " (and " + (plan.problems().size() - 1) + " more problem(s))" : "";
+      return condition(READY, false, first.reason(), first.message() + more);
+    }
+    Optional<CheckResult> failed = checks.stream().filter(c -> c.outcome() == Outcome.FAILED).findFirst();
+    if (failed.isPresent()) {
+      return condition(READY, false, failed.get().reason(), failed.get().message());
+    }
+    if (observed.availableReplicas() < 1) {
+      return condition(READY, false, "PodsNotReady", "waiting for the app's pod to become available");
+    }
+    return condition(READY, true, "Ready", plan.relaxed().isEmpty()
+        ? "all checklist defaults are enforced"
+        : "all checklist defaults are enforced or relaxed by a justified override");
+  }
+
+  private static Condition area(String type, List<CheckResult> checks) {
+    List<CheckResult> mine = checks.stream().filter(c -> c.item().condition.equals(type)).toList();
+    Optional<CheckResult> failed = mine.stream().filter(c -> c.outcome() == Outcome.FAILED).findFirst();
+    if (failed.isPresent()) {
+      return condition(type, false, failed.get().reason(), failed.get().message());
+    }
+    Optional<CheckResult> relaxed = mine.stream().filter(c -> c.outcome() == Outcome.RELAXED).findFirst();
+    CheckResult shown = relaxed.orElse(mine.get(0));
+    String message = mine.stream().map(CheckResult::message).collect(Collectors.joining("; "));
+    return condition(type, true, shown.reason(), message);
+  }
+
+  private static Condition relaxed(AppPlan plan) {
+    if (plan.relaxed().isEmpty()) {
+      return condition(DEFAULTS_RELAXED, false, "NoOverrides", "every default applies");
+    }
+    String message = plan.relaxed().entrySet().stream()
+        .sorted(Map.Entry.comparingByKey(Comparator.comparing(Setting::wireName)))
+        .map(e -> e.getKey().wireName() + " (\"" + e.getValue() + "\")")
+        .collect(Collectors.joining(", ", "relaxed by override: ", ""));
+    return condition(DEFAULTS_RELAXED, true, "OverridesApplied", message);
+  }
+
+  private static Condition condition(String type, boolean status, String reason, String message) {
+    return new ConditionBuilder().withType(type).withStatus(status ? "True" : "False")
+        .withReason(reason).withMessage(message).build();
+  }
+
+  /** Keeps lastTransitionTime when the status did not change. */
+  private static Condition stamp(Condition c, List<Condition> old, long generation, Instant now) {
+    String since = old.stream()
+        .filter(o -> c.getType().equals(o.getType()) && c.getStatus().equals(o.getStatus()))
+        .map(Condition::getLastTransitionTime)
+        .filter(t -> t != null)
+        .findFirst()
+        .orElse(DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS)));
+    return new ConditionBuilder(c).withObservedGeneration(generation).withLastTransitionTime(since).build();
+  }
+
+  public static Optional<Condition> find(MicroAppStatus status, String type) {
+    return status == null ? Optional.empty()
+        : status.getConditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+  }
+}

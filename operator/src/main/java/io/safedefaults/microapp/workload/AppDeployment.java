@@ -1,0 +1,117 @@
+package io.safedefaults.microapp.workload;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.access.RestrictedPodSecurity;
+import io.safedefaults.microapp.api.AppResources;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.OperatorConfig;
+
+/**
+ * The app's pod: the app container and, in front of it, the auth sidecar (checklist 1). Both run
+ * as non-root with a read-only root filesystem and no capabilities; writable space is an emptyDir
+ * at /tmp. No service-account token is mounted (checklist 7).
+ */
+public final class AppDeployment {
+  private AppDeployment() {}
+
+  public static Deployment desired(MicroApp app, AppPlan plan) {
+    OperatorConfig config = plan.config();
+    String configHash = SidecarConfig.hash(SidecarConfig.json(plan));
+    return new DeploymentBuilder()
+        .withNewMetadata()
+        .withName(app.getMetadata().getName())
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(Names.labels(app))
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(1)
+        .withRevisionHistoryLimit(3)
+        .withNewSelector().withMatchLabels(Names.selector(app)).endSelector()
+        .withNewTemplate()
+        .withNewMetadata()
+        .withLabels(Names.labels(app))
+        .addToAnnotations(Names.CONFIG_HASH_ANNOTATION, configHash)
+        .endMetadata()
+        .withNewSpec()
+        .withServiceAccountName(app.getMetadata().getName())
+        .withAutomountServiceAccountToken(false)
+        .withEnableServiceLinks(false)
+        .withSecurityContext(RestrictedPodSecurity.pod(config.runAsUser()))
+        .withContainers(appContainer(app, plan), sidecarContainer(plan))
+        .withVolumes(
+            new VolumeBuilder().withName("app-tmp").withNewEmptyDir().endEmptyDir().build(),
+            new VolumeBuilder().withName("auth-proxy-tmp").withNewEmptyDir().endEmptyDir().build(),
+            new VolumeBuilder().withName("auth-proxy-config")
+                .withNewConfigMap().withName(Names.sidecarConfigMap(app)).withDefaultMode(0444).endConfigMap()
+                .build(),
+            new VolumeBuilder().withName("auth-proxy-keys")
+                .withNewSecret().withSecretName(Names.sessionKeysSecret(app)).withDefaultMode(0440).endSecret()
+                .build())
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  private static Container appContainer(MicroApp app, AppPlan plan) {
+    AppResources asked = app.getSpec().getResources();
+    OperatorConfig.Resources d = plan.config().appResources();
+    String cpu = asked != null && asked.getCpu() != null ? asked.getCpu() : null;
+    String memory = asked != null && asked.getMemory() != null ? asked.getMemory() : d.memory();
+    ResourceRequirements resources = cpu == null
+        ? resources(d.cpuRequest(), d.cpuLimit(), memory)
+        : resources(cpu, cpu, memory);
+    return new ContainerBuilder()
+        .withName(Names.APP_CONTAINER)
+        .withImage(app.getSpec().getImage())
+        .addNewPort().withName("app").withContainerPort(plan.port()).withProtocol("TCP").endPort()
+        .withResources(resources)
+        .withSecurityContext(RestrictedPodSecurity.container())
+        .addNewVolumeMount().withName("app-tmp").withMountPath("/tmp").endVolumeMount()
+        .build();
+  }
+
+  private static Container sidecarContainer(AppPlan plan) {
+    OperatorConfig.Resources r = plan.config().sidecarResources();
+    return new ContainerBuilder()
+        .withName(Names.SIDECAR_CONTAINER)
+        .withImage(plan.config().sidecarImage())
+        .withArgs("proxy", "--config", SidecarConfig.DIR + "/" + SidecarConfig.FILE)
+        .addNewPort().withName(Names.SIDECAR_PORT_NAME).withContainerPort(Names.SIDECAR_PORT).withProtocol("TCP").endPort()
+        .addNewPort().withName(Names.SIDECAR_ADMIN_PORT_NAME).withContainerPort(Names.SIDECAR_ADMIN_PORT).withProtocol("TCP").endPort()
+        .withNewLivenessProbe()
+        .withNewHttpGet().withPath("/healthz").withPort(new IntOrString(Names.SIDECAR_ADMIN_PORT_NAME)).endHttpGet()
+        .withPeriodSeconds(10).withFailureThreshold(3)
+        .endLivenessProbe()
+        .withNewReadinessProbe()
+        .withNewHttpGet().withPath("/readyz").withPort(new IntOrString(Names.SIDECAR_ADMIN_PORT_NAME)).endHttpGet()
+        .withPeriodSeconds(5).withFailureThreshold(2)
+        .endReadinessProbe()
+        .withResources(resources(r.cpuRequest(), r.cpuLimit(), r.memory()))
+        .withSecurityContext(RestrictedPodSecurity.container())
+        .addNewVolumeMount().withName("auth-proxy-tmp").withMountPath("/tmp").endVolumeMount()
+        .addNewVolumeMount().withName("auth-proxy-config").withMountPath(SidecarConfig.DIR).withReadOnly(true).endVolumeMount()
+        .addNewVolumeMount().withName("auth-proxy-keys").withMountPath(SidecarConfig.KEYS_DIR).withReadOnly(true).endVolumeMount()
+        .build();
+  }
+
+  private static ResourceRequirements resources(String cpuRequest, String cpuLimit, String memory) {
+    return new ResourceRequirementsBuilder()
+        .addToRequests("cpu", new Quantity(cpuRequest))
+        .addToRequests("memory", new Quantity(memory))
+        .addToLimits("cpu", new Quantity(cpuLimit))
+        .addToLimits("memory", new Quantity(memory))
+        .build();
+  }
+}

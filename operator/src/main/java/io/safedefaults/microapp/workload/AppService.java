@@ -1,0 +1,34 @@
+package io.safedefaults.microapp.workload;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.MicroApp;
+
+/** The app's Service targets the sidecar's port only; the app's own port is never exposed (checklist 1). */
+public final class AppService {
+  public static final String PORT_NAME = "http";
+
+  private AppService() {}
+
+  public static Service desired(MicroApp app) {
+    return new ServiceBuilder()
+        .withNewMetadata()
+        .withName(app.getMetadata().getName())
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(Names.labels(app))
+        .endMetadata()
+        .withNewSpec()
+        .withType("ClusterIP")
+        .withSelector(Names.selector(app))
+        .addNewPort()
+        .withName(PORT_NAME)
+        .withPort(Names.SERVICE_PORT)
+        .withProtocol("TCP")
+        .withTargetPort(new IntOrString(Names.SIDECAR_PORT_NAME))
+        .endPort()
+        .endSpec()
+        .build();
+  }
+}
