@@ -13,10 +13,35 @@ KUBE_API_TEST_DIR="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}"
 out="$KUBE_API_TEST_DIR/k8s/${KUBE_VERSION}-linux-amd64"
 bins=(etcd kube-apiserver kube-controller-manager kubectl)
 
+stamp="k8s=$KUBE_VERSION etcd=$ETCD_VERSION loopback-etcd=1"
 have_all() {
-  for b in "${bins[@]}"; do [[ -x "$out/$b" ]] || return 1; done
-  [[ "$(cat "$out/.stamp" 2>/dev/null)" == "k8s=$KUBE_VERSION etcd=$ETCD_VERSION" ]]
+  for b in "${bins[@]}" etcd.bin; do [[ -x "$out/$b" ]] || return 1; done
+  [[ "$(cat "$out/.stamp" 2>/dev/null)" == "$stamp" ]]
 }
+
+# Fabric8 kube-api-test starts etcd with --listen-client-urls http://0.0.0.0:PORT, which would
+# expose an unauthenticated etcd on every interface. The `etcd` it finds is this wrapper: it
+# rewrites 0.0.0.0 to 127.0.0.1 and runs the real binary, so nothing listens beyond loopback.
+install_etcd_wrapper() {
+  cat > "$out/etcd" <<'WRAP'
+#!/usr/bin/env bash
+set -euo pipefail
+args=()
+for a in "$@"; do args+=("${a//0.0.0.0/127.0.0.1}"); done
+exec "$(dirname "$0")/etcd.bin" "${args[@]}"
+WRAP
+  chmod +x "$out/etcd"
+}
+
+# Builds from before the wrapper existed: keep the binary, add the wrapper.
+if [[ -x "$out/etcd" && ! -e "$out/etcd.bin" ]] && head -c 4 "$out/etcd" | grep -q ELF; then
+  mv "$out/etcd" "$out/etcd.bin"
+fi
+if [[ -x "$out/etcd.bin" && -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/kubectl" \
+      && "$(cat "$out/.stamp" 2>/dev/null)" == "k8s=$KUBE_VERSION etcd=$ETCD_VERSION"* ]]; then
+  install_etcd_wrapper
+  echo "$stamp" > "$out/.stamp"
+fi
 if have_all; then
   echo "control plane v$KUBE_VERSION already built in $out"
   exit 0
@@ -77,11 +102,12 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 par="${CONTROL_PLANE_BUILD_JOBS:-2}"
 
-go build -p "$par" -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3 && echo "built etcd"
+go build -p "$par" -trimpath -ldflags "-s -w" -o "$out/etcd.bin" go.etcd.io/etcd/server/v3 && echo "built etcd"
+install_etcd_wrapper
 for b in kube-apiserver kube-controller-manager kubectl; do
   go build -p "$par" -trimpath -ldflags "$ld" -o "$out/$b" "k8s.io/kubernetes/cmd/$b"
   echo "built $b"
 done
-echo "k8s=$KUBE_VERSION etcd=$ETCD_VERSION" > "$out/.stamp"
+echo "$stamp" > "$out/.stamp"
 "$out/kubectl" version --client
 echo "control plane v$KUBE_VERSION built in $out"

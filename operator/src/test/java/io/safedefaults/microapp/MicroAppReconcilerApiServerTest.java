@@ -1,0 +1,301 @@
+package io.safedefaults.microapp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.Operator;
+import io.fabric8.kubeapitest.junit.EnableKubeAPIServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.safedefaults.microapp.api.DefaultOverride;
+import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.Visibility;
+import io.safedefaults.microapp.audit.OperatorMetrics;
+import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.status.Conditions;
+import java.io.FileInputStream;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The reconciler in-process against a real kube-apiserver and etcd (Fabric8 kube-api-test, offline
+ * binaries from e2e/control-plane/build.sh). Server-side apply, CEL admission and the status
+ * subresource exist only there. No controller-manager runs: Deployment status is set by the test.
+ */
+@EnableKubeAPIServer(apiServerFlags = {"--bind-address", "127.0.0.1"})
+class MicroAppReconcilerApiServerTest {
+  static KubernetesClient client;
+  static Operator operator;
+  static final Set<String> MANAGED = Set.of("serviceaccounts", "configmaps", "secrets", "deployments", "services",
+      "ingresses", "networkpolicies", "microapps", "events");
+
+  String ns;
+
+  @BeforeAll
+  static void startOperator() throws Exception {
+    try (var in = new FileInputStream(TestFiles.generatedCrd().toFile())) {
+      CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
+      client.resource(crd).serverSideApply();
+      await().atMost(Duration.ofSeconds(30)).until(() -> client.apiextensions().v1().customResourceDefinitions()
+          .withName(crd.getMetadata().getName()).get().getStatus().getConditions().stream()
+          .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True")));
+    }
+    OperatorConfig config = OperatorConfig.builder()
+        .clusterIssuer("letsencrypt-test")
+        .defaultIssuer("https://login.example.com/realms/acme")
+        .build();
+    operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+    operator.register(new MicroAppReconciler(config, new OperatorMetrics(new SimpleMeterRegistry())),
+        o -> o.withReconciliationMaxInterval(Duration.ofSeconds(2)));
+    operator.start();
+  }
+
+  @AfterAll
+  static void stopOperator() {
+    if (operator != null) {
+      operator.stop();
+    }
+  }
+
+  @BeforeEach
+  void namespace() {
+    ns = "t-" + UUID.randomUUID().toString().substring(0, 8);
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
+        .addToLabels("pod-security.kubernetes.io/enforce", "restricted").endMetadata().build()).create();
+  }
+
+  @Test
+  void createsSecuredChildrenAndReportsObservedStatus() {
+    MicroApp app = client.resource(TestApps.where2eat(ns)).create();
+
+    Deployment d = await().atMost(Duration.ofSeconds(30)).until(
+        () -> client.apps().deployments().inNamespace(ns).withName("where2eat").get(), x -> x != null);
+    assertThat(d.getSpec().getTemplate().getSpec().getContainers()).extracting(Container::getName)
+        .containsExactly("app", "auth-proxy");
+    assertThat(d.getMetadata().getOwnerReferences()).singleElement()
+        .satisfies(o -> assertThat(o.getUid()).isEqualTo(app.getMetadata().getUid()));
+    ServiceAccount sa = client.serviceAccounts().inNamespace(ns).withName("where2eat").get();
+    assertThat(sa.getAutomountServiceAccountToken()).isFalse();
+    Service svc = await().until(() -> client.services().inNamespace(ns).withName("where2eat").get(), x -> x != null);
+    assertThat(svc.getSpec().getPorts()).singleElement()
+        .satisfies(p -> assertThat(p.getTargetPort().getStrVal()).isEqualTo("auth-http"));
+    await().until(() -> client.network().v1().networkPolicies().inNamespace(ns).withName("where2eat").get() != null);
+    Ingress ing = await().until(
+        () -> client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get(), x -> x != null);
+    assertThat(ing.getSpec().getTls()).singleElement()
+        .satisfies(t -> assertThat(t.getHosts()).containsExactly("where2eat.apps.example.com"));
+
+    // No kubelet or deployment controller here: until pods are available, Ready says so.
+    MicroApp waiting = awaitCondition(ns, "where2eat", Conditions.READY, "False");
+    assertThat(Conditions.find(waiting.getStatus(), Conditions.READY).orElseThrow().getReason())
+        .isEqualTo("PodsNotReady");
+    for (String type : List.of(Conditions.AUTH, Conditions.TLS, Conditions.RATE_LIMITED, Conditions.LEAST_PRIVILEGE)) {
+      assertThat(Conditions.find(waiting.getStatus(), type).orElseThrow().getStatus()).as(type).isEqualTo("True");
+    }
+
+    markAvailable(ns, "where2eat");
+    MicroApp ready = awaitCondition(ns, "where2eat", Conditions.READY, "True");
+    assertThat(ready.getStatus().getObservedGeneration()).isEqualTo(ready.getMetadata().getGeneration());
+    assertThat(ready.getStatus().getChecklist().getPassed()).isEqualTo(ready.getStatus().getChecklist().getTotal());
+    assertThat(ready.getStatus().getUrl()).isEqualTo("https://where2eat.apps.example.com");
+    assertThat(client.v1().events().inNamespace(ns).list().getItems())
+        .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("Ready"));
+  }
+
+  @Test
+  void convergedAppCausesNoWritesOnResync() throws Exception {
+    client.resource(TestApps.where2eat(ns)).create();
+    await().until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
+    markAvailable(ns, "where2eat");
+    awaitCondition(ns, "where2eat", Conditions.READY, "True");
+    Thread.sleep(3000); // let the last status patch and its watch event settle
+
+    long before = ApiServerRequests.writes(client, MANAGED);
+    assertThat(before).as("the counter sees the writes that created the app").isPositive();
+    Thread.sleep(8000); // four resyncs at the 2 s interval
+    long after = ApiServerRequests.writes(client, MANAGED);
+
+    assertThat(after - before).as("API writes during resyncs of a converged app").isZero();
+  }
+
+  @Test
+  void repairsDriftOfChildren() {
+    client.resource(TestApps.where2eat(ns)).create();
+    Service original = await().until(() -> client.services().inNamespace(ns).withName("where2eat").get(), x -> x != null);
+    await().until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
+
+    client.services().inNamespace(ns).withName("where2eat").delete();
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      Service s = client.services().inNamespace(ns).withName("where2eat").get();
+      return s != null && !s.getMetadata().getUid().equals(original.getMetadata().getUid());
+    });
+
+    client.apps().deployments().inNamespace(ns).withName("where2eat").edit(d -> {
+      d.getSpec().getTemplate().getSpec().getContainers().get(0).setImage("evil.example.com/miner:latest");
+      d.getSpec().getTemplate().getSpec().getContainers().removeIf(c -> c.getName().equals("auth-proxy"));
+      return d;
+    });
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      Deployment d = client.apps().deployments().inNamespace(ns).withName("where2eat").get();
+      assertThat(d.getSpec().getTemplate().getSpec().getContainers()).extracting(Container::getName)
+          .contains("auth-proxy");
+      assertThat(d.getSpec().getTemplate().getSpec().getContainers()).extracting(Container::getImage)
+          .contains("ghcr.io/acme/where2eat:1.4.2").doesNotContain("evil.example.com/miner:latest");
+    });
+
+    client.network().v1().ingresses().inNamespace(ns).withName("where2eat").edit(i -> {
+      i.getMetadata().getAnnotations().remove("nginx.ingress.kubernetes.io/force-ssl-redirect");
+      return i;
+    });
+    await().atMost(Duration.ofSeconds(30)).until(() -> "true".equals(client.network().v1().ingresses()
+        .inNamespace(ns).withName("where2eat").get().getMetadata().getAnnotations()
+        .get("nginx.ingress.kubernetes.io/force-ssl-redirect")));
+  }
+
+  @Test
+  void specChangesReachTheChildrenAndRollThePods() {
+    client.resource(TestApps.where2eat(ns)).create();
+    Deployment first = await().until(
+        () -> client.apps().deployments().inNamespace(ns).withName("where2eat").get(), x -> x != null);
+    String hash = first.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.CONFIG_HASH_ANNOTATION);
+
+    mergePatch(ns, "where2eat", "{\"spec\":{\"rateLimit\":{\"perIP\":{\"requestsPerMinute\":50}},"
+        + "\"auth\":{\"sessionTTL\":\"4h\"}}}");
+
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      Ingress i = client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get();
+      assertThat(i.getMetadata().getAnnotations()).containsEntry("nginx.ingress.kubernetes.io/limit-rpm", "50");
+      ConfigMap cm = client.configMaps().inNamespace(ns).withName("where2eat-auth-proxy").get();
+      assertThat(cm.getData().get("config.json")).contains("\"ttlSeconds\" : 14400");
+      Deployment d = client.apps().deployments().inNamespace(ns).withName("where2eat").get();
+      assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.CONFIG_HASH_ANNOTATION))
+          .isNotEqualTo(hash);
+    });
+  }
+
+  @Test
+  void overrideOutsidePolicyKeepsTheAppOffTheInternet() {
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().getOverrides().add(new DefaultOverride(Setting.NETWORK_POLICY,
+        "the reporting namespace scrapes this app directly"));
+    client.resource(app).create();
+
+    MicroApp seen = awaitCondition(ns, "where2eat", Conditions.READY, "False");
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      MicroApp a = client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get();
+      var ready = Conditions.find(a.getStatus(), Conditions.READY).orElseThrow();
+      assertThat(ready.getReason()).isEqualTo("OverrideNotAllowed");
+      assertThat(ready.getMessage()).contains("spec.overrides[0]").contains("networkPolicy");
+    });
+    assertThat(seen).isNotNull();
+    assertThat(client.apps().deployments().inNamespace(ns).withName("where2eat").get()).isNotNull();
+    assertThat(client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get()).isNull();
+    NetworkPolicy np = client.network().v1().networkPolicies().inNamespace(ns).withName("where2eat").get();
+    assertThat(np.getSpec().getIngress().get(0).getFrom()).allSatisfy(
+        peer -> assertThat(peer.getNamespaceSelector().getMatchLabels()).isNotEmpty());
+  }
+
+  @Test
+  void removingTheHostRemovesTheIngress() {
+    client.resource(TestApps.where2eat(ns)).create();
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get() != null);
+    mergePatch(ns, "where2eat", "{\"spec\":{\"host\":null}}");
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get() == null);
+  }
+
+  @Test
+  void admissionRejectsUnsafeSpecsWithTheFieldAndTheFix() {
+    MicroApp pub = TestApps.where2eat(ns);
+    pub.getSpec().setVisibility(Visibility.PUBLIC);
+    assertRejected(pub, "spec.visibility", "justification");
+
+    MicroApp longSession = TestApps.where2eat(ns);
+    longSession.getSpec().getAuth().setSessionTTL("48h");
+    assertRejected(longSession, "spec.auth.sessionTTL", "24h");
+
+    MicroApp badHost = TestApps.where2eat(ns);
+    badHost.getSpec().setHost("Where2Eat.example.com");
+    assertRejected(badHost, "spec.host", "lowercase DNS name");
+
+    MicroApp badPort = TestApps.where2eat(ns);
+    badPort.getSpec().setPort(70000);
+    assertRejected(badPort, "spec.port", "65535");
+
+    MicroApp reserved = TestApps.where2eat(ns);
+    reserved.getSpec().setPort(4180);
+    assertRejected(reserved, "spec.port", "reserved for the auth sidecar");
+
+    MicroApp relPath = TestApps.where2eat(ns);
+    relPath.getSpec().getAuth().setAdminPaths(List.of("admin"));
+    assertRejected(relPath, "spec.auth.adminPaths", "start with '/'");
+
+    MicroApp shortRetention = TestApps.where2eat(ns);
+    shortRetention.getSpec().getRetention().setTtl("0d");
+    assertRejected(shortRetention, "spec.retention.ttl", "at least 1d");
+
+    MicroApp noAllowList = TestApps.where2eat(ns);
+    noAllowList.getSpec().getAuth().setAllowedGroups(List.of());
+    noAllowList.getSpec().getAuth().setAllowedEmailDomains(List.of());
+    assertRejected(noAllowList, "spec.auth", "allowedGroups");
+
+    MicroApp tooMany = TestApps.where2eat(ns);
+    tooMany.getSpec().getAuth().setAllowedGroups(java.util.stream.IntStream.range(0, 65).mapToObj(i -> "g" + i).toList());
+    assertRejected(tooMany, "spec.auth.allowedGroups", "65");
+
+    assertThat(client.resources(MicroApp.class).inNamespace(ns).list().getItems()).isEmpty();
+  }
+
+  private void assertRejected(MicroApp app, String field, String hint) {
+    assertThatThrownBy(() -> client.resource(app).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining(field)
+        .hasMessageContaining(hint);
+  }
+
+  /** A user's edit: a merge patch, not bound to the resourceVersion the operator may just have bumped. */
+  static void mergePatch(String ns, String name, String json) {
+    client.resources(MicroApp.class).inNamespace(ns).withName(name)
+        .patch(PatchContext.of(PatchType.JSON_MERGE), json);
+  }
+
+  static MicroApp awaitCondition(String ns, String name, String type, String status) {
+    return await().atMost(Duration.ofSeconds(30)).until(
+        () -> client.resources(MicroApp.class).inNamespace(ns).withName(name).get(),
+        a -> a != null && a.getStatus() != null
+            && Conditions.find(a.getStatus(), type).map(c -> status.equals(c.getStatus())).orElse(false));
+  }
+
+  /** Plays the deployment controller's part: reports one available replica. */
+  static void markAvailable(String ns, String name) {
+    Deployment d = client.apps().deployments().inNamespace(ns).withName(name).get();
+    d.setStatus(new DeploymentStatusBuilder().withReplicas(1).withReadyReplicas(1).withAvailableReplicas(1)
+        .withUpdatedReplicas(1).withObservedGeneration(d.getMetadata().getGeneration()).build());
+    client.apps().deployments().inNamespace(ns).resource(d).updateStatus();
+  }
+
+}

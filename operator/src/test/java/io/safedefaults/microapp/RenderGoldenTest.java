@@ -1,0 +1,96 @@
+package io.safedefaults.microapp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.safedefaults.microapp.cli.Main;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * `render` of each example against golden files: any change to what the operator creates shows up
+ * as a reviewable diff. Regenerate with -Dgolden.update=true and read the diff before committing.
+ */
+class RenderGoldenTest {
+  static final String[] FLAGS = {"--cluster-issuer", "letsencrypt", "--default-issuer", "https://login.example.com/realms/acme"};
+
+  @ParameterizedTest
+  @ValueSource(strings = {"where2eat", "landing-page"})
+  void renderMatchesGoldenFile(String example) throws Exception {
+    Path input = TestFiles.repoFile("examples/" + example + ".yaml");
+    Result r = run("render", "-f", input.toString(), FLAGS[0], FLAGS[1], FLAGS[2], FLAGS[3]);
+    assertThat(r.code).as(r.err).isZero();
+    Path golden = Path.of("src/test/resources/golden/" + example + ".yaml");
+    if (Boolean.getBoolean("golden.update")) {
+      Files.createDirectories(golden.getParent());
+      Files.writeString(golden, r.out);
+    }
+    assertThat(r.out).isEqualTo(Files.readString(golden));
+    assertThat(r.out).doesNotContain("AesGcmKey").contains(ManifestRenderer.KEY_PLACEHOLDER);
+  }
+
+  @Test
+  void unknownFieldIsAnErrorNamingIt(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path f = dir.resolve("typo.yaml");
+    Files.writeString(f, """
+        apiVersion: safedefaults.io/v1alpha1
+        kind: MicroApp
+        metadata: {name: notes, namespace: ns}
+        spec:
+          image: img:1
+          auth:
+            alowedGroups: [team]
+        """);
+    Result r = run("render", "-f", f.toString());
+    assertThat(r.code).isEqualTo(2);
+    assertThat(r.err).contains("unknown field 'alowedGroups'").contains("kubectl explain");
+    assertThat(r.out).isEmpty();
+  }
+
+  @Test
+  void problemsAreWarnedAndTheIngressWithheld(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path f = dir.resolve("noissuer.yaml");
+    Files.writeString(f, """
+        apiVersion: safedefaults.io/v1alpha1
+        kind: MicroApp
+        metadata: {name: notes, namespace: ns}
+        spec: {image: "img:1", host: notes.example.com, visibility: organization}
+        """);
+    Result r = run("render", "-f", f.toString(), "--cluster-issuer", "le");
+    assertThat(r.code).isZero();
+    assertThat(r.err).contains("warning: ns/notes: spec.auth.issuer is not set");
+    assertThat(r.out).contains("kind: \"Deployment\"").doesNotContain("kind: \"Ingress\"");
+  }
+
+  @Test
+  void badPolicyFlagsNameTheFlag() {
+    Result r = run("render", "-f", "x.yaml", "--max-session-ttl", "forever");
+    assertThat(r.code).isEqualTo(2);
+    assertThat(r.err).contains("--max-session-ttl").contains("forever");
+    Result r2 = run("render", "-f", "x.yaml", "--allowed-overrides", "visibility,everything");
+    assertThat(r2.err).contains("--allowed-overrides: 'everything' is not one of");
+  }
+
+  record Result(int code, String out, String err) {}
+
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    var cl = Main.commandLine();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int code = cl.execute(args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void renderWithoutFileIsAUsageError() {
+    Result r = run("render");
+    assertThat(r.code).isEqualTo(2);
+    assertThat(r.err).contains("Missing required option: '--file=<file>'");
+  }
+}

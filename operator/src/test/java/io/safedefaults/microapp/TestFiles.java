@@ -1,0 +1,26 @@
+package io.safedefaults.microapp;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Locations handed to the tests by the build (see the surefire configuration). */
+final class TestFiles {
+  private TestFiles() {}
+
+  static Path generatedCrd() {
+    return Path.of(System.getProperty("generated.crds.dir", "target/classes/META-INF/fabric8"))
+        .resolve("microapps.safedefaults.io-v1.yml");
+  }
+
+  static Path checkedInCrd() {
+    return Path.of(System.getProperty("crds.dir", "../crds")).resolve("microapps.safedefaults.io-v1.yml");
+  }
+
+  static Path repoFile(String relative) {
+    Path p = Path.of(System.getProperty("repo.dir", "..")).resolve(relative);
+    if (!Files.exists(p)) {
+      throw new IllegalStateException("missing " + p.toAbsolutePath());
+    }
+    return p;
+  }
+}
