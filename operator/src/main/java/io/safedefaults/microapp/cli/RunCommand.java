@@ -46,9 +46,9 @@ public final class RunCommand implements Callable<Integer> {
       description = "Re-check every app at least this often, repairing drift missed by watches.")
   long resyncSeconds;
 
-  @Option(names = "--leader-election", negatable = true, defaultValue = "${env:MICROAPP_LEADER_ELECTION:-true}",
-      description = "Elect one active replica through a Lease (default on).")
-  boolean leaderElection;
+  @Option(names = "--no-leader-election",
+      description = "Run without electing a leader through a Lease (one replica only; env MICROAPP_LEADER_ELECTION=false).")
+  boolean noLeaderElection;
 
   @Option(names = "--leader-election-namespace", defaultValue = "${env:POD_NAMESPACE}",
       description = "Namespace of the Lease; defaults to the pod's namespace (env POD_NAMESPACE).")
@@ -60,6 +60,8 @@ public final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     OperatorConfig config = policy.toConfig();
+    boolean leaderElection = !noLeaderElection
+        && !"false".equalsIgnoreCase(System.getenv().getOrDefault("MICROAPP_LEADER_ELECTION", "true"));
     if (resyncSeconds < 5) {
       throw new IllegalArgumentException("--resync-seconds must be 5 or more");
     }
@@ -71,7 +73,7 @@ public final class RunCommand implements Callable<Integer> {
     KubernetesClient client = new KubernetesClientBuilder().build();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
-          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
+          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build())
           .withCloseClientOnStop(true)
           .withStopOnInformerErrorDuringStartup(true);
       if (leaderElection) {
