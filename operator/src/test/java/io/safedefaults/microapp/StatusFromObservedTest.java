@@ -1,0 +1,128 @@
+package io.safedefaults.microapp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.safedefaults.microapp.access.AppNetworkPolicy;
+import io.safedefaults.microapp.access.AppServiceAccount;
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.tls.IngressTlsDefault;
+import io.safedefaults.microapp.workload.AppDeployment;
+import io.safedefaults.microapp.workload.AppService;
+import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.Observed;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** Status is computed from observed children; tampered children turn the right condition False. */
+class StatusFromObservedTest {
+  static final OperatorConfig POLICY = OperatorConfig.builder().clusterIssuer("le")
+      .defaultIssuer("https://login.example.com").build();
+  static final Instant T0 = Instant.parse("2026-11-29T10:00:00Z");
+
+  MicroApp app = TestApps.where2eat("ns");
+
+  AppPlan plan() {
+    return AppPlan.resolve(app, POLICY);
+  }
+
+  /** What the operator would observe after applying the desired state, pod available. */
+  Observed converged() {
+    Deployment d = AppDeployment.desired(app, plan());
+    d.setStatus(new DeploymentStatusBuilder().withAvailableReplicas(1).build());
+    return new Observed(AppServiceAccount.desired(app), SidecarConfig.desired(app, plan()), d,
+        AppService.desired(app), IngressTlsDefault.desired(app, plan()), AppNetworkPolicy.desired(app, plan()));
+  }
+
+  MicroAppStatus status(Observed o, Instant now) {
+    return Conditions.status(app, plan(), o, checks(o), Optional.empty(), now);
+  }
+
+  List<CheckResult> checks(Observed o) {
+    return MicroAppReconciler.checks(plan(), o);
+  }
+
+  String condition(MicroAppStatus s, String type) {
+    return Conditions.find(s, type).orElseThrow().getStatus();
+  }
+
+  @Test
+  void convergedAppIsReadyWithEveryItemPassed() {
+    MicroAppStatus s = status(converged(), T0);
+    assertThat(s.getConditions()).extracting(c -> c.getType() + "=" + c.getStatus()).containsExactly(
+        "Ready=True", "AuthEnforced=True", "TLSEnforced=True", "RateLimited=True", "LeastPrivilege=True",
+        "DefaultsRelaxed=False");
+    assertThat(s.getChecklist().getSummary()).isEqualTo("7/7");
+    assertThat(s.getUrl()).isEqualTo("https://where2eat.apps.example.com");
+  }
+
+  @Test
+  void unchangedObservationsGiveAnEqualStatusSoNothingIsWritten() {
+    MicroAppStatus first = status(converged(), T0);
+    app.setStatus(first);
+    MicroAppStatus later = status(converged(), T0.plusSeconds(3600));
+    assertThat(later).isEqualTo(first);
+  }
+
+  @Test
+  void lastTransitionTimeMovesOnlyForConditionsThatChanged() {
+    app.setStatus(status(converged(), T0));
+    Observed noPods = converged();
+    noPods.deployment().setStatus(null);
+    MicroAppStatus s = status(noPods, T0.plusSeconds(60));
+    assertThat(Conditions.find(s, "Ready").orElseThrow().getLastTransitionTime()).isEqualTo("2026-11-29T10:01:00Z");
+    assertThat(Conditions.find(s, "AuthEnforced").orElseThrow().getLastTransitionTime()).isEqualTo("2026-11-29T10:00:00Z");
+    assertThat(Conditions.find(s, "Ready").orElseThrow().getReason()).isEqualTo("PodsNotReady");
+  }
+
+  @Test
+  void serviceAimedAtTheAppPortFailsSignIn() {
+    Observed o = converged();
+    o.service().getSpec().getPorts().get(0).setTargetPort(new IntOrString(8080));
+    MicroAppStatus s = status(o, T0);
+    assertThat(condition(s, "AuthEnforced")).isEqualTo("False");
+    assertThat(Conditions.find(s, "AuthEnforced").orElseThrow().getReason()).isEqualTo("ServiceBypassesSidecar");
+    assertThat(condition(s, "Ready")).isEqualTo("False");
+    assertThat(s.getChecklist().getFailing()).containsExactly("signInRequired");
+  }
+
+  @Test
+  void privilegedContainerFailsLeastPrivilege() {
+    Observed o = converged();
+    o.deployment().getSpec().getTemplate().getSpec().getContainers().get(0).getSecurityContext()
+        .setAllowPrivilegeEscalation(true);
+    assertThat(Conditions.find(status(o, T0), "LeastPrivilege").orElseThrow().getReason()).isEqualTo("PodNotRestricted");
+  }
+
+  @Test
+  void ingressWithoutRedirectFailsTls() {
+    Observed o = converged();
+    o.ingress().getMetadata().getAnnotations().remove("nginx.ingress.kubernetes.io/force-ssl-redirect");
+    assertThat(condition(status(o, T0), "TLSEnforced")).isEqualTo("False");
+  }
+
+  @Test
+  void networkPolicyOpenToTheAppPortFailsLeastPrivilege() {
+    Observed o = converged();
+    o.networkPolicy().getSpec().getIngress().get(0).getPorts().get(0).setPort(new IntOrString(8080));
+    assertThat(Conditions.find(status(o, T0), "LeastPrivilege").orElseThrow().getReason())
+        .isEqualTo("NetworkPolicyPending");
+  }
+
+  @Test
+  void renderedManifestsAreTheObjectsTheChecksAccept() {
+    // The offline render and the reconciler share builders: whatever render prints passes the checks.
+    var rendered = ManifestRenderer.render(app, POLICY);
+    assertThat(rendered).extracting(m -> m.getKind()).containsExactly(
+        "ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Deployment", "Service", "Ingress");
+  }
+}
