@@ -77,7 +77,10 @@ public final class RunCommand implements Callable<Integer> {
           .withCloseClientOnStop(true)
           .withStopOnInformerErrorDuringStartup(true);
       if (leaderElection) {
-        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, leaseNamespace));
+        // The pod name as identity makes `kubectl get lease` say which replica leads.
+        String identity = System.getenv().getOrDefault("POD_NAME", "").isBlank()
+            ? "microapp-operator-" + java.util.UUID.randomUUID() : System.getenv("POD_NAME");
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, leaseNamespace, identity));
       }
     });
     operator.register(new MicroAppReconciler(config, new OperatorMetrics(registry)), o -> {
