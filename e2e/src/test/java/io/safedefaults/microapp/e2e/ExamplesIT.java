@@ -1,0 +1,70 @@
+package io.safedefaults.microapp.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Event;
+import io.safedefaults.microapp.api.MicroApp;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The examples exactly as a newcomer applies them ({@code kubectl apply -f examples/...}, in
+ * their own namespace team-food), and the justified override of landing-page.yaml.
+ */
+@Order(4)
+class ExamplesIT extends E2ETestBase {
+
+  static final String NS = "team-food";
+  static boolean createdNamespace;
+
+  @BeforeAll
+  static void applyExamples() {
+    createdNamespace = client().namespaces().withName(NS).get() == null;
+    for (String file : List.of("00-namespace.yaml", "where2eat.yaml", "landing-page.yaml")) {
+      kubectl().run("apply", "-f", repoRoot().resolve("examples").resolve(file).toString()).orFail();
+    }
+  }
+
+  @AfterAll
+  static void cleanUp() {
+    kubectl().run("delete", "-f", repoRoot().resolve("examples/landing-page.yaml").toString(), "--ignore-not-found", "--wait=false");
+    kubectl().run("delete", "-f", repoRoot().resolve("examples/where2eat.yaml").toString(), "--ignore-not-found", "--wait=false");
+    if (createdNamespace) {
+      kubectl().run("delete", "namespace", NS, "--ignore-not-found", "--wait=false");
+    }
+  }
+
+  @Test
+  void examplesAsWrittenBecomeReady() {
+    awaitReady(NS, "where2eat", Duration.ofSeconds(90));
+    awaitReady(NS, "landing", Duration.ofSeconds(90));
+  }
+
+  @Test
+  void justifiedOverrideIsSurfacedAsConditionAndEvent() {
+    MicroApp[] last = new MicroApp[1];
+    try {
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
+        e2e.fakeKubelet().markDeploymentPodsReady(NS, "landing");
+        last[0] = microApp(NS, "landing");
+        return "True".equals(conditionStatus(last[0], "DefaultsRelaxed"));
+      });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("expected DefaultsRelaxed=True on landing; status: " + describeStatus(last[0]), e);
+    }
+    assertThat(condition(last[0], "DefaultsRelaxed").orElseThrow().getMessage()).as(describeStatus(last[0]))
+        .contains("visibility");
+
+    await("Event DefaultsRelaxed on MicroApp landing").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
+        .untilAsserted(() -> assertThat(client().v1().events().inNamespace(NS).list().getItems())
+            .filteredOn(e -> e.getInvolvedObject() != null && "MicroApp".equals(e.getInvolvedObject().getKind())
+                && "landing".equals(e.getInvolvedObject().getName()))
+            .extracting(Event::getReason)
+            .contains("DefaultsRelaxed"));
+  }
+}

@@ -1,0 +1,114 @@
+package io.safedefaults.microapp.e2e;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one way the tests run kubectl: the control plane's own binary, pointed at the test
+ * cluster with {@code --kubeconfig}, stdout/stderr captured and returned, never printed (a
+ * {@code get secret} must not end up in a CI log). Only the argument list is ever shown.
+ */
+public final class Kubectl {
+
+  /** Outcome of one kubectl call. */
+  public record Result(List<String> args, int exitCode, String stdout, String stderr) {
+    public boolean ok() {
+      return exitCode == 0;
+    }
+
+    /** Fails with the command, exit code and stderr unless kubectl exited 0. */
+    public Result orFail() {
+      if (!ok()) {
+        throw new AssertionError("kubectl " + String.join(" ", args) + " exited " + exitCode + ": " + stderr.strip());
+      }
+      return this;
+    }
+
+    @Override
+    public String toString() {
+      return "kubectl " + String.join(" ", args) + " -> exit " + exitCode + "\nstderr: " + stderr.strip();
+    }
+  }
+
+  private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(90);
+
+  private final Path binary;
+  private final Path kubeconfig; // null: use $KUBECONFIG / ~/.kube/config as kubectl would
+
+  public Kubectl(Path binary, Path kubeconfig) {
+    this.binary = binary;
+    this.kubeconfig = kubeconfig;
+  }
+
+  public Path binary() {
+    return binary;
+  }
+
+  public Result run(String... args) {
+    return run(null, DEFAULT_TIMEOUT, args);
+  }
+
+  /** Runs kubectl with {@code stdin} (may be null) fed to it, e.g. for {@code apply -f -}. */
+  public Result runWithInput(String stdin, String... args) {
+    return run(stdin, DEFAULT_TIMEOUT, args);
+  }
+
+  public Result run(String stdin, Duration timeout, String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(binary.toString());
+    if (kubeconfig != null) {
+      cmd.add("--kubeconfig=" + kubeconfig);
+    }
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    if (kubeconfig != null) {
+      pb.environment().remove("KUBECONFIG");
+    }
+    try {
+      Process p = pb.start();
+      CompletableFuture<String> out = drain(p.getInputStream());
+      CompletableFuture<String> err = drain(p.getErrorStream());
+      try (var in = p.getOutputStream()) {
+        if (stdin != null) {
+          in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("kubectl " + String.join(" ", args) + " did not finish within " + timeout);
+      }
+      return new Result(List.of(args), p.exitValue(), out.join(), err.join());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + binary, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while running kubectl", e);
+    }
+  }
+
+  /** One thread per stream (not the common pool: on 2 cores it has a single worker). */
+  private static CompletableFuture<String> drain(InputStream in) {
+    CompletableFuture<String> result = new CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      try (in) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        in.transferTo(buf);
+        result.complete(buf.toString(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        result.complete("");
+      }
+    }, "kubectl-drain");
+    t.setDaemon(true);
+    t.start();
+    return result;
+  }
+}
