@@ -12,6 +12,9 @@ import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
+import io.safedefaults.microapp.secrets.UnsealedSecret;
+import io.safedefaults.microapp.secrets.Unsealer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +24,7 @@ import java.util.Map;
  * use, in the order the workflow applies them. Generated key material is never rendered.
  */
 public final class ManifestRenderer {
-  public static final String KEY_PLACEHOLDER = "generated-by-the-operator-at-creation-never-rendered";
+  public static final String KEY_PLACEHOLDER = "set-by-the-operator-in-the-cluster-never-rendered";
 
   private ManifestRenderer() {}
 
@@ -36,6 +39,13 @@ public final class ManifestRenderer {
     Secret keys = SessionKeys.desired(app);
     keys.setStringData(Map.of(SidecarConfig.KEYSET_FILE, KEY_PLACEHOLDER));
     out.add(keys);
+    if (plan.sealed().any()) {
+      // The operator opens sealed values in the cluster; offline only the names are known.
+      Map<String, byte[]> placeholders = new java.util.TreeMap<>();
+      plan.sealed().appValues().forEach(k -> placeholders.put(k, KEY_PLACEHOLDER.getBytes(StandardCharsets.UTF_8)));
+      out.add(UnsealedSecret.desired(app, new Unsealer.Unsealed(placeholders,
+          plan.sealed().clientSecret() ? KEY_PLACEHOLDER.getBytes(StandardCharsets.UTF_8) : null, List.of(), List.of())));
+    }
     out.add(AppNetworkPolicy.desired(app, plan));
     out.add(AppDeployment.desired(app, plan));
     out.add(AppService.desired(app));

@@ -2,6 +2,7 @@ package io.safedefaults.microapp;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -36,6 +37,10 @@ import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.policy.OverridesCheck;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.ratelimit.RateLimitCheck;
+import io.safedefaults.microapp.secrets.SealedValueDecryptor;
+import io.safedefaults.microapp.secrets.SecretsCheck;
+import io.safedefaults.microapp.secrets.UnsealedSecretDependent;
+import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.Observed;
@@ -51,6 +56,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,21 +73,25 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** Reasons that describe progress rather than a problem: no Warning event for them. */
   private static final Set<String> TRANSIENT = Set.of("PodsNotReady", "SidecarMissing", "ServiceBypassesSidecar",
       "SidecarConfigPending", "EdgeLimitsPending", "IngressPending", "ServiceAccountPending", "PodNotRestricted",
-      "NetworkPolicyPending");
+      "NetworkPolicyPending", "SecretPending");
 
   private final OperatorConfig config;
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
   private final Workflow<MicroApp> workflow;
 
-  public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics) {
+  private final Supplier<SealedValueDecryptor> decryptor;
+
+  public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor) {
     this.config = config;
     this.metrics = metrics;
+    this.decryptor = decryptor;
     var serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account", config,
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
     var sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
         Names::sidecarConfigMap, SidecarConfig::desired);
     var sessionKeys = new SessionKeysDependent();
+    var sealedSecret = new UnsealedSecretDependent(decryptor);
     var deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
         a -> a.getMetadata().getName(), AppDeployment::desired);
     var service = new ManagedDependent<>(Service.class, "service", config,
@@ -95,6 +105,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .addDependentResource(sidecarConfig)
         .addDependentResource(sessionKeys)
         .addDependentResource(networkPolicy)
+        .addDependentResourceAndConfigure(sealedSecret)
+        .withReconcilePrecondition((dr, app, ctx) -> AppPlan.resolve((MicroApp) app, config).sealed().any())
+        // Not dependsOn the sealed Secret: an unmet precondition would delete the Deployment too.
         .addDependentResourceAndConfigure(deployment).dependsOn(serviceAccount, sidecarConfig, sessionKeys)
         .addDependentResourceAndConfigure(service).dependsOn(deployment)
         // No Ingress unless sign-in and TLS can be set up: never a half-secured app on the internet.
@@ -123,9 +136,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         context.getSecondaryResource(Deployment.class).orElse(null),
         context.getSecondaryResource(Service.class).orElse(null),
         context.getSecondaryResource(Ingress.class).orElse(null),
-        context.getSecondaryResource(NetworkPolicy.class).orElse(null));
-    List<CheckResult> checks = checks(plan, observed);
-    MicroAppStatus status = Conditions.status(app, plan, observed, checks, error, Instant.now());
+        context.getSecondaryResource(NetworkPolicy.class).orElse(null),
+        context.getSecondaryResource(Secret.class, UnsealedSecretDependent.NAME).orElse(null));
+    Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
+    List<CheckResult> checks = checks(plan, observed, unsealed);
+    MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());
 
     boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
     metrics.observe(app.getMetadata().getNamespace(), app.getMetadata().getName(), status, ready);
@@ -149,10 +164,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     return error.isPresent() ? control.rescheduleAfter(Duration.ofSeconds(30)) : control;
   }
 
-  static List<CheckResult> checks(AppPlan plan, Observed observed) {
+  static List<CheckResult> checks(AppPlan plan, Observed observed, Unsealer.Unsealed unsealed) {
     List<CheckResult> checks = new ArrayList<>(AuthCheck.check(plan, observed));
     checks.add(RateLimitCheck.check(plan, observed));
     checks.add(TlsCheck.check(plan, observed));
+    checks.add(SecretsCheck.check(unsealed, observed.sealedSecret()));
     checks.add(LeastPrivilegeCheck.check(plan, observed));
     checks.add(OverridesCheck.check(plan));
     return checks;

@@ -12,6 +12,7 @@ public final class Names {
   public static final String MANAGED_SELECTOR = MANAGED_BY_KEY + "=" + MANAGED_BY;
   public static final String APP_LABEL = "safedefaults.io/app";
   public static final String CONFIG_HASH_ANNOTATION = "safedefaults.io/config-hash";
+  public static final String SECRETS_HASH_ANNOTATION = "safedefaults.io/secrets-hash";
 
   public static final String APP_CONTAINER = "app";
   public static final String SIDECAR_CONTAINER = "auth-proxy";

@@ -27,6 +27,8 @@ import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.Visibility;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.secrets.SealingKeyStore;
+import java.time.Clock;
 import io.safedefaults.microapp.status.Conditions;
 import java.io.FileInputStream;
 
@@ -48,6 +50,8 @@ import org.junit.jupiter.api.Test;
 class MicroAppReconcilerApiServerTest {
   static KubernetesClient client;
   static Operator operator;
+  static SealingKeyStore keys;
+  static final String KEYS_NS = "microapp-system";
   static final Set<String> MANAGED = Set.of("serviceaccounts", "configmaps", "secrets", "deployments", "services",
       "ingresses", "networkpolicies", "microapps", "events");
 
@@ -66,8 +70,12 @@ class MicroAppReconcilerApiServerTest {
         .clusterIssuer("letsencrypt-test")
         .defaultIssuer("https://login.example.com/realms/acme")
         .build();
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(KEYS_NS).endMetadata().build())
+        .serverSideApply();
+    keys = new SealingKeyStore(client, KEYS_NS, Duration.ofDays(30), Clock.systemUTC());
+    keys.ensure();
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    operator.register(new MicroAppReconciler(config, new OperatorMetrics(new SimpleMeterRegistry())),
+    operator.register(new MicroAppReconciler(config, new OperatorMetrics(new SimpleMeterRegistry()), keys::decryptor),
         o -> o.withReconciliationMaxInterval(Duration.ofSeconds(2)));
     operator.start();
   }

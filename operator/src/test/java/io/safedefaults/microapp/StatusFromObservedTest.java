@@ -18,6 +18,7 @@ import io.safedefaults.microapp.workload.AppService;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.Observed;
+import io.safedefaults.microapp.secrets.Unsealer;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -28,6 +29,8 @@ class StatusFromObservedTest {
   static final OperatorConfig POLICY = OperatorConfig.builder().clusterIssuer("le")
       .defaultIssuer("https://login.example.com").build();
   static final Instant T0 = Instant.parse("2026-11-29T10:00:00Z");
+
+  static final Unsealer.Unsealed NO_SECRETS = new Unsealer.Unsealed(java.util.Map.of(), null, List.of(), List.of());
 
   MicroApp app = TestApps.where2eat("ns");
 
@@ -40,15 +43,15 @@ class StatusFromObservedTest {
     Deployment d = AppDeployment.desired(app, plan());
     d.setStatus(new DeploymentStatusBuilder().withAvailableReplicas(1).build());
     return new Observed(AppServiceAccount.desired(app), SidecarConfig.desired(app, plan()), d,
-        AppService.desired(app), IngressTlsDefault.desired(app, plan()), AppNetworkPolicy.desired(app, plan()));
+        AppService.desired(app), IngressTlsDefault.desired(app, plan()), AppNetworkPolicy.desired(app, plan()), null);
   }
 
   MicroAppStatus status(Observed o, Instant now) {
-    return Conditions.status(app, plan(), o, checks(o), Optional.empty(), now);
+    return Conditions.status(app, plan(), o, checks(o), List.of(), Optional.empty(), now);
   }
 
   List<CheckResult> checks(Observed o) {
-    return MicroAppReconciler.checks(plan(), o);
+    return MicroAppReconciler.checks(plan(), o, NO_SECRETS);
   }
 
   String condition(MicroAppStatus s, String type) {
@@ -59,9 +62,9 @@ class StatusFromObservedTest {
   void convergedAppIsReadyWithEveryItemPassed() {
     MicroAppStatus s = status(converged(), T0);
     assertThat(s.getConditions()).extracting(c -> c.getType() + "=" + c.getStatus()).containsExactly(
-        "Ready=True", "AuthEnforced=True", "TLSEnforced=True", "RateLimited=True", "LeastPrivilege=True",
-        "DefaultsRelaxed=False");
-    assertThat(s.getChecklist().getSummary()).isEqualTo("7/7");
+        "Ready=True", "AuthEnforced=True", "TLSEnforced=True", "RateLimited=True", "SecretsSealed=True",
+        "LeastPrivilege=True", "DefaultsRelaxed=False");
+    assertThat(s.getChecklist().getSummary()).isEqualTo("8/8");
     assertThat(s.getUrl()).isEqualTo("https://where2eat.apps.example.com");
   }
 

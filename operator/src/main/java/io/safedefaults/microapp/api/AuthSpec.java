@@ -23,6 +23,10 @@ public class AuthSpec {
       message = "spec.auth.clientId may contain only letters, digits and . _ : / -")
   private String clientId;
 
+  @JsonPropertyDescription("OIDC client secret, sealed for this app under the name auth.clientSecret. "
+      + "Without it the sidecar signs in as a public client (PKCE only).")
+  private SealedRef clientSecret;
+
   @Size(max = 64)
   @JsonPropertyDescription("Groups (from the ID token's groups claim) whose members may sign in.")
   private List<@Size(min = 1, max = 256) String> allowedGroups = new ArrayList<>();
@@ -55,6 +59,8 @@ public class AuthSpec {
   public void setIssuer(String issuer) { this.issuer = issuer; }
   public String getClientId() { return clientId; }
   public void setClientId(String clientId) { this.clientId = clientId; }
+  public SealedRef getClientSecret() { return clientSecret; }
+  public void setClientSecret(SealedRef clientSecret) { this.clientSecret = clientSecret; }
   public List<String> getAllowedGroups() { return allowedGroups; }
   public void setAllowedGroups(List<String> allowedGroups) { this.allowedGroups = allowedGroups; }
   public List<String> getAllowedEmailDomains() { return allowedEmailDomains; }

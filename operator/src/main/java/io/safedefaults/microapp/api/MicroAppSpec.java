@@ -66,6 +66,9 @@ public class MicroAppSpec {
   @JsonPropertyDescription("Request limits at the edge (per client IP) and in the sidecar (per user) (checklist 4).")
   private RateLimitSpec rateLimit;
 
+  @JsonPropertyDescription("Secret values sealed for this app (checklist 6).")
+  private SecretsSpec secrets;
+
   @JsonPropertyDescription("How long the app keeps data (checklist 8).")
   private RetentionSpec retention;
 
@@ -89,6 +92,8 @@ public class MicroAppSpec {
   public void setAuth(AuthSpec auth) { this.auth = auth; }
   public RateLimitSpec getRateLimit() { return rateLimit; }
   public void setRateLimit(RateLimitSpec rateLimit) { this.rateLimit = rateLimit; }
+  public SecretsSpec getSecrets() { return secrets; }
+  public void setSecrets(SecretsSpec secrets) { this.secrets = secrets; }
   public RetentionSpec getRetention() { return retention; }
   public void setRetention(RetentionSpec retention) { this.retention = retention; }
   public AppResources getResources() { return resources; }

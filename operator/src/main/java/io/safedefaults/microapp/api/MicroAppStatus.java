@@ -20,6 +20,10 @@ public class MicroAppStatus {
   @JsonPropertyDescription("How many checklist defaults this app meets.")
   private Checklist checklist;
 
+  @JsonPropertyDescription("Each sealed value and the id of the key that sealed it, so platform teams see "
+      + "what still uses an old key ('microapp-operator reseal' moves it to the current one).")
+  private List<SealedValueStatus> sealedValues;
+
   @JsonPropertyDescription("Where users reach the app (only with a host and a working Ingress).")
   private String url;
 
@@ -29,6 +33,8 @@ public class MicroAppStatus {
   public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
   public Checklist getChecklist() { return checklist; }
   public void setChecklist(Checklist checklist) { this.checklist = checklist; }
+  public List<SealedValueStatus> getSealedValues() { return sealedValues; }
+  public void setSealedValues(List<SealedValueStatus> sealedValues) { this.sealedValues = sealedValues; }
   public String getUrl() { return url; }
   public void setUrl(String url) { this.url = url; }
 
@@ -38,6 +44,7 @@ public class MicroAppStatus {
         && Objects.equals(observedGeneration, s.observedGeneration)
         && Objects.equals(conditions, s.conditions)
         && Objects.equals(checklist, s.checklist)
+        && Objects.equals(sealedValues, s.sealedValues)
         && Objects.equals(url, s.url);
   }
 
@@ -45,6 +52,12 @@ public class MicroAppStatus {
   public int hashCode() {
     return Objects.hash(observedGeneration, conditions, checklist, url);
   }
+
+  /** One sealed value: its name, the key that sealed it, and whether that key is the current one. */
+  public record SealedValueStatus(
+      @JsonPropertyDescription("spec.secrets.sealed name, or auth.clientSecret") String name,
+      @JsonPropertyDescription("Tink key id that sealed the value") Long keyId,
+      @JsonPropertyDescription("true when sealed with the current primary key") Boolean currentKey) {}
 
   /** Checklist summary: passed/total plus the names of the items that fail. */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)

@@ -26,6 +26,8 @@ public final class SidecarConfig {
   public static final String FILE = "config.json";
   public static final String KEYS_DIR = "/etc/microapp-sidecar/keys";
   public static final String KEYSET_FILE = "session-keyset.json";
+  public static final String CLIENT_SECRET_DIR = "/etc/microapp-sidecar/oidc";
+  public static final String CLIENT_SECRET_FILE = "client-secret";
   public static final String CALLBACK_PATH = "/oauth2/callback";
   /** amr values that prove a second factor (RFC 8176). */
   public static final List<String> MFA_AMR = List.of("mfa", "otp", "hwk", "swk", "fpt");
@@ -51,6 +53,9 @@ public final class SidecarConfig {
       oidc.put("issuer", plan.issuer());
     }
     oidc.put("clientId", plan.clientId());
+    if (plan.sealed().clientSecret()) {
+      oidc.put("clientSecretFile", CLIENT_SECRET_DIR + "/" + CLIENT_SECRET_FILE);
+    }
     oidc.put("redirectPath", CALLBACK_PATH);
     oidc.put("scopes", List.of("openid", "email", "profile", "groups"));
     oidc.put("groupsClaim", "groups");

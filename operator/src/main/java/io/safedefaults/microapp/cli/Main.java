@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The operator's command line: {@code run} the controller, {@code render} manifests offline. */
 @Command(name = "microapp-operator", mixinStandardHelpOptions = true, version = "microapp-operator 0.1.0",
     description = "Gives every MicroApp safe defaults: sign-in, TLS, rate limits, least privilege.",
-    subcommands = {RunCommand.class, RenderCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {RunCommand.class, RenderCommand.class, SealCommand.class, KeysCommand.class,
+        ResealCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
   public static void main(String[] args) {

@@ -11,7 +11,12 @@ import io.safedefaults.microapp.MicroAppReconciler;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.runtime.HealthServer;
+import io.safedefaults.microapp.secrets.SealingKeyStore;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -57,11 +62,31 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--lease-name", defaultValue = "microapp-operator", description = "Name of the Lease.")
   String leaseName;
 
+  @Option(names = "--keys-namespace", defaultValue = "${env:MICROAPP_KEYS_NAMESPACE}",
+      description = "Namespace of the sealing keys Secret and public-key ConfigMap; defaults to POD_NAMESPACE "
+          + "(env MICROAPP_KEYS_NAMESPACE).")
+  String keysNamespace;
+
+  @Option(names = "--key-rotation-days", defaultValue = "${env:MICROAPP_KEY_ROTATION_DAYS:-30}",
+      description = "Days until a new primary sealing key; old keys are kept (env MICROAPP_KEY_ROTATION_DAYS).")
+  long keyRotationDays;
+
+  private String keysNamespace() {
+    String ns = keysNamespace != null && !keysNamespace.isBlank() ? keysNamespace : System.getenv("POD_NAMESPACE");
+    if (ns == null || ns.isBlank()) {
+      throw new IllegalArgumentException("--keys-namespace (or POD_NAMESPACE) is needed: where the sealing keys live");
+    }
+    return ns;
+  }
+
   @Override
   public Integer call() throws Exception {
     OperatorConfig config = policy.toConfig();
     boolean leaderElection = !noLeaderElection
         && !"false".equalsIgnoreCase(System.getenv().getOrDefault("MICROAPP_LEADER_ELECTION", "true"));
+    if (keyRotationDays < 1) {
+      throw new IllegalArgumentException("--key-rotation-days must be 1 or more");
+    }
     if (resyncSeconds < 5) {
       throw new IllegalArgumentException("--resync-seconds must be 5 or more");
     }
@@ -83,7 +108,21 @@ public final class RunCommand implements Callable<Integer> {
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, leaseNamespace, identity));
       }
     });
-    operator.register(new MicroAppReconciler(config, new OperatorMetrics(registry)), o -> {
+    SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), Clock.systemUTC());
+    keys.ensure();
+    ScheduledExecutorService keyRotation = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "sealing-key-rotation");
+      t.setDaemon(true);
+      return t;
+    });
+    keyRotation.scheduleWithFixedDelay(() -> {
+      try {
+        keys.refreshAndRotateIfDue();
+      } catch (RuntimeException e) {
+        LOG.warn("sealing key refresh failed: {}", e.getMessage());
+      }
+    }, 5, 5, TimeUnit.MINUTES);
+    operator.register(new MicroAppReconciler(config, new OperatorMetrics(registry), keys::decryptor), o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
       List<String> ns = namespaces == null ? List.of()
           : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();

@@ -38,7 +38,19 @@ public record AppPlan(
     boolean networkPolicyRelaxed,
     Map<Setting, String> relaxed,
     List<Problem> problems,
+    SealedNames sealed,
     OperatorConfig config) {
+
+  /**
+   * What the pod needs to know about sealed values, without opening them: the names of the app's
+   * values, whether there is a client secret, where files go, and a hash of the ciphertexts that
+   * rolls the pods when a value changes.
+   */
+  public record SealedNames(List<String> appValues, boolean clientSecret, String mountPath, String hash) {
+    public boolean any() {
+      return clientSecret || !appValues.isEmpty();
+    }
+  }
 
   private static final Pattern DNS_LABEL = Pattern.compile("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$");
   private static final Pattern TTL = Pattern.compile("^(?:(\\d+)h)?(?:(\\d+)m)?$");
@@ -128,7 +140,22 @@ public record AppPlan(
         relaxed.containsKey(Setting.NETWORK_POLICY),
         Map.copyOf(relaxed),
         List.copyOf(problems),
+        sealedNames(spec, auth),
         config);
+  }
+
+  private static SealedNames sealedNames(MicroAppSpec spec, AuthSpec auth) {
+    Map<String, String> values = spec.getSecrets() == null || spec.getSecrets().getSealed() == null
+        ? Map.of() : new java.util.TreeMap<>(spec.getSecrets().getSealed());
+    String client = auth.getClientSecret() == null ? null : auth.getClientSecret().getSealed();
+    StringBuilder all = new StringBuilder();
+    values.forEach((k, v) -> all.append(k).append('=').append(v).append('\n'));
+    if (client != null) {
+      all.append("auth.clientSecret=").append(client);
+    }
+    return new SealedNames(List.copyOf(values.keySet()), client != null,
+        spec.getSecrets() == null ? null : spec.getSecrets().getMountPath(),
+        io.safedefaults.microapp.auth.SidecarConfig.hash(all.toString()));
   }
 
   /** True when the app may be reachable from outside the cluster: a host and nothing blocking. */

@@ -12,6 +12,7 @@ public record CheckResult(Item item, Outcome outcome, String reason, String mess
     SHORT_SESSIONS(3, "shortSessions", Conditions.AUTH),
     RATE_LIMITS(4, "rateLimits", Conditions.RATE_LIMITED),
     TLS_AND_HSTS(5, "tlsAndHsts", Conditions.TLS),
+    SECRETS_SEALED(6, "secretsSealed", Conditions.SECRETS_SEALED),
     LEAST_PRIVILEGE(7, "leastPrivilege", Conditions.LEAST_PRIVILEGE),
     SAFE_OVERRIDES(10, "safeOverrides", Conditions.DEFAULTS_RELAXED);
 

@@ -30,9 +30,11 @@ public final class Conditions {
   public static final String TLS = "TLSEnforced";
   public static final String RATE_LIMITED = "RateLimited";
   public static final String LEAST_PRIVILEGE = "LeastPrivilege";
+  public static final String SECRETS_SEALED = "SecretsSealed";
   public static final String DEFAULTS_RELAXED = "DefaultsRelaxed";
   /** Order in which conditions appear in status. */
-  public static final List<String> TYPES = List.of(READY, AUTH, TLS, RATE_LIMITED, LEAST_PRIVILEGE, DEFAULTS_RELAXED);
+  public static final List<String> TYPES = List.of(READY, AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE,
+      DEFAULTS_RELAXED);
 
   private Conditions() {}
 
@@ -40,12 +42,12 @@ public final class Conditions {
    * @param reconcileError a one-line description of a child that could not be applied, if any
    */
   public static MicroAppStatus status(MicroApp app, AppPlan plan, Observed observed, List<CheckResult> checks,
-      Optional<String> reconcileError, Instant now) {
+      List<MicroAppStatus.SealedValueStatus> sealedValues, Optional<String> reconcileError, Instant now) {
     long generation = Optional.ofNullable(app.getMetadata().getGeneration()).orElse(0L);
     List<Condition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
     List<Condition> next = new ArrayList<>();
     next.add(ready(plan, observed, checks, reconcileError));
-    for (String type : List.of(AUTH, TLS, RATE_LIMITED, LEAST_PRIVILEGE)) {
+    for (String type : List.of(AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE)) {
       next.add(area(type, checks));
     }
     next.add(relaxed(plan));
@@ -57,18 +59,27 @@ public final class Conditions {
     List<String> relaxedItems = checks.stream().filter(c -> c.outcome() == Outcome.RELAXED).map(c -> c.item().key).toList();
     int passed = (int) checks.stream().filter(c -> c.outcome() == Outcome.PASSED).count();
     s.setChecklist(new MicroAppStatus.Checklist(passed, checks.size(), failing, relaxedItems));
+    s.setSealedValues(sealedValues.isEmpty() ? null : List.copyOf(sealedValues));
     s.setUrl(plan.exposed() && observed.ingress() != null ? "https://" + plan.host() : null);
     return s;
   }
 
   private static Condition ready(AppPlan plan, Observed observed, List<CheckResult> checks, Optional<String> error) {
-    if (error.isPresent()) {
-      return condition(READY, false, "ReconcileError", error.get());
-    }
     if (!plan.problems().isEmpty()) {
       Problem first = plan.problems().get(0);
       String more = plan.problems().size() > 1 ? " (and " + (plan.problems().size() - 1) + " more problem(s))" : "";
       return condition(READY, false, first.reason(), first.message() + more);
+    }
+    // A value that does not open explains a failed apply better than the apply error does.
+    Optional<CheckResult> unsealFailure = checks.stream()
+        .filter(c -> c.item() == CheckResult.Item.SECRETS_SEALED && c.outcome() == Outcome.FAILED
+            && !"SecretPending".equals(c.reason()))
+        .findFirst();
+    if (unsealFailure.isPresent()) {
+      return condition(READY, false, unsealFailure.get().reason(), unsealFailure.get().message());
+    }
+    if (error.isPresent()) {
+      return condition(READY, false, "ReconcileError", error.get());
     }
     Optional<CheckResult> failed = checks.stream().filter(c -> c.outcome() == Outcome.FAILED).findFirst();
     if (failed.isPresent()) {

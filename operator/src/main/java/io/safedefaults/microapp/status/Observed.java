@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.status;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -14,7 +15,8 @@ public record Observed(
     Deployment deployment,
     Service service,
     Ingress ingress,
-    NetworkPolicy networkPolicy) {
+    NetworkPolicy networkPolicy,
+    Secret sealedSecret) {
 
   public int availableReplicas() {
     return deployment == null || deployment.getStatus() == null

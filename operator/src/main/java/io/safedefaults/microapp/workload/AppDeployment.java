@@ -3,6 +3,8 @@ package io.safedefaults.microapp.workload;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.KeyToPathBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
@@ -16,6 +18,9 @@ import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.secrets.UnsealedSecret;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The app's pod: the app container and, in front of it, the auth sidecar (checklist 1). Both run
@@ -42,6 +47,7 @@ public final class AppDeployment {
         .withNewMetadata()
         .withLabels(Names.labels(app))
         .addToAnnotations(Names.CONFIG_HASH_ANNOTATION, configHash)
+        .addToAnnotations(Names.SECRETS_HASH_ANNOTATION, plan.sealed().hash())
         .endMetadata()
         .withNewSpec()
         .withServiceAccountName(app.getMetadata().getName())
@@ -49,7 +55,15 @@ public final class AppDeployment {
         .withEnableServiceLinks(false)
         .withSecurityContext(RestrictedPodSecurity.pod(config.runAsUser()))
         .withContainers(appContainer(app, plan), sidecarContainer(plan))
-        .withVolumes(
+        .withVolumes(volumes(app, plan))
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  private static List<Volume> volumes(MicroApp app, AppPlan plan) {
+    List<Volume> volumes = new ArrayList<>(List.of(
             new VolumeBuilder().withName("app-tmp").withNewEmptyDir().endEmptyDir().build(),
             new VolumeBuilder().withName("auth-proxy-tmp").withNewEmptyDir().endEmptyDir().build(),
             new VolumeBuilder().withName("auth-proxy-config")
@@ -57,11 +71,22 @@ public final class AppDeployment {
                 .build(),
             new VolumeBuilder().withName("auth-proxy-keys")
                 .withNewSecret().withSecretName(Names.sessionKeysSecret(app)).withDefaultMode(0440).endSecret()
-                .build())
-        .endSpec()
-        .endTemplate()
-        .endSpec()
-        .build();
+                .build()));
+    // Opened values: the app sees only its own items, the sidecar only the client secret.
+    if (plan.sealed().mountPath() != null && !plan.sealed().appValues().isEmpty()) {
+      volumes.add(new VolumeBuilder().withName("app-secrets")
+          .withNewSecret().withSecretName(UnsealedSecret.name(app)).withDefaultMode(0440)
+          .withItems(plan.sealed().appValues().stream()
+              .map(k -> new KeyToPathBuilder().withKey(k).withPath(k).build()).toList())
+          .endSecret().build());
+    }
+    if (plan.sealed().clientSecret()) {
+      volumes.add(new VolumeBuilder().withName("auth-proxy-client-secret")
+          .withNewSecret().withSecretName(UnsealedSecret.name(app)).withDefaultMode(0440)
+          .addNewItem().withKey(UnsealedSecret.CLIENT_SECRET_KEY).withPath(SidecarConfig.CLIENT_SECRET_FILE).endItem()
+          .endSecret().build());
+    }
+    return volumes;
   }
 
   private static Container appContainer(MicroApp app, AppPlan plan) {
@@ -72,19 +97,29 @@ public final class AppDeployment {
     ResourceRequirements resources = cpu == null
         ? resources(d.cpuRequest(), d.cpuLimit(), memory)
         : resources(cpu, cpu, memory);
-    return new ContainerBuilder()
+    ContainerBuilder c = new ContainerBuilder()
         .withName(Names.APP_CONTAINER)
         .withImage(app.getSpec().getImage())
         .addNewPort().withName("app").withContainerPort(plan.port()).withProtocol("TCP").endPort()
         .withResources(resources)
         .withSecurityContext(RestrictedPodSecurity.container())
-        .addNewVolumeMount().withName("app-tmp").withMountPath("/tmp").endVolumeMount()
-        .build();
+        .addNewVolumeMount().withName("app-tmp").withMountPath("/tmp").endVolumeMount();
+    if (plan.sealed().mountPath() != null && !plan.sealed().appValues().isEmpty()) {
+      c.addNewVolumeMount().withName("app-secrets").withMountPath(plan.sealed().mountPath()).withReadOnly(true)
+          .endVolumeMount();
+    } else {
+      // Each value by name: envFrom would also hand the app the sidecar's client secret.
+      for (String key : plan.sealed().appValues()) {
+        c.addNewEnv().withName(key).withNewValueFrom().withNewSecretKeyRef()
+            .withName(UnsealedSecret.name(app)).withKey(key).endSecretKeyRef().endValueFrom().endEnv();
+      }
+    }
+    return c.build();
   }
 
   private static Container sidecarContainer(AppPlan plan) {
     OperatorConfig.Resources r = plan.config().sidecarResources();
-    return new ContainerBuilder()
+    ContainerBuilder c = new ContainerBuilder()
         .withName(Names.SIDECAR_CONTAINER)
         .withImage(plan.config().sidecarImage())
         .withArgs("proxy", "--config", SidecarConfig.DIR + "/" + SidecarConfig.FILE)
@@ -102,8 +137,12 @@ public final class AppDeployment {
         .withSecurityContext(RestrictedPodSecurity.container())
         .addNewVolumeMount().withName("auth-proxy-tmp").withMountPath("/tmp").endVolumeMount()
         .addNewVolumeMount().withName("auth-proxy-config").withMountPath(SidecarConfig.DIR).withReadOnly(true).endVolumeMount()
-        .addNewVolumeMount().withName("auth-proxy-keys").withMountPath(SidecarConfig.KEYS_DIR).withReadOnly(true).endVolumeMount()
-        .build();
+        .addNewVolumeMount().withName("auth-proxy-keys").withMountPath(SidecarConfig.KEYS_DIR).withReadOnly(true).endVolumeMount();
+    if (plan.sealed().clientSecret()) {
+      c.addNewVolumeMount().withName("auth-proxy-client-secret").withMountPath(SidecarConfig.CLIENT_SECRET_DIR)
+          .withReadOnly(true).endVolumeMount();
+    }
+    return c.build();
   }
 
   private static ResourceRequirements resources(String cpuRequest, String cpuLimit, String memory) {

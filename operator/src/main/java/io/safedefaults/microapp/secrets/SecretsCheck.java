@@ -1,0 +1,29 @@
+package io.safedefaults.microapp.secrets;
+
+import static io.safedefaults.microapp.status.CheckResult.Item.SECRETS_SEALED;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.safedefaults.microapp.status.CheckResult;
+
+/** Checklist 6: every secret value arrives sealed and opens; nothing is plaintext in the spec. */
+public final class SecretsCheck {
+  private SecretsCheck() {}
+
+  public static CheckResult check(Unsealer.Unsealed unsealed, Secret observed) {
+    if (!unsealed.declaresAny()) {
+      return CheckResult.passed(SECRETS_SEALED, "NoSecrets", "no secret values declared");
+    }
+    if (!unsealed.ok()) {
+      Unsealer.Failure first = unsealed.failures().get(0);
+      String more = unsealed.failures().size() > 1 ? " (and " + (unsealed.failures().size() - 1) + " more)" : "";
+      return CheckResult.failed(SECRETS_SEALED, first.reason(), first.message() + more
+          + (observed == null ? "" : "; the previous values stay in place"));
+    }
+    if (observed == null) {
+      return CheckResult.failed(SECRETS_SEALED, "SecretPending", "the Secret with the opened values does not (yet) exist");
+    }
+    long old = unsealed.statuses().stream().filter(s -> !Boolean.TRUE.equals(s.currentKey())).count();
+    return CheckResult.passed(SECRETS_SEALED, "Unsealed", unsealed.statuses().size() + " sealed value(s) opened"
+        + (old > 0 ? ", " + old + " sealed with an older key (run 'microapp-operator reseal')" : ""));
+  }
+}

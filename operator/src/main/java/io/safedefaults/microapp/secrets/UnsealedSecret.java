@@ -1,0 +1,41 @@
+package io.safedefaults.microapp.secrets;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.MicroApp;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The Secret holding an app's opened values. App values are keyed by their names (environment
+ * variable names); the OIDC client secret is under {@value #CLIENT_SECRET_KEY}, a name no app value
+ * can take, and only the sidecar mounts that one item.
+ */
+public final class UnsealedSecret {
+  public static final String CLIENT_SECRET_KEY = "oidc-client-secret";
+
+  private UnsealedSecret() {}
+
+  public static String name(MicroApp app) {
+    return app.getMetadata().getName() + "-sealed";
+  }
+
+  public static Secret desired(MicroApp app, Unsealer.Unsealed unsealed) {
+    Map<String, String> data = new LinkedHashMap<>();
+    unsealed.appValues().forEach((k, v) -> data.put(k, Base64.getEncoder().encodeToString(v)));
+    if (unsealed.clientSecret() != null) {
+      data.put(CLIENT_SECRET_KEY, Base64.getEncoder().encodeToString(unsealed.clientSecret()));
+    }
+    return new SecretBuilder()
+        .withNewMetadata()
+        .withName(name(app))
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(Names.labels(app))
+        .endMetadata()
+        .withType("Opaque")
+        .withData(data)
+        .build();
+  }
+}

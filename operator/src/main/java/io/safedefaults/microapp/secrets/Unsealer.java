@@ -1,0 +1,76 @@
+package io.safedefaults.microapp.secrets;
+
+import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.MicroAppStatus.SealedValueStatus;
+import io.safedefaults.microapp.secrets.SealedValueDecryptor.UnsealException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Opens every sealed value of an app, recording which key sealed each and what failed. */
+public final class Unsealer {
+  /** The name the OIDC client secret is sealed under. */
+  public static final String CLIENT_SECRET = "auth.clientSecret";
+
+  private Unsealer() {}
+
+  /** Result of opening an app's values. Plaintext lives only here and in the Secret built from it. */
+  public record Unsealed(Map<String, byte[]> appValues, byte[] clientSecret, List<SealedValueStatus> statuses,
+      List<Failure> failures) {
+
+    public boolean declaresAny() {
+      return !statuses.isEmpty();
+    }
+
+    public boolean ok() {
+      return failures.isEmpty();
+    }
+  }
+
+  /** One value that did not open; {@code message} starts with the field path. */
+  public record Failure(String field, String reason, String message, long keyId) {}
+
+  public static Unsealed open(MicroApp app, SealedValueDecryptor decryptor) {
+    String ns = app.getMetadata().getNamespace();
+    String name = app.getMetadata().getName();
+    Map<String, byte[]> values = new TreeMap<>();
+    List<SealedValueStatus> statuses = new ArrayList<>();
+    List<Failure> failures = new ArrayList<>();
+    byte[] clientSecret = null;
+
+    Map<String, String> sealed = app.getSpec().getSecrets() == null || app.getSpec().getSecrets().getSealed() == null
+        ? Map.of() : new TreeMap<>(app.getSpec().getSecrets().getSealed());
+    for (var e : sealed.entrySet()) {
+      byte[] v = openOne(decryptor, e.getValue(), ns, name, e.getKey(), "spec.secrets.sealed." + e.getKey(),
+          statuses, failures);
+      if (v != null) {
+        values.put(e.getKey(), v);
+      }
+    }
+    var auth = app.getSpec().getAuth();
+    if (auth != null && auth.getClientSecret() != null && auth.getClientSecret().getSealed() != null) {
+      clientSecret = openOne(decryptor, auth.getClientSecret().getSealed(), ns, name, CLIENT_SECRET,
+          "spec.auth.clientSecret.sealed", statuses, failures);
+    }
+    return new Unsealed(values, clientSecret, List.copyOf(statuses), List.copyOf(failures));
+  }
+
+  private static byte[] openOne(SealedValueDecryptor d, String text, String ns, String app, String key, String field,
+      List<SealedValueStatus> statuses, List<Failure> failures) {
+    Long keyId = null;
+    try {
+      keyId = SealedValue.parse(text).keyId();
+    } catch (IllegalArgumentException e) {
+      // reported as Malformed by open() below
+    }
+    statuses.add(new SealedValueStatus(key, keyId, keyId != null && keyId == d.primaryKeyId()));
+    try {
+      return d.open(text, ns, app, key);
+    } catch (UnsealException e) {
+      failures.add(new Failure(field, e.reason(), field + " " + e.getMessage(), e.keyId()));
+      return null;
+    }
+  }
+
+}
