@@ -44,7 +44,8 @@ if [[ ! -f "$jar" ]]; then
   (cd "$repo" && mvn -B -q -pl operator -am -DskipTests package)
 fi
 
-echo "==> installing the MicroApp CRD"
+echo "==> installing the MicroApp CRD and the operator's namespace (it keeps the sealing keys there)"
+"$kubectl" create namespace microapp-system --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 "$kubectl" apply --server-side -f "$repo/crds/" >/dev/null
 "$kubectl" wait --for=condition=Established crd/microapps.safedefaults.io --timeout=60s >/dev/null
 
@@ -59,6 +60,7 @@ else
     --cluster-issuer letsencrypt-demo \
     --default-issuer https://login.example.com/realms/acme \
     --ingress-class nginx --ingress-namespaces ingress-nginx \
+    --keys-namespace microapp-system \
     >"$state/operator.log" 2>&1 &
   echo $! >"$pidfile"
   echo "$port" >"$state/operator.port"
@@ -96,6 +98,7 @@ Ready says PodsNotReady; every checklist condition above is what the operator ob
   export KUBECONFIG=$KUBECONFIG
   $kubectl get microapps -A
   java -jar $jar render -f examples/where2eat.yaml --cluster-issuer letsencrypt-demo
+  printf '%s' "my-api-key" | java -jar $jar seal -n team-food --app where2eat --name MAPS_API_KEY
   operator log:    $state/operator.log
   operator health: http://127.0.0.1:$port/readyz  metrics: http://127.0.0.1:$port/metrics
   stop everything: e2e/demo.sh stop

@@ -81,24 +81,31 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final Workflow<MicroApp> workflow;
 
   private final Supplier<SealedValueDecryptor> decryptor;
+  private final ManagedDependent<ServiceAccount> serviceAccount;
+  private final ManagedDependent<ConfigMap> sidecarConfig;
+  private final ManagedDependent<Deployment> deployment;
+  private final ManagedDependent<Service> service;
+  private final ManagedDependent<NetworkPolicy> networkPolicy;
+  private final ManagedDependent<Ingress> ingress;
+  private final UnsealedSecretDependent sealedSecret;
 
   public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor) {
     this.config = config;
     this.metrics = metrics;
     this.decryptor = decryptor;
-    var serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account", config,
+    serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account", config,
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
-    var sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
+    sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
         Names::sidecarConfigMap, SidecarConfig::desired);
     var sessionKeys = new SessionKeysDependent();
-    var sealedSecret = new UnsealedSecretDependent(decryptor);
-    var deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
+    sealedSecret = new UnsealedSecretDependent(decryptor);
+    deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
         a -> a.getMetadata().getName(), AppDeployment::desired);
-    var service = new ManagedDependent<>(Service.class, "service", config,
+    service = new ManagedDependent<>(Service.class, "service", config,
         a -> a.getMetadata().getName(), (a, p) -> AppService.desired(a));
-    var networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy", config,
+    networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy", config,
         a -> a.getMetadata().getName(), AppNetworkPolicy::desired);
-    var ingress = new ManagedDependent<>(Ingress.class, "ingress", config,
+    ingress = new ManagedDependent<>(Ingress.class, "ingress", config,
         a -> a.getMetadata().getName(), IngressTlsDefault::desired);
     this.workflow = new WorkflowBuilder<MicroApp>()
         .addDependentResource(serviceAccount)
@@ -130,14 +137,15 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
       error = describe(result.getErroredDependents());
     }
+    // Each dependent picks its own child by name: two Secrets (session keys, sealed values) share a type.
     Observed observed = new Observed(
-        context.getSecondaryResource(ServiceAccount.class).orElse(null),
-        context.getSecondaryResource(ConfigMap.class).orElse(null),
-        context.getSecondaryResource(Deployment.class).orElse(null),
-        context.getSecondaryResource(Service.class).orElse(null),
-        context.getSecondaryResource(Ingress.class).orElse(null),
-        context.getSecondaryResource(NetworkPolicy.class).orElse(null),
-        context.getSecondaryResource(Secret.class, UnsealedSecretDependent.NAME).orElse(null));
+        serviceAccount.getSecondaryResource(app, context).orElse(null),
+        sidecarConfig.getSecondaryResource(app, context).orElse(null),
+        deployment.getSecondaryResource(app, context).orElse(null),
+        service.getSecondaryResource(app, context).orElse(null),
+        ingress.getSecondaryResource(app, context).orElse(null),
+        networkPolicy.getSecondaryResource(app, context).orElse(null),
+        sealedSecret.getSecondaryResource(app, context).orElse(null));
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
     List<CheckResult> checks = checks(plan, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());

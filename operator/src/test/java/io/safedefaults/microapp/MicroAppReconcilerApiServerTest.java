@@ -4,7 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.safedefaults.microapp.api.SealedRef;
+import io.safedefaults.microapp.api.SecretsSpec;
+import io.safedefaults.microapp.secrets.SealedValue;
+import io.safedefaults.microapp.secrets.Sealer;
+import io.safedefaults.microapp.secrets.SealingKeys;
+import io.safedefaults.microapp.secrets.Unsealer;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.slf4j.LoggerFactory;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -50,6 +63,10 @@ import org.junit.jupiter.api.Test;
 class MicroAppReconcilerApiServerTest {
   static KubernetesClient client;
   static Operator operator;
+  static final String PLAIN_API_KEY = "plain-maps-key-4f1c9e";
+  static final String PLAIN_CLIENT_SECRET = "plain-client-secret-77ab";
+  /** Every log event of the run, to prove no plaintext reaches a log. */
+  static final ListAppender<ILoggingEvent> LOGS = new ListAppender<>();
   static SealingKeyStore keys;
   static final String KEYS_NS = "microapp-system";
   static final Set<String> MANAGED = Set.of("serviceaccounts", "configmaps", "secrets", "deployments", "services",
@@ -59,6 +76,9 @@ class MicroAppReconcilerApiServerTest {
 
   @BeforeAll
   static void startOperator() throws Exception {
+    LOGS.start();
+    ((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).addAppender(LOGS);
+    ((Logger) LoggerFactory.getLogger("io.javaoperatorsdk")).setLevel(ch.qos.logback.classic.Level.DEBUG);
     try (var in = new FileInputStream(TestFiles.generatedCrd().toFile())) {
       CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
       client.resource(crd).serverSideApply();
@@ -82,6 +102,7 @@ class MicroAppReconcilerApiServerTest {
 
   @AfterAll
   static void stopOperator() {
+    ((Logger) LoggerFactory.getLogger("io.javaoperatorsdk")).setLevel(ch.qos.logback.classic.Level.WARN);
     if (operator != null) {
       operator.stop();
     }
@@ -275,6 +296,132 @@ class MicroAppReconcilerApiServerTest {
     assertRejected(tooMany, "spec.auth.allowedGroups", "65");
 
     assertThat(client.resources(MicroApp.class).inNamespace(ns).list().getItems()).isEmpty();
+  }
+
+  @Test
+  void sealedValuesReachOnlyTheirContainersAndStatusNamesTheirKeys() {
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setSecrets(new SecretsSpec());
+    app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", seal(PLAIN_API_KEY, ns, "where2eat", "MAPS_API_KEY"));
+    app.getSpec().getAuth().setClientSecret(new SealedRef(seal(PLAIN_CLIENT_SECRET, ns, "where2eat", Unsealer.CLIENT_SECRET)));
+    client.resource(app).create();
+
+    Secret s = await().atMost(Duration.ofSeconds(30))
+        .until(() -> client.secrets().inNamespace(ns).withName("where2eat-sealed").get(), x -> x != null);
+    assertThat(decode(s, "MAPS_API_KEY")).isEqualTo(PLAIN_API_KEY);
+    assertThat(decode(s, "oidc-client-secret")).isEqualTo(PLAIN_CLIENT_SECRET);
+    assertThat(s.getMetadata().getOwnerReferences()).hasSize(1);
+
+    Deployment d = await().until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get(),
+        x -> x != null && x.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv() != null);
+    var pod = d.getSpec().getTemplate().getSpec();
+    assertThat(pod.getContainers().get(0).getEnv()).singleElement().satisfies(e -> {
+      assertThat(e.getName()).isEqualTo("MAPS_API_KEY");
+      assertThat(e.getValueFrom().getSecretKeyRef().getKey()).isEqualTo("MAPS_API_KEY");
+    });
+    assertThat(pod.getContainers().get(0).getEnvFrom()).as("envFrom would leak the client secret").isNullOrEmpty();
+    assertThat(pod.getVolumes()).filteredOn(v -> v.getSecret() != null
+            && "where2eat-sealed".equals(v.getSecret().getSecretName()))
+        .singleElement().satisfies(v -> assertThat(v.getSecret().getItems()).extracting(i -> i.getKey())
+            .containsExactly("oidc-client-secret"));
+
+    MicroApp seen = awaitCondition(ns, "where2eat", Conditions.SECRETS_SEALED, "True");
+    assertThat(seen.getStatus().getSealedValues()).extracting(v -> v.name() + "@" + v.keyId() + ":" + v.currentKey())
+        .containsExactlyInAnyOrder("MAPS_API_KEY@" + keys.decryptor().primaryKeyId() + ":true",
+            "auth.clientSecret@" + keys.decryptor().primaryKeyId() + ":true");
+  }
+
+  @Test
+  void valuesThatDoNotOpenLeaveThePreviousSecretAndSayWhy() {
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setSecrets(new SecretsSpec());
+    app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", seal(PLAIN_API_KEY, ns, "where2eat", "MAPS_API_KEY"));
+    client.resource(app).create();
+    Secret before = await().atMost(Duration.ofSeconds(30))
+        .until(() -> client.secrets().inNamespace(ns).withName("where2eat-sealed").get(), x -> x != null);
+
+    // Copied from another app: sealed for landing, applied to where2eat.
+    setSealed("MAPS_API_KEY", seal("landing-key", ns, "landing", "MAPS_API_KEY"));
+    MicroApp a = awaitReason(Conditions.SECRETS_SEALED, "WrongScopeOrTampered");
+    assertThat(Conditions.find(a.getStatus(), Conditions.SECRETS_SEALED).orElseThrow().getMessage())
+        .startsWith("spec.secrets.sealed.MAPS_API_KEY does not open for " + ns + "/where2eat/MAPS_API_KEY")
+        .contains("previous values stay in place");
+    assertThat(Conditions.find(a.getStatus(), Conditions.READY).orElseThrow().getReason()).isEqualTo("WrongScopeOrTampered");
+    await().untilAsserted(() -> assertThat(client.v1().events().inNamespace(ns).list().getItems())
+        .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("WrongScopeOrTampered")));
+
+    // Sealed with a key this cluster never had.
+    var foreign = SealingKeys.generate();
+    setSealed("MAPS_API_KEY", new Sealer(SealingKeys.publicKeys(foreign))
+        .seal("x".getBytes(StandardCharsets.UTF_8), SealedValue.Scope.APP, ns, "where2eat", "MAPS_API_KEY").text());
+    a = awaitReason(Conditions.SECRETS_SEALED, "UnknownKey");
+    assertThat(Conditions.find(a.getStatus(), Conditions.SECRETS_SEALED).orElseThrow().getMessage())
+        .contains("key " + SealingKeys.primaryKeyId(foreign));
+
+    Secret after = client.secrets().inNamespace(ns).withName("where2eat-sealed").get();
+    assertThat(after.getData()).isEqualTo(before.getData());
+    assertThat(after.getMetadata().getResourceVersion()).isEqualTo(before.getMetadata().getResourceVersion());
+  }
+
+  @Test
+  void rotationKeepsOldValuesOpeningAndTheKeysetSurvivesRestarts() {
+    long firstKey = keys.decryptor().primaryKeyId();
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setSecrets(new SecretsSpec());
+    app.getSpec().getSecrets().getSealed().put("OLD", seal("old-value", ns, "where2eat", "OLD"));
+    client.resource(app).create();
+    awaitCondition(ns, "where2eat", Conditions.SECRETS_SEALED, "True");
+
+    keys.rotate();
+    long secondKey = keys.decryptor().primaryKeyId();
+    assertThat(secondKey).isNotEqualTo(firstKey);
+    setSealed("NEW", seal("new-value", ns, "where2eat", "NEW"));
+
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      MicroApp a = client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get();
+      assertThat(a.getStatus().getSealedValues()).extracting(v -> v.name() + ":" + v.currentKey())
+          .containsExactlyInAnyOrder("OLD:false", "NEW:true");
+      Secret s = client.secrets().inNamespace(ns).withName("where2eat-sealed").get();
+      assertThat(decode(s, "OLD")).isEqualTo("old-value");
+      assertThat(decode(s, "NEW")).isEqualTo("new-value");
+    });
+
+    // A restarted operator loads the same keys instead of making new ones.
+    SealingKeyStore restarted = new SealingKeyStore(client, KEYS_NS, Duration.ofDays(30), Clock.systemUTC());
+    restarted.ensure();
+    assertThat(restarted.decryptor().primaryKeyId()).isEqualTo(secondKey);
+    assertThat(SealingKeys.keyIds(restarted.publicKeys())).contains(firstKey, secondKey);
+    var published = client.configMaps().inNamespace(KEYS_NS).withName(SealingKeyStore.PUBLIC_CONFIGMAP).get();
+    assertThat(published.getData()).containsEntry("primary-key-id", Long.toString(secondKey));
+  }
+
+  static String seal(String value, String ns, String app, String key) {
+    return new Sealer(keys.publicKeys()).seal(value.getBytes(StandardCharsets.UTF_8), SealedValue.Scope.APP, ns, app, key)
+        .text();
+  }
+
+  void setSealed(String key, String sealed) {
+    mergePatch(ns, "where2eat", "{\"spec\":{\"secrets\":{\"sealed\":{\"" + key + "\":\"" + sealed + "\"}}}}");
+  }
+
+  MicroApp awaitReason(String type, String reason) {
+    return await().atMost(Duration.ofSeconds(30)).until(
+        () -> client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get(),
+        a -> a.getStatus() != null && Conditions.find(a.getStatus(), type).map(c -> reason.equals(c.getReason())).orElse(false));
+  }
+
+  static String decode(Secret s, String key) {
+    return new String(Base64.getDecoder().decode(s.getData().get(key)), StandardCharsets.UTF_8);
+  }
+
+  @AfterAll
+  static void noPlaintextWasLogged() {
+    assertThat(LOGS.list).isNotEmpty();
+    for (ILoggingEvent e : LOGS.list) {
+      String line = e.getFormattedMessage() + " " + java.util.Arrays.toString(e.getArgumentArray())
+          + (e.getThrowableProxy() == null ? "" : e.getThrowableProxy().getMessage());
+      assertThat(line).doesNotContain(PLAIN_API_KEY).doesNotContain(PLAIN_CLIENT_SECRET).doesNotContain("old-value");
+    }
   }
 
   private void assertRejected(MicroApp app, String field, String hint) {
