@@ -155,7 +155,13 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void convergedAppCausesNoWritesOnResync() throws Exception {
-    client.resource(TestApps.where2eat(ns)).create();
+    // With sealed values too: the opened Secret must not be rewritten on every resync either.
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setSecrets(new SecretsSpec());
+    app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", seal(PLAIN_API_KEY, ns, "where2eat", "MAPS_API_KEY"));
+    app.getSpec().getAuth().setClientSecret(new SealedRef(seal(PLAIN_CLIENT_SECRET, ns, "where2eat", Unsealer.CLIENT_SECRET)));
+    client.resource(app).create();
+    await().until(() -> client.secrets().inNamespace(ns).withName("where2eat-sealed").get() != null);
     await().until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns, "where2eat");
     awaitCondition(ns, "where2eat", Conditions.READY, "True");
