@@ -9,6 +9,7 @@ import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
@@ -51,6 +52,17 @@ public final class ManifestRenderer {
     out.add(AppService.desired(app));
     if (plan.exposed()) {
       out.add(IngressTlsDefault.desired(app, plan));
+    }
+    if (plan.retention().scheduled()) {
+      out.add(AppServiceAccount.desired(app, Names.purge(app)));
+      out.add(PurgeJob.config(app, plan));
+      if (PurgeJob.usesToken(plan)) {
+        Secret token = PurgeJob.token(app);
+        token.setData(Map.of(PurgeJob.TOKEN_KEY, java.util.Base64.getEncoder().encodeToString(
+            KEY_PLACEHOLDER.getBytes(StandardCharsets.UTF_8))));
+        out.add(token);
+      }
+      out.add(PurgeJob.cronJob(app, plan));
     }
     return out;
   }

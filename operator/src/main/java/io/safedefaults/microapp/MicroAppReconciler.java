@@ -1,12 +1,20 @@
 package io.safedefaults.microapp;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.safedefaults.microapp.retention.PurgeJob;
+import io.safedefaults.microapp.retention.RetentionCheck;
+import java.util.Comparator;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -30,7 +38,7 @@ import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.auth.AuthCheck;
-import io.safedefaults.microapp.auth.SessionKeysDependent;
+import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
@@ -73,7 +81,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** Reasons that describe progress rather than a problem: no Warning event for them. */
   private static final Set<String> TRANSIENT = Set.of("PodsNotReady", "SidecarMissing", "ServiceBypassesSidecar",
       "SidecarConfigPending", "EdgeLimitsPending", "IngressPending", "ServiceAccountPending", "PodNotRestricted",
-      "NetworkPolicyPending", "SecretPending");
+      "NetworkPolicyPending", "SecretPending", "PurgePending");
 
   private final OperatorConfig config;
   private final OperatorMetrics metrics;
@@ -88,6 +96,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final ManagedDependent<NetworkPolicy> networkPolicy;
   private final ManagedDependent<Ingress> ingress;
   private final UnsealedSecretDependent sealedSecret;
+  private final ManagedDependent<CronJob> purgeCronJob;
 
   public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor) {
     this.config = config;
@@ -97,7 +106,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
     sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
         Names::sidecarConfigMap, SidecarConfig::desired);
-    var sessionKeys = new SessionKeysDependent();
+    var sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
     sealedSecret = new UnsealedSecretDependent(decryptor);
     deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
         a -> a.getMetadata().getName(), AppDeployment::desired);
@@ -107,6 +116,12 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         a -> a.getMetadata().getName(), AppNetworkPolicy::desired);
     ingress = new ManagedDependent<>(Ingress.class, "ingress", config,
         a -> a.getMetadata().getName(), IngressTlsDefault::desired);
+    var purgeServiceAccount = new ManagedDependent<>(ServiceAccount.class, "purge-service-account", config,
+        Names::purge, (a, p) -> AppServiceAccount.desired(a, Names.purge(a)));
+    var purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", config, Names::purge, PurgeJob::config);
+    var purgeToken = new GeneratedSecretDependent("purge-token", Names::purgeToken, PurgeJob::token);
+    purgeCronJob = new ManagedDependent<>(CronJob.class, "purge-cronjob", config, Names::purge, PurgeJob::cronJob);
+    Condition<?, MicroApp> purgeScheduled = (dr, app, ctx) -> AppPlan.resolve(app, config).retention().scheduled();
     this.workflow = new WorkflowBuilder<MicroApp>()
         .addDependentResource(serviceAccount)
         .addDependentResource(sidecarConfig)
@@ -120,13 +135,28 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         // No Ingress unless sign-in and TLS can be set up: never a half-secured app on the internet.
         .addDependentResourceAndConfigure(ingress).dependsOn(service, networkPolicy)
         .withReconcilePrecondition((dr, app, ctx) -> AppPlan.resolve((MicroApp) app, config).exposed())
+        // Checklist 8: the purge and what it needs exist only while a purge is scheduled.
+        .addDependentResourceAndConfigure(purgeServiceAccount).withReconcilePrecondition(purgeScheduled)
+        .addDependentResourceAndConfigure(purgeConfig).withReconcilePrecondition(purgeScheduled)
+        .addDependentResourceAndConfigure(purgeToken)
+        .withReconcilePrecondition((dr, app, ctx) -> PurgeJob.usesToken(AppPlan.resolve((MicroApp) app, config)))
+        .addDependentResourceAndConfigure(purgeCronJob).dependsOn(purgeServiceAccount, purgeConfig)
+        .withReconcilePrecondition(purgeScheduled)
         .withThrowExceptionFurther(false)
         .build();
   }
 
   @Override
   public List<EventSource<?, MicroApp>> prepareEventSources(EventSourceContext<MicroApp> context) {
-    return EventSourceUtils.eventSourcesFromWorkflow(context, workflow);
+    List<EventSource<?, MicroApp>> sources = new ArrayList<>(EventSourceUtils.eventSourcesFromWorkflow(context, workflow));
+    // Purge Jobs belong to the CronJob, not the app: map them back through their label.
+    sources.add(new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, MicroApp.class)
+        .withName("purge-jobs")
+        .withLabelSelector(Names.MANAGED_SELECTOR + "," + Names.PURGE_LABEL)
+        .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
+            job.getMetadata().getLabels().get(Names.PURGE_LABEL), job.getMetadata().getNamespace())))
+        .build(), context));
+    return sources;
   }
 
   @Override
@@ -145,7 +175,12 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         service.getSecondaryResource(app, context).orElse(null),
         ingress.getSecondaryResource(app, context).orElse(null),
         networkPolicy.getSecondaryResource(app, context).orElse(null),
-        sealedSecret.getSecondaryResource(app, context).orElse(null));
+        sealedSecret.getSecondaryResource(app, context).orElse(null),
+        purgeCronJob.getSecondaryResource(app, context).orElse(null),
+        context.getSecondaryResources(Job.class).stream()
+            .filter(j -> app.getMetadata().getName().equals(j.getMetadata().getLabels().get(Names.PURGE_LABEL)))
+            .max(Comparator.comparing(j -> j.getMetadata().getCreationTimestamp()))
+            .orElse(null));
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
     List<CheckResult> checks = checks(plan, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());
@@ -178,6 +213,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     checks.add(TlsCheck.check(plan, observed));
     checks.add(SecretsCheck.check(unsealed, observed.sealedSecret()));
     checks.add(LeastPrivilegeCheck.check(plan, observed));
+    checks.add(RetentionCheck.check(plan, observed));
     checks.add(OverridesCheck.check(plan));
     return checks;
   }
@@ -186,8 +222,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private void announce(MicroApp app, AppPlan plan, MicroAppStatus next, EventRecorder events) {
     String ns = app.getMetadata().getNamespace();
     String name = app.getMetadata().getName();
-    for (Condition c : next.getConditions()) {
-      Optional<Condition> before = Conditions.find(app.getStatus(), c.getType());
+    for (io.fabric8.kubernetes.api.model.Condition c : next.getConditions()) {
+      Optional<io.fabric8.kubernetes.api.model.Condition> before = Conditions.find(app.getStatus(), c.getType());
       if (before.isPresent() && before.get().getStatus().equals(c.getStatus())
           && Objects.equals(before.get().getReason(), c.getReason())) {
         continue;

@@ -11,6 +11,8 @@ public final class Names {
   /** Label selector of every informer: the operator caches only what it manages. */
   public static final String MANAGED_SELECTOR = MANAGED_BY_KEY + "=" + MANAGED_BY;
   public static final String APP_LABEL = "safedefaults.io/app";
+  /** On purge Jobs and their pods: which app they purge (the NetworkPolicy admits them to the sidecar). */
+  public static final String PURGE_LABEL = "safedefaults.io/purge-for";
   public static final String CONFIG_HASH_ANNOTATION = "safedefaults.io/config-hash";
   public static final String SECRETS_HASH_ANNOTATION = "safedefaults.io/secrets-hash";
 
@@ -30,6 +32,14 @@ public final class Names {
 
   public static String sessionKeysSecret(MicroApp app) {
     return app.getMetadata().getName() + "-session-keys";
+  }
+
+  public static String purge(MicroApp app) {
+    return app.getMetadata().getName() + "-purge";
+  }
+
+  public static String purgeToken(MicroApp app) {
+    return app.getMetadata().getName() + "-purge-token";
   }
 
   public static String tlsSecret(MicroApp app) {

@@ -105,8 +105,13 @@ class DesiredStateTest {
     assertThat(np.getSpec().getPolicyTypes()).containsExactly("Ingress");
     assertThat(np.getSpec().getIngress()).singleElement().satisfies(rule -> {
       assertThat(rule.getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getIntVal()).isEqualTo(4180));
-      assertThat(rule.getFrom()).singleElement().satisfies(peer -> assertThat(
-          peer.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "ingress-nginx"));
+      // The ingress controller's namespace, and the app's own purge job (same namespace, by label).
+      assertThat(rule.getFrom()).hasSize(2);
+      assertThat(rule.getFrom().get(0).getNamespaceSelector().getMatchLabels())
+          .containsEntry("kubernetes.io/metadata.name", "ingress-nginx");
+      assertThat(rule.getFrom().get(1).getNamespaceSelector()).isNull();
+      assertThat(rule.getFrom().get(1).getPodSelector().getMatchLabels())
+          .containsExactly(java.util.Map.entry("safedefaults.io/purge-for", "where2eat"));
     });
   }
 
@@ -116,8 +121,7 @@ class DesiredStateTest {
     OperatorConfig lenient = OperatorConfig.builder().clusterIssuer("le").defaultIssuer("https://i")
         .allowedOverrides(Set.of(Setting.NETWORK_POLICY)).build();
     NetworkPolicy np = AppNetworkPolicy.desired(app, AppPlan.resolve(app, lenient));
-    assertThat(np.getSpec().getIngress().get(0).getFrom()).singleElement()
-        .satisfies(peer -> assertThat(peer.getNamespaceSelector().getMatchLabels()).isNullOrEmpty());
+    assertThat(np.getSpec().getIngress().get(0).getFrom().get(0).getNamespaceSelector().getMatchLabels()).isNullOrEmpty();
     assertThat(np.getSpec().getIngress().get(0).getPorts()).singleElement()
         .satisfies(p -> assertThat(p.getPort().getIntVal()).isEqualTo(4180));
   }

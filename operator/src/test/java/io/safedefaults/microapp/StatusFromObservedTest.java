@@ -15,6 +15,7 @@ import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
+import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.Observed;
@@ -43,7 +44,8 @@ class StatusFromObservedTest {
     Deployment d = AppDeployment.desired(app, plan());
     d.setStatus(new DeploymentStatusBuilder().withAvailableReplicas(1).build());
     return new Observed(AppServiceAccount.desired(app), SidecarConfig.desired(app, plan()), d,
-        AppService.desired(app), IngressTlsDefault.desired(app, plan()), AppNetworkPolicy.desired(app, plan()), null);
+        AppService.desired(app), IngressTlsDefault.desired(app, plan()), AppNetworkPolicy.desired(app, plan()), null,
+        PurgeJob.cronJob(app, plan()), null);
   }
 
   MicroAppStatus status(Observed o, Instant now) {
@@ -63,8 +65,8 @@ class StatusFromObservedTest {
     MicroAppStatus s = status(converged(), T0);
     assertThat(s.getConditions()).extracting(c -> c.getType() + "=" + c.getStatus()).containsExactly(
         "Ready=True", "AuthEnforced=True", "TLSEnforced=True", "RateLimited=True", "SecretsSealed=True",
-        "LeastPrivilege=True", "DefaultsRelaxed=False");
-    assertThat(s.getChecklist().getSummary()).isEqualTo("8/8");
+        "LeastPrivilege=True", "RetentionScheduled=True", "DefaultsRelaxed=False");
+    assertThat(s.getChecklist().getSummary()).isEqualTo("9/9");
     assertThat(s.getUrl()).isEqualTo("https://where2eat.apps.example.com");
   }
 
@@ -126,6 +128,7 @@ class StatusFromObservedTest {
     // The offline render and the reconciler share builders: whatever render prints passes the checks.
     var rendered = ManifestRenderer.render(app, POLICY);
     assertThat(rendered).extracting(m -> m.getKind()).containsExactly(
-        "ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Deployment", "Service", "Ingress");
+        "ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Deployment", "Service", "Ingress",
+        "ServiceAccount", "ConfigMap", "Secret", "CronJob");
   }
 }

@@ -226,6 +226,8 @@ public final class ControlPlane {
         .redirectErrorStream(true);
     Map<String, String> env = pb.environment();
     env.put("KUBE_API_TEST_DIR", Env.kubeApiTestDir());
+    // The scripts would otherwise derive the state dir from $HOME, which need not be user.home.
+    env.put("CONTROL_PLANE_STATE_DIR", stateDir().toString());
     try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(logFile, StandardCharsets.UTF_8,
         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND))) {
       Process p = pb.start();

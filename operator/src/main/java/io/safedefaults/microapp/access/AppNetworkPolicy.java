@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeerBuilder;
 import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.retention.PurgeJob;
 import java.util.List;
 
 /**
@@ -30,6 +31,12 @@ public final class AppNetworkPolicy {
                 .endNamespaceSelector()
                 .build())
             .toList();
+    if (PurgeJob.usesToken(plan)) {
+      // The app's own purge job calls the purge path through the sidecar, from this namespace.
+      from = new java.util.ArrayList<>(from);
+      from.add(new NetworkPolicyPeerBuilder().withNewPodSelector()
+          .addToMatchLabels(Names.PURGE_LABEL, app.getMetadata().getName()).endPodSelector().build());
+    }
     return new NetworkPolicyBuilder()
         .withNewMetadata()
         .withName(app.getMetadata().getName())

@@ -5,14 +5,21 @@ import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
 
-/** One ServiceAccount per app, with no token mounted and no RoleBinding anywhere (checklist 7). */
+/**
+ * One ServiceAccount per app (and one for its purge job), with no token mounted and no RoleBinding
+ * anywhere (checklist 7).
+ */
 public final class AppServiceAccount {
   private AppServiceAccount() {}
 
   public static ServiceAccount desired(MicroApp app) {
+    return desired(app, app.getMetadata().getName());
+  }
+
+  public static ServiceAccount desired(MicroApp app, String name) {
     return new ServiceAccountBuilder()
         .withNewMetadata()
-        .withName(app.getMetadata().getName())
+        .withName(name)
         .withNamespace(app.getMetadata().getNamespace())
         .withLabels(Names.labels(app))
         .endMetadata()

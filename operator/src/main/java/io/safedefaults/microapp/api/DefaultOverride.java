@@ -13,7 +13,7 @@ public class DefaultOverride {
   @Required
   @JsonPropertyDescription("The default being relaxed: visibility (allow public), mfa (no MFA on adminPaths), "
       + "sessionTTL (longer than the policy maximum), rateLimit (higher than the policy maximum), "
-      + "networkPolicy (admit traffic from every namespace).")
+      + "networkPolicy (admit traffic from every namespace), retention (no scheduled purge: the app keeps no data).")
   private Setting setting;
 
   @Required
@@ -41,7 +41,8 @@ public class DefaultOverride {
     @com.fasterxml.jackson.annotation.JsonProperty("mfa") MFA,
     @com.fasterxml.jackson.annotation.JsonProperty("sessionTTL") SESSION_TTL,
     @com.fasterxml.jackson.annotation.JsonProperty("rateLimit") RATE_LIMIT,
-    @com.fasterxml.jackson.annotation.JsonProperty("networkPolicy") NETWORK_POLICY;
+    @com.fasterxml.jackson.annotation.JsonProperty("networkPolicy") NETWORK_POLICY,
+    @com.fasterxml.jackson.annotation.JsonProperty("retention") RETENTION;
 
     public String wireName() {
       return switch (this) {
@@ -50,6 +51,7 @@ public class DefaultOverride {
         case SESSION_TTL -> "sessionTTL";
         case RATE_LIMIT -> "rateLimit";
         case NETWORK_POLICY -> "networkPolicy";
+        case RETENTION -> "retention";
       };
     }
   }

@@ -24,6 +24,9 @@ public class MicroAppStatus {
       + "what still uses an old key ('microapp-operator reseal' moves it to the current one).")
   private List<SealedValueStatus> sealedValues;
 
+  @JsonPropertyDescription("The scheduled purge of old data and how its last run went.")
+  private RetentionStatus retention;
+
   @JsonPropertyDescription("Where users reach the app (only with a host and a working Ingress).")
   private String url;
 
@@ -35,6 +38,8 @@ public class MicroAppStatus {
   public void setChecklist(Checklist checklist) { this.checklist = checklist; }
   public List<SealedValueStatus> getSealedValues() { return sealedValues; }
   public void setSealedValues(List<SealedValueStatus> sealedValues) { this.sealedValues = sealedValues; }
+  public RetentionStatus getRetention() { return retention; }
+  public void setRetention(RetentionStatus retention) { this.retention = retention; }
   public String getUrl() { return url; }
   public void setUrl(String url) { this.url = url; }
 
@@ -45,6 +50,7 @@ public class MicroAppStatus {
         && Objects.equals(conditions, s.conditions)
         && Objects.equals(checklist, s.checklist)
         && Objects.equals(sealedValues, s.sealedValues)
+        && Objects.equals(retention, s.retention)
         && Objects.equals(url, s.url);
   }
 
@@ -58,6 +64,15 @@ public class MicroAppStatus {
       @JsonPropertyDescription("spec.secrets.sealed name, or auth.clientSecret") String name,
       @JsonPropertyDescription("Tink key id that sealed the value") Long keyId,
       @JsonPropertyDescription("true when sealed with the current primary key") Boolean currentKey) {}
+
+  /** The purge schedule and the outcome of its most recent Job. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record RetentionStatus(
+      @JsonPropertyDescription("Cron schedule of the purge, in UTC") String schedule,
+      @JsonPropertyDescription("Data older than this is deleted, e.g. 30d") String ttl,
+      @JsonPropertyDescription("When a purge last succeeded (from the CronJob)") String lastSuccessfulPurge,
+      @JsonPropertyDescription("The most recent purge Job") String lastJob,
+      @JsonPropertyDescription("Succeeded, Failed or Running") String lastJobOutcome) {}
 
   /** Checklist summary: passed/total plus the names of the items that fail. */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)

@@ -17,6 +17,29 @@ public class RetentionSpec {
       message = "spec.retention.ttl must be at least 1d; data kept for less than a day cannot be purged on a daily schedule")
   private String ttl;
 
+  @JsonPropertyDescription("How the daily purge deletes data older than ttl: exactly one of http, postgres or volume.")
+  private PurgeSpec purge;
+
+  @Size(max = 256)
+  @JsonPropertyDescription("The app's path that returns a signed-in user's own data (served by the sidecar at "
+      + "/.well-known/microapp/export after MFA, at most 5 per hour per user).")
+  @ValidationRule(value = "self.matches('^/[A-Za-z0-9._~/-]*$') && !self.contains('//') && !self.contains('/./') && !self.contains('/../')",
+      message = "spec.retention.exportPath must be a plain absolute path such as /api/me/export")
+  private String exportPath;
+
+  @Size(max = 256)
+  @JsonPropertyDescription("The app's path that deletes a signed-in user's own data (served by the sidecar at "
+      + "/.well-known/microapp/delete after MFA, at most 5 per hour per user).")
+  @ValidationRule(value = "self.matches('^/[A-Za-z0-9._~/-]*$') && !self.contains('//') && !self.contains('/./') && !self.contains('/../')",
+      message = "spec.retention.deletePath must be a plain absolute path such as /api/me")
+  private String deletePath;
+
   public String getTtl() { return ttl; }
   public void setTtl(String ttl) { this.ttl = ttl; }
+  public PurgeSpec getPurge() { return purge; }
+  public void setPurge(PurgeSpec purge) { this.purge = purge; }
+  public String getExportPath() { return exportPath; }
+  public void setExportPath(String exportPath) { this.exportPath = exportPath; }
+  public String getDeletePath() { return deletePath; }
+  public void setDeletePath(String deletePath) { this.deletePath = deletePath; }
 }

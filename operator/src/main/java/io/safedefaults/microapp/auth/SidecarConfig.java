@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.retention.PurgeJob;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -28,6 +29,7 @@ public final class SidecarConfig {
   public static final String KEYSET_FILE = "session-keyset.json";
   public static final String CLIENT_SECRET_DIR = "/etc/microapp-sidecar/oidc";
   public static final String CLIENT_SECRET_FILE = "client-secret";
+  public static final String PURGE_TOKEN_DIR = "/etc/microapp-sidecar/purge";
   public static final String CALLBACK_PATH = "/oauth2/callback";
   /** amr values that prove a second factor (RFC 8176). */
   public static final List<String> MFA_AMR = List.of("mfa", "otp", "hwk", "swk", "fpt");
@@ -77,6 +79,21 @@ public final class SidecarConfig {
     limits.put("perIpPerMinute", plan.limits().perIpPerMinute());
     limits.put("perIpBurstPerSecond", plan.limits().perIpBurstPerSecond());
     c.put("rateLimit", limits);
+    if (PurgeJob.usesToken(plan)) {
+      c.put("purge", Map.of("path", plan.retention().purge().getHttp().getPath(),
+          "tokenFile", PURGE_TOKEN_DIR + "/" + PurgeJob.TOKEN_KEY));
+    }
+    if (plan.retention().exportPath() != null || plan.retention().deletePath() != null) {
+      Map<String, Object> userData = new LinkedHashMap<>();
+      if (plan.retention().exportPath() != null) {
+        userData.put("exportPath", plan.retention().exportPath());
+      }
+      if (plan.retention().deletePath() != null) {
+        userData.put("deletePath", plan.retention().deletePath());
+      }
+      userData.put("perUserPerHour", 5);
+      c.put("userData", userData);
+    }
     c.put("trustedProxyCidrs", List.of());
     c.put("hsts", "max-age=31536000; includeSubDomains");
     try {

@@ -56,9 +56,9 @@ public class PolicyOptions {
       description = "Highest limits without an override, same order (env MICROAPP_MAX_LIMITS).")
   String maxLimits;
 
-  @Option(names = "--allowed-overrides", defaultValue = "${env:MICROAPP_ALLOWED_OVERRIDES:-visibility}",
+  @Option(names = "--allowed-overrides", defaultValue = "${env:MICROAPP_ALLOWED_OVERRIDES:-visibility,retention}",
       description = "Defaults apps may relax with a justified override: comma list of visibility, mfa, sessionTTL, "
-          + "rateLimit, networkPolicy, or 'none' (env MICROAPP_ALLOWED_OVERRIDES).")
+          + "rateLimit, networkPolicy, retention, or 'none' (env MICROAPP_ALLOWED_OVERRIDES).")
   String allowedOverrides;
 
   @Option(names = "--run-as-user", defaultValue = "${env:MICROAPP_RUN_AS_USER:-10001}",

@@ -5,8 +5,11 @@ import io.safedefaults.microapp.api.DefaultOverride;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppSpec;
+import io.safedefaults.microapp.api.PurgeSpec;
 import io.safedefaults.microapp.api.RateLimitSpec;
+import io.safedefaults.microapp.api.RetentionSpec;
 import io.safedefaults.microapp.api.Visibility;
+import io.safedefaults.microapp.retention.PurgeSchedule;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -39,7 +42,19 @@ public record AppPlan(
     Map<Setting, String> relaxed,
     List<Problem> problems,
     SealedNames sealed,
+    Retention retention,
     OperatorConfig config) {
+
+  /**
+   * Data retention resolved: TTL in days (bounded by policy), the purge target (null when the
+   * app declares none), whether a justified override turned the purge off, the daily schedule.
+   */
+  public record Retention(int ttlDays, PurgeSpec purge, boolean relaxed, String schedule,
+      String exportPath, String deletePath) {
+    public boolean scheduled() {
+      return purge != null && !relaxed;
+    }
+  }
 
   /**
    * What the pod needs to know about sealed values, without opening them: the names of the app's
@@ -141,7 +156,44 @@ public record AppPlan(
         Map.copyOf(relaxed),
         List.copyOf(problems),
         sealedNames(spec, auth),
+        resolveRetention(app, spec, config, relaxed, problems),
         config);
+  }
+
+  private static Retention resolveRetention(MicroApp app, MicroAppSpec spec, OperatorConfig config,
+      Map<Setting, String> relaxed, List<Problem> problems) {
+    RetentionSpec r = spec.getRetention() == null ? new RetentionSpec() : spec.getRetention();
+    int days = config.defaultRetentionDays();
+    if (r.getTtl() != null && r.getTtl().matches("^[0-9]{1,4}d$")) {
+      days = Integer.parseInt(r.getTtl().substring(0, r.getTtl().length() - 1));
+    }
+    if (days > config.maxRetentionDays()) {
+      problems.add(new Problem(Problem.Area.RETENTION, "RetentionTooLong",
+          "spec.retention.ttl " + days + "d is longer than the cluster maximum " + config.maxRetentionDays()
+              + "d; data older than " + config.maxRetentionDays() + "d is purged until you shorten it", false));
+      days = config.maxRetentionDays();
+    }
+    boolean off = relaxed.containsKey(Setting.RETENTION);
+    PurgeSpec purge = r.getPurge();
+    if (purge == null && !off) {
+      problems.add(new Problem(Problem.Area.RETENTION, "NoPurgeTarget",
+          "spec.retention.purge: say how old data is deleted (http, postgres or volume), or add a justified"
+              + " retention override if the app keeps no data", false));
+    }
+    if (purge != null && purge.getPostgres() != null && !off) {
+      String conn = purge.getPostgres().getConnection();
+      boolean sealed = spec.getSecrets() != null && spec.getSecrets().getSealed() != null
+          && spec.getSecrets().getSealed().containsKey(conn);
+      if (!sealed) {
+        problems.add(new Problem(Problem.Area.RETENTION, "PurgeConnectionMissing",
+            "spec.retention.purge.postgres.connection names " + conn + ", which is not in spec.secrets.sealed;"
+                + " seal the JDBC URL under that name", false));
+        purge = null;
+      }
+    }
+    return new Retention(days, purge, off,
+        PurgeSchedule.cron(app.getMetadata().getNamespace(), app.getMetadata().getName()),
+        r.getExportPath(), r.getDeletePath());
   }
 
   private static SealedNames sealedNames(MicroAppSpec spec, AuthSpec auth) {

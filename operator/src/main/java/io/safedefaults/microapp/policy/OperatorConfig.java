@@ -55,7 +55,7 @@ public record OperatorConfig(
     private Limits maxLimits = new Limits(1000, 100, 600);
     private int defaultRetentionDays = 30;
     private int maxRetentionDays = 365;
-    private Set<Setting> allowedOverrides = Set.of(Setting.VISIBILITY);
+    private Set<Setting> allowedOverrides = Set.of(Setting.VISIBILITY, Setting.RETENTION);
     private Resources appResources = new Resources("100m", "1", "256Mi");
     private Resources sidecarResources = new Resources("50m", "500m", "128Mi");
     private long runAsUser = 10001;

@@ -8,5 +8,5 @@ package io.safedefaults.microapp.policy;
 public record Problem(Area area, String reason, String message, boolean blocksExposure) {
 
   /** Checklist area a problem belongs to; it decides which condition turns False. */
-  public enum Area { NAME, AUTH, TLS, RATE_LIMIT, OVERRIDES }
+  public enum Area { NAME, AUTH, TLS, RATE_LIMIT, RETENTION, OVERRIDES }
 }

@@ -14,6 +14,7 @@ public record CheckResult(Item item, Outcome outcome, String reason, String mess
     TLS_AND_HSTS(5, "tlsAndHsts", Conditions.TLS),
     SECRETS_SEALED(6, "secretsSealed", Conditions.SECRETS_SEALED),
     LEAST_PRIVILEGE(7, "leastPrivilege", Conditions.LEAST_PRIVILEGE),
+    MINIMAL_RETENTION(8, "minimalRetention", Conditions.RETENTION_SCHEDULED),
     SAFE_OVERRIDES(10, "safeOverrides", Conditions.DEFAULTS_RELAXED);
 
     public final int number;

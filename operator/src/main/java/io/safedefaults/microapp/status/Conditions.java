@@ -7,6 +7,7 @@ import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.Problem;
+import io.safedefaults.microapp.retention.RetentionCheck;
 import io.safedefaults.microapp.status.CheckResult.Outcome;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
@@ -31,10 +32,11 @@ public final class Conditions {
   public static final String RATE_LIMITED = "RateLimited";
   public static final String LEAST_PRIVILEGE = "LeastPrivilege";
   public static final String SECRETS_SEALED = "SecretsSealed";
+  public static final String RETENTION_SCHEDULED = "RetentionScheduled";
   public static final String DEFAULTS_RELAXED = "DefaultsRelaxed";
   /** Order in which conditions appear in status. */
   public static final List<String> TYPES = List.of(READY, AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE,
-      DEFAULTS_RELAXED);
+      RETENTION_SCHEDULED, DEFAULTS_RELAXED);
 
   private Conditions() {}
 
@@ -47,7 +49,7 @@ public final class Conditions {
     List<Condition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
     List<Condition> next = new ArrayList<>();
     next.add(ready(plan, observed, checks, reconcileError));
-    for (String type : List.of(AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE)) {
+    for (String type : List.of(AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE, RETENTION_SCHEDULED)) {
       next.add(area(type, checks));
     }
     next.add(relaxed(plan));
@@ -60,6 +62,7 @@ public final class Conditions {
     int passed = (int) checks.stream().filter(c -> c.outcome() == Outcome.PASSED).count();
     s.setChecklist(new MicroAppStatus.Checklist(passed, checks.size(), failing, relaxedItems));
     s.setSealedValues(sealedValues.isEmpty() ? null : List.copyOf(sealedValues));
+    s.setRetention(RetentionCheck.status(plan, observed));
     s.setUrl(plan.exposed() && observed.ingress() != null ? "https://" + plan.host() : null);
     return s;
   }

@@ -5,6 +5,8 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 
@@ -16,7 +18,9 @@ public record Observed(
     Service service,
     Ingress ingress,
     NetworkPolicy networkPolicy,
-    Secret sealedSecret) {
+    Secret sealedSecret,
+    CronJob purgeCronJob,
+    Job lastPurgeJob) {
 
   public int availableReplicas() {
     return deployment == null || deployment.getStatus() == null

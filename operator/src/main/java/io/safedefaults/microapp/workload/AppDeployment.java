@@ -18,6 +18,7 @@ import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
+import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.UnsealedSecret;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,6 +81,10 @@ public final class AppDeployment {
               .map(k -> new KeyToPathBuilder().withKey(k).withPath(k).build()).toList())
           .endSecret().build());
     }
+    if (PurgeJob.usesToken(plan)) {
+      volumes.add(new VolumeBuilder().withName("auth-proxy-purge-token")
+          .withNewSecret().withSecretName(Names.purgeToken(app)).withDefaultMode(0440).endSecret().build());
+    }
     if (plan.sealed().clientSecret()) {
       volumes.add(new VolumeBuilder().withName("auth-proxy-client-secret")
           .withNewSecret().withSecretName(UnsealedSecret.name(app)).withDefaultMode(0440)
@@ -138,6 +143,10 @@ public final class AppDeployment {
         .addNewVolumeMount().withName("auth-proxy-tmp").withMountPath("/tmp").endVolumeMount()
         .addNewVolumeMount().withName("auth-proxy-config").withMountPath(SidecarConfig.DIR).withReadOnly(true).endVolumeMount()
         .addNewVolumeMount().withName("auth-proxy-keys").withMountPath(SidecarConfig.KEYS_DIR).withReadOnly(true).endVolumeMount();
+    if (PurgeJob.usesToken(plan)) {
+      c.addNewVolumeMount().withName("auth-proxy-purge-token").withMountPath(SidecarConfig.PURGE_TOKEN_DIR)
+          .withReadOnly(true).endVolumeMount();
+    }
     if (plan.sealed().clientSecret()) {
       c.addNewVolumeMount().withName("auth-proxy-client-secret").withMountPath(SidecarConfig.CLIENT_SECRET_DIR)
           .withReadOnly(true).endVolumeMount();

@@ -1,4 +1,4 @@
-package io.safedefaults.microapp.auth;
+package io.safedefaults.microapp;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -8,28 +8,33 @@ import io.javaoperatorsdk.operator.api.reconciler.dependent.GarbageCollected;
 import io.javaoperatorsdk.operator.processing.dependent.Creator;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import java.util.function.Function;
 
 /**
- * Creates the session keyset once and never updates it: a generated key must not be replaced on
- * every reconcile (that would sign everyone out). Deleted with the app through its owner reference.
+ * A Secret holding generated key material (session keys, the purge token): created once and never
+ * updated, because regenerating it on a reconcile would sign everyone out or break the purge job.
+ * Deleted with the app through its owner reference.
  */
-public class SessionKeysDependent extends KubernetesDependentResource<Secret, MicroApp>
+public class GeneratedSecretDependent extends KubernetesDependentResource<Secret, MicroApp>
     implements Creator<Secret, MicroApp>, GarbageCollected<MicroApp> {
+  private final Function<MicroApp, String> nameOf;
+  private final Function<MicroApp, Secret> generate;
 
-  public SessionKeysDependent() {
-    super(Secret.class, "session-keys");
+  public GeneratedSecretDependent(String name, Function<MicroApp, String> nameOf, Function<MicroApp, Secret> generate) {
+    super(Secret.class, name);
+    this.nameOf = nameOf;
+    this.generate = generate;
   }
 
   @Override
   protected Secret desired(MicroApp app, Context<MicroApp> context) {
-    return SessionKeys.desired(app);
+    return generate.apply(app);
   }
 
   @Override
   protected ResourceID targetSecondaryResourceID(MicroApp app, Context<MicroApp> context) {
-    return new ResourceID(Names.sessionKeysSecret(app), app.getMetadata().getNamespace());
+    return new ResourceID(nameOf.apply(app), app.getMetadata().getNamespace());
   }
 
   @Override
