@@ -138,6 +138,8 @@ public record AppPlan(
               + " certificate can be issued; ask your platform team to configure one, or remove spec.host", true));
     }
 
+    // Resolved before the record is built: it adds to problems, which the record copies.
+    Retention retention = resolveRetention(app, spec, config, relaxed, problems);
     return new AppPlan(
         name,
         app.getMetadata().getNamespace(),
@@ -156,7 +158,7 @@ public record AppPlan(
         Map.copyOf(relaxed),
         List.copyOf(problems),
         sealedNames(spec, auth),
-        resolveRetention(app, spec, config, relaxed, problems),
+        retention,
         config);
   }
 

@@ -26,6 +26,13 @@ class AppPlanTest {
     MicroAppSpec spec = new MicroAppSpec();
     spec.setImage("img:1");
     spec.setOverrides(new ArrayList<>());
+    // Every app says how its old data is purged; without it NoPurgeTarget is reported (PurgeJobTest).
+    io.safedefaults.microapp.api.RetentionSpec retention = new io.safedefaults.microapp.api.RetentionSpec();
+    io.safedefaults.microapp.api.PurgeSpec purge = new io.safedefaults.microapp.api.PurgeSpec();
+    purge.setHttp(new io.safedefaults.microapp.api.PurgeSpec.Http());
+    purge.getHttp().setPath("/internal/purge");
+    retention.setPurge(purge);
+    spec.setRetention(retention);
     app.setSpec(spec);
     return app;
   }
