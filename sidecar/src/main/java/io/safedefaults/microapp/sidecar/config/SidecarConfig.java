@@ -1,0 +1,88 @@
+package io.safedefaults.microapp.sidecar.config;
+
+import java.util.List;
+
+/**
+ * The sidecar's configuration file, as the operator writes it (operator class
+ * io.safedefaults.microapp.auth.SidecarConfig). Every record field is a JSON field; unknown fields are
+ * rejected by {@link ConfigLoader} so a typo in a security setting can never be silently ignored.
+ * Fields marked optional were added by the sidecar and have safe defaults.
+ */
+public record SidecarConfig(
+    int version,
+    int listenPort,
+    int adminPort,
+    String upstream,
+    Visibility visibility,
+    String publicUrl,
+    Oidc oidc,
+    List<String> allowedGroups,
+    List<String> allowedEmailDomains,
+    AdminPaths adminPaths,
+    Session session,
+    RateLimit rateLimit,
+    List<String> trustedProxyCidrs,
+    String hsts,
+    /** optional: Content-Security-Policy sent with every response; widen it here, never in code. */
+    String csp,
+    /** optional: shared rate-limit buckets across replicas. */
+    Redis redis,
+    /** optional: file with the per-deployment salt for hashed user ids in logs. */
+    String userIdSaltFile,
+    /** optional (operator, checklist 8): the app's purge endpoint, callable only with the purge job's token. */
+    Purge purge,
+    /** optional (operator, checklist 8): the app's own-data export and delete endpoints. */
+    UserData userData) {
+
+  public static final String DEFAULT_CSP = "default-src 'self'; base-uri 'self'; object-src 'none'; "
+      + "frame-ancestors 'none'; form-action 'self'";
+
+  public enum Visibility { PRIVATE, ORGANIZATION, PUBLIC }
+
+  public record Oidc(
+      String issuer,
+      String clientId,
+      String redirectPath,
+      List<String> scopes,
+      String groupsClaim,
+      /** optional: file holding the client secret; absent means a public client (PKCE only). */
+      String clientSecretFile) {}
+
+  public record AdminPaths(
+      List<String> paths,
+      boolean required,
+      List<String> amr,
+      /** optional: acr values that prove MFA; also sent as acr_values when a browser steps up. */
+      List<String> acr) {}
+
+  public record Session(long ttlSeconds, boolean rememberMe, String keysetFile) {}
+
+  public record RateLimit(
+      int perUserPerMinute,
+      int perIpPerMinute,
+      int perIpBurstPerSecond,
+      /** optional: tighter per-user budgets for expensive paths such as exports. */
+      List<PathQuota> perPathQuotas) {}
+
+  public record PathQuota(String path, int perUserPerMinute) {}
+
+  /**
+   * @param path the app's purge path; only requests with {@code Authorization: Bearer <token>} pass
+   * @param tokenFile file holding the token the purge CronJob also holds
+   */
+  public record Purge(String path, String tokenFile) {}
+
+  /**
+   * Served by the sidecar at /.well-known/microapp/export (GET) and /.well-known/microapp/delete
+   * (POST or DELETE), and at the app's own paths: signed in, MFA, audited, perUserPerHour each.
+   */
+  public record UserData(String exportPath, String deletePath, int perUserPerHour) {}
+
+  public record Redis(
+      /** redis://host:port or rediss://host:port (TLS); no credentials in the URL. */
+      String url,
+      /** optional: file holding the Redis password. */
+      String passwordFile,
+      /** optional: key prefix, so several apps can share one Redis; defaults to the client id. */
+      String keyPrefix) {}
+}

@@ -1,0 +1,113 @@
+package io.safedefaults.microapp.sidecar.http;
+
+import io.vertx.core.MultiMap;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * X-Forwarded-* handling (checklist 1, 4). Forwarding headers are believed only when the TCP peer is
+ * a trusted proxy (trustedProxyCidrs, default none); otherwise they are replaced, so nobody can
+ * pick their own client address for rate limits or spoof the scheme or host. Path-override headers
+ * (X-Original-URL, X-Rewrite-URL, X-Forwarded-Uri) are always removed: the sidecar decided on the
+ * request line and the app must route on the same.
+ */
+public final class ForwardedHeaders {
+  private static final Set<String> ALWAYS_REMOVED = Set.of(
+      "x-original-url", "x-original-uri", "x-rewrite-url", "x-forwarded-uri", "x-forwarded-path");
+  private static final Set<String> UNTRUSTED_REMOVED = Set.of(
+      "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
+      "x-forwarded-prefix", "x-forwarded-server", "x-forwarded-scheme", "x-forwarded-ssl", "x-real-ip",
+      "x-client-ip", "true-client-ip", "x-cluster-client-ip", "front-end-https", "x-url-scheme");
+
+  private final List<Cidr> trusted;
+  private final String defaultProto;
+
+  /** @param defaultProto the scheme clients use when no trusted proxy says otherwise (publicUrl's) */
+  public ForwardedHeaders(List<Cidr> trusted, String defaultProto) {
+    this.trusted = List.copyOf(trusted);
+    this.defaultProto = defaultProto;
+  }
+
+  public boolean isTrusted(InetAddress peer) {
+    return peer != null && Cidr.anyContains(trusted, peer);
+  }
+
+  /**
+   * The client's address for rate limits and logs: the peer, unless the peer is a trusted proxy, in
+   * which case the right-most X-Forwarded-For entry that is not itself a trusted proxy.
+   */
+  public String clientAddress(InetAddress peer, MultiMap headers) {
+    if (!isTrusted(peer)) {
+      return peer == null ? "unknown" : peer.getHostAddress();
+    }
+    List<String> hops = hops(headers);
+    String client = peer.getHostAddress();
+    for (int i = hops.size() - 1; i >= 0; i--) {
+      InetAddress hop = parseLiteral(hops.get(i));
+      if (hop == null) {
+        break; // garbage from beyond our proxies: stop at the last hop we can vouch for
+      }
+      client = hop.getHostAddress();
+      if (!isTrusted(hop)) {
+        break;
+      }
+    }
+    return client;
+  }
+
+  /** Rewrites the request headers the app will see. */
+  public void rewrite(MultiMap headers, InetAddress peer, String originalHost) {
+    boolean trustedPeer = isTrusted(peer);
+    List<String> doomed = new ArrayList<>();
+    for (String name : headers.names()) {
+      String n = name.toLowerCase(Locale.ROOT).replace('_', '-');
+      if (ALWAYS_REMOVED.contains(n) || (!trustedPeer && UNTRUSTED_REMOVED.contains(n))
+          || (trustedPeer && !name.toLowerCase(Locale.ROOT).equals(n) && UNTRUSTED_REMOVED.contains(n))) {
+        doomed.add(name);
+      }
+    }
+    String priorFor = trustedPeer ? String.join(", ", headers.getAll("X-Forwarded-For")) : "";
+    String priorProto = trustedPeer ? headers.get("X-Forwarded-Proto") : null;
+    String priorHost = trustedPeer ? headers.get("X-Forwarded-Host") : null;
+    doomed.forEach(headers::remove);
+    String peerAddress = peer == null ? "unknown" : peer.getHostAddress();
+    headers.set("X-Forwarded-For", priorFor.isBlank() ? peerAddress : priorFor + ", " + peerAddress);
+    headers.set("X-Forwarded-Proto",
+        "https".equalsIgnoreCase(priorProto) || "http".equalsIgnoreCase(priorProto) ? priorProto.toLowerCase(Locale.ROOT) : defaultProto);
+    String host = priorHost != null && !priorHost.isBlank() ? priorHost : originalHost;
+    if (host != null) {
+      headers.set("X-Forwarded-Host", host);
+    } else {
+      headers.remove("X-Forwarded-Host");
+    }
+  }
+
+  private static List<String> hops(MultiMap headers) {
+    List<String> hops = new ArrayList<>();
+    for (String value : headers.getAll("X-Forwarded-For")) {
+      for (String part : value.split(",")) {
+        String p = part.trim();
+        if (!p.isEmpty()) {
+          hops.add(p);
+        }
+      }
+    }
+    return hops;
+  }
+
+  /** Parses an IP literal without ever resolving a name. */
+  static InetAddress parseLiteral(String s) {
+    String v = s.startsWith("[") && s.endsWith("]") ? s.substring(1, s.length() - 1) : s;
+    if (!v.matches("[0-9a-fA-F:.]+") || v.isEmpty()) {
+      return null;
+    }
+    try {
+      return InetAddress.getByName(v);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+}

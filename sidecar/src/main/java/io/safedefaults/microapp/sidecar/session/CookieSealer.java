@@ -1,0 +1,82 @@
+package io.safedefaults.microapp.sidecar.session;
+
+import com.google.crypto.tink.Aead;
+import com.google.crypto.tink.InsecureSecretKeyAccess;
+import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.RegistryConfiguration;
+import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
+import com.google.crypto.tink.aead.AeadConfig;
+import io.safedefaults.microapp.sidecar.config.ConfigException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.Base64;
+
+/**
+ * Encrypts and authenticates cookie values with the app's Tink keyset (checklist 3). The cookie
+ * name is bound as associated data, so a login-state cookie can never be replayed as a session.
+ * Tink writes the key id into each ciphertext and decrypts with any key in the keyset: rotating in
+ * a new primary key keeps existing sessions readable until the old key is removed.
+ */
+public final class CookieSealer {
+  static {
+    try {
+      AeadConfig.register();
+    } catch (GeneralSecurityException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
+  private static final Base64.Decoder B64D = Base64.getUrlDecoder();
+  private final Aead aead;
+
+  CookieSealer(Aead aead) {
+    this.aead = aead;
+  }
+
+  public static CookieSealer fromKeysetFile(Path keysetFile) {
+    String json;
+    try {
+      json = Files.readString(keysetFile);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException("session keyset file " + keysetFile + " does not exist; mount the app's session-keys "
+          + "Secret there (field 'session.keysetFile')");
+    } catch (IOException e) {
+      throw new ConfigException("session keyset file " + keysetFile + " cannot be read: " + e.getMessage());
+    }
+    return fromKeysetJson(json, keysetFile.toString());
+  }
+
+  public static CookieSealer fromKeysetJson(String json, String origin) {
+    try {
+      KeysetHandle handle = TinkJsonProtoKeysetFormat.parseKeyset(json, InsecureSecretKeyAccess.get());
+      return new CookieSealer(handle.getPrimitive(RegistryConfiguration.get(), Aead.class));
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new ConfigException("session keyset " + origin + " is not a Tink JSON AEAD keyset (AES256_GCM expected)");
+    }
+  }
+
+  public String seal(String cookieName, byte[] plaintext) {
+    try {
+      return B64.encodeToString(aead.encrypt(plaintext, cookieName.getBytes(StandardCharsets.US_ASCII)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cookie encryption failed", e);
+    }
+  }
+
+  /** @return the plaintext, or null when the value was tampered with, truncated or sealed by another key */
+  public byte[] open(String cookieName, String value) {
+    if (value == null || value.isEmpty() || value.length() > 8192) {
+      return null;
+    }
+    try {
+      return aead.decrypt(B64D.decode(value), cookieName.getBytes(StandardCharsets.US_ASCII));
+    } catch (GeneralSecurityException | IllegalArgumentException e) {
+      return null;
+    }
+  }
+}

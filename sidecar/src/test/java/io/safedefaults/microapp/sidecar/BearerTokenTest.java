@@ -1,0 +1,204 @@
+package io.safedefaults.microapp.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
+import io.safedefaults.microapp.sidecar.support.EchoUpstream;
+import io.safedefaults.microapp.sidecar.support.SidecarHarness;
+import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpResponse;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** API clients with Authorization: Bearer, and who gets in (checklist 1). */
+class BearerTokenTest {
+  static TestProvider provider;
+  static EchoUpstream app;
+  static SidecarHarness sidecar;
+  static final Map<String, Object> MEMBER = Map.of("groups", List.of("food-team"));
+
+  @BeforeAll
+  static void start() throws Exception {
+    provider = new TestProvider();
+    app = new EchoUpstream();
+    sidecar = new SidecarHarness(provider, app, c -> {});
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    sidecar.close();
+    app.close();
+    provider.close();
+  }
+
+  private static void assertRejected(HttpResponse<String> rsp, String reason) {
+    assertThat(rsp.statusCode()).isEqualTo(401);
+    assertThat(rsp.headers().firstValue("WWW-Authenticate").orElseThrow()).contains("invalid_token");
+    assertThat(new JsonObject(rsp.body()).getString("message")).contains(reason);
+  }
+
+  @Test
+  void aValidTokenOfAnAllowedGroupReachesTheAppAsItsSubject() throws Exception {
+    HttpResponse<String> rsp = sidecar.api("/api/orders", provider.bearer("svc-1", MEMBER));
+    assertThat(rsp.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(rsp.body()).getJsonObject("headers").getJsonArray("x-forwarded-user").getString(0))
+        .isEqualTo("svc-1");
+  }
+
+  @Test
+  void anApiClientWithoutCredentialsGets401NotARedirect() throws Exception {
+    HttpResponse<String> rsp = sidecar.api("/api/orders", null);
+    assertThat(rsp.statusCode()).isEqualTo(401);
+    assertThat(rsp.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
+    assertThat(rsp.headers().firstValue("Location")).isEmpty();
+    assertThat(rsp.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/json");
+  }
+
+  @Test
+  void aNonBearerAuthorizationHeaderIsNotASignIn() throws Exception {
+    HttpResponse<String> rsp = sidecar.api("/", null, "Authorization", "Basic YWRtaW46YWRtaW4=", "Accept", "text/html");
+    assertThat(rsp.statusCode()).isEqualTo(401); // an Authorization header marks an API client: no redirect
+  }
+
+  @Test
+  void anExpiredTokenIsRejected() throws Exception {
+    String token = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, -120).serialize();
+    assertRejected(sidecar.api("/api/orders", token), "expired");
+  }
+
+  @Test
+  void aTokenForAnotherAudienceIsRejected() throws Exception {
+    String token = provider.token(TestProvider.ISSUER_ID, "svc-1", "another-app", MEMBER, 3600).serialize();
+    assertRejected(sidecar.api("/api/orders", token), "wrong_audience");
+  }
+
+  @Test
+  void aTokenFromAnotherIssuerIsRejected() throws Exception {
+    // same provider software, other realm: other keys and another iss
+    String token = provider.token("other-realm", "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600).serialize();
+    HttpResponse<String> rsp = sidecar.api("/api/orders", token);
+    assertThat(rsp.statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void aTokenSignedWithTheAttackersKeyUnderTheProvidersKeyIdIsRejected() throws Exception {
+    SignedJWT real = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
+    RSAKey attacker = new RSAKeyGenerator(2048).keyID(real.getHeader().getKeyID()).generate();
+    SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(attacker.getKeyID())
+        .type(JOSEObjectType.JWT).build(), real.getJWTClaimsSet());
+    forged.sign(new RSASSASigner(attacker));
+    assertRejected(sidecar.api("/api/orders", forged.serialize()), "bad_signature");
+  }
+
+  @Test
+  void aTokenWithAnUnknownKeyIdIsRejected() throws Exception {
+    SignedJWT real = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
+    RSAKey attacker = new RSAKeyGenerator(2048).keyID("attacker-key").generate();
+    SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("attacker-key").build(),
+        real.getJWTClaimsSet());
+    forged.sign(new RSASSASigner(attacker));
+    assertRejected(sidecar.api("/api/orders", forged.serialize()), "unknown_key");
+  }
+
+  @Test
+  void anUnsignedAlgNoneTokenIsRejected() throws Exception {
+    JWTClaimsSet claims = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600)
+        .getJWTClaimsSet();
+    assertRejected(sidecar.api("/api/orders", new PlainJWT(claims).serialize()), "alg_none");
+  }
+
+  @Test
+  void anHmacTokenIsRejectedWhateverTheSecret() throws Exception {
+    SignedJWT real = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
+    SignedJWT hmac = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(real.getHeader().getKeyID()).build(),
+        real.getJWTClaimsSet());
+    hmac.sign(new MACSigner(new byte[32]));
+    assertRejected(sidecar.api("/api/orders", hmac.serialize()), "alg_hmac");
+  }
+
+  @Test
+  void aTokenNotYetValidIsRejectedButSmallClockSkewIsTolerated() throws Exception {
+    Map<String, Object> future = new java.util.HashMap<>(MEMBER);
+    future.put("nbf", Date.from(Instant.now().plusSeconds(600)));
+    assertRejected(sidecar.api("/api/orders", provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID,
+        future, 3600).serialize()), "not_yet_valid");
+
+    String tenSecondsLate = provider.token(TestProvider.ISSUER_ID, "svc-2", TestProvider.CLIENT_ID, MEMBER, -10).serialize();
+    assertThat(sidecar.api("/api/orders", tenSecondsLate).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void membersOfOtherGroupsAreDenied() throws Exception {
+    HttpResponse<String> rsp = sidecar.api("/api/orders",
+        provider.bearer("outsider", Map.of("groups", List.of("finance"), "email", "eve@evil.com", "email_verified", true)));
+    assertThat(rsp.statusCode()).isEqualTo(403);
+    assertThat(new JsonObject(rsp.body()).getString("error")).isEqualTo("forbidden");
+  }
+
+  @Test
+  void aVerifiedAddressInAnAllowedDomainIsEnoughWithoutTheGroup() throws Exception {
+    HttpResponse<String> rsp = sidecar.api("/api/orders",
+        provider.bearer("colleague", Map.of("email", "Pat@ACME.com", "email_verified", true)));
+    assertThat(rsp.statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void domainTricksAndUnverifiedAddressesAreDenied() throws Exception {
+    for (String email : List.of("eve@evil.com@acme.com", "eve@acme.com.evil.com", "eve@evilacme.com", "eve@sub.acme.com",
+        "acme.com", "@acme.com", "eve@acme.com.")) {
+      HttpResponse<String> rsp = sidecar.api("/api/orders",
+          provider.bearer("eve", Map.of("email", email, "email_verified", true)));
+      assertThat(rsp.statusCode()).as(email).isEqualTo(403);
+    }
+    HttpResponse<String> unverified = sidecar.api("/api/orders",
+        provider.bearer("eve", Map.of("email", "eve@acme.com", "email_verified", false)));
+    assertThat(unverified.statusCode()).isEqualTo(403);
+  }
+
+  @Test
+  void adminPathsNeedAnMfaClaimAndApiClientsGetAClear403() throws Exception {
+    HttpResponse<String> noMfa = sidecar.api("/admin/settings", provider.bearer("ops", Map.of(
+        "groups", List.of("food-team"), "amr", List.of("pwd"))));
+    assertThat(noMfa.statusCode()).isEqualTo(403);
+    JsonObject body = new JsonObject(noMfa.body());
+    assertThat(body.getString("error")).isEqualTo("mfa_required");
+    assertThat(body.getString("message")).contains("multi-factor");
+    assertThat(noMfa.headers().firstValue("WWW-Authenticate").orElseThrow()).contains("insufficient_user_authentication");
+
+    HttpResponse<String> withMfa = sidecar.api("/admin/settings", provider.bearer("ops", Map.of(
+        "groups", List.of("food-team"), "amr", List.of("pwd", "otp"))));
+    assertThat(withMfa.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(withMfa.body()).getString("uri")).isEqualTo("/admin/settings");
+
+    HttpResponse<String> export = sidecar.api("/export", provider.bearer("ops", Map.of("groups", List.of("food-team"))));
+    assertThat(export.statusCode()).isEqualTo(403);
+    HttpResponse<String> notAdmin = sidecar.api("/exports", provider.bearer("ops", Map.of("groups", List.of("food-team"))));
+    assertThat(notAdmin.statusCode()).isEqualTo(200); // a plain path matches exactly
+  }
+
+  @Test
+  void tokensAreNotAcceptedAfterExpiryEvenFromTheCache() throws Exception {
+    String shortLived = provider.token(TestProvider.ISSUER_ID, "svc-3", TestProvider.CLIENT_ID, MEMBER, -27).serialize();
+    // within skew now (27 s late < 30 s) ...
+    assertThat(sidecar.api("/api/orders", shortLived).statusCode()).isEqualTo(200);
+    // ... and the cache keeps it no longer than its exp: a second call a few seconds later must
+    // still be judged against exp + skew by the processor, never by a stale cache entry
+    Thread.sleep(4_000);
+    assertThat(sidecar.api("/api/orders", shortLived).statusCode()).isEqualTo(401);
+  }
+}

@@ -1,0 +1,137 @@
+package io.safedefaults.microapp.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.safedefaults.microapp.sidecar.session.CookieJar;
+import io.safedefaults.microapp.sidecar.session.CookieSealer;
+import io.safedefaults.microapp.sidecar.session.SessionData;
+import io.safedefaults.microapp.sidecar.support.Browser;
+import io.safedefaults.microapp.sidecar.support.EchoUpstream;
+import io.safedefaults.microapp.sidecar.support.SidecarHarness;
+import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A person signing in through the provider with a browser, end to end over real sockets. */
+class LoginFlowTest {
+  static TestProvider provider;
+  static EchoUpstream app;
+  static SidecarHarness sidecar;
+
+  @BeforeAll
+  static void start() throws Exception {
+    provider = new TestProvider();
+    app = new EchoUpstream();
+    sidecar = new SidecarHarness(provider, app, c -> {});
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    sidecar.close();
+    app.close();
+    provider.close();
+  }
+
+  private static Map<String, Object> member(String email) {
+    return Map.of("email", email, "email_verified", true, "preferred_username", "alice", "groups", List.of("food-team"));
+  }
+
+  @Test
+  void signInWithPkceStateAndNonceThenReachTheAppAsThatUser() throws Exception {
+    Browser browser = new Browser();
+    HttpResponse<String> first = browser.send("GET", sidecar.uri("/menu?day=mon"), null);
+    assertThat(first.statusCode()).isEqualTo(302);
+    URI authorize = URI.create(first.headers().firstValue("Location").orElseThrow());
+    assertThat(authorize.toString()).startsWith(provider.issuer() + "/authorize?");
+    assertThat(authorize.getQuery()).contains("response_type=code", "client_id=where2eat",
+        "code_challenge_method=S256", "code_challenge=", "state=", "nonce=",
+        "redirect_uri=" + sidecar.url("/oauth2/callback"));
+
+    provider.nextLogin("alice-sub", member("alice@acme.com"));
+    HttpResponse<String> page = browser.follow(first, 10);
+
+    assertThat(page.statusCode()).isEqualTo(200);
+    JsonObject seen = new JsonObject(page.body());
+    assertThat(seen.getString("uri")).isEqualTo("/menu?day=mon"); // back where the user started
+    JsonObject headers = seen.getJsonObject("headers");
+    assertThat(headers.getJsonArray("x-forwarded-user").getString(0)).isEqualTo("alice-sub");
+    assertThat(headers.getJsonArray("x-forwarded-email").getString(0)).isEqualTo("alice@acme.com");
+    assertThat(headers.getJsonArray("x-forwarded-groups").getString(0)).isEqualTo("food-team");
+    assertThat(headers.getJsonArray("x-forwarded-preferred-username").getString(0)).isEqualTo("alice");
+    // the app never sees the sidecar's own cookies
+    assertThat(headers.containsKey("cookie")).isFalse();
+  }
+
+  @Test
+  void cookiesCarryTheSafeFlagsAndStayUnderFourKilobytes() throws Exception {
+    Browser browser = new Browser();
+    provider.nextLogin("bob-sub", member("bob@acme.com"));
+    browser.get(sidecar.url("/"));
+
+    String login = browser.setCookies.stream().filter(c -> c.startsWith("__Host-microapp-login=") && !c.startsWith("__Host-microapp-login=;"))
+        .findFirst().orElseThrow();
+    assertThat(login).contains("; Path=/", "; Max-Age=600", "; HttpOnly", "; Secure", "; SameSite=Lax").doesNotContain("Domain=");
+    String session = browser.setCookies.stream().filter(c -> c.startsWith("__Host-microapp-session=")).findFirst().orElseThrow();
+    assertThat(session).contains("; Path=/", "; Max-Age=28800", "; HttpOnly", "; Secure", "; SameSite=Strict")
+        .doesNotContain("Domain=");
+    assertThat(session.length()).isLessThan(4096);
+    // the login-state cookie is single use: cleared at the callback
+    assertThat(browser.setCookies).anyMatch(c -> c.startsWith("__Host-microapp-login=;") && c.contains("Max-Age=0"));
+  }
+
+  @Test
+  void everySignInStartsANewSessionEvenWhenTheBrowserAlreadyHoldsOne() throws Exception {
+    CookieJar reader = new CookieJar(CookieSealer.fromKeysetFile(sidecar.dir.resolve("session-keyset.json")), 28800,
+        java.time.Clock.systemUTC());
+    Browser browser = new Browser();
+    provider.nextLogin("carol-sub", member("carol@acme.com"));
+    browser.get(sidecar.url("/"));
+    String before = browser.cookie(sidecar.uri("/"), "__Host-microapp-session");
+    SessionData first = reader.readSession(before);
+
+    // a second sign-in (here the MFA step-up) while the old session cookie is still sent along
+    HttpResponse<String> stepUp = browser.send("GET", sidecar.uri("/admin"), null);
+    URI authorize = URI.create(stepUp.headers().firstValue("Location").orElseThrow());
+    browser.follow(stepUp, 1);
+    provider.nextLogin("carol-sub", member("carol@acme.com"));
+    browser.submitLogin(authorize, "carol-sub", "{\"amr\":[\"otp\"],\"groups\":[\"food-team\"]}");
+    SessionData second = reader.readSession(browser.cookie(sidecar.uri("/"), "__Host-microapp-session"));
+
+    assertThat(first.subject()).isEqualTo(second.subject());
+    assertThat(second.sessionId()).isNotEqualTo(first.sessionId());
+    assertThat(second.mfa()).isTrue();
+    assertThat(first.mfa()).isFalse();
+  }
+
+  @Test
+  void logoutClearsTheSessionAndTheNextRequestMustSignInAgain() throws Exception {
+    Browser browser = new Browser();
+    provider.nextLogin("dave-sub", member("dave@acme.com"));
+    assertThat(browser.get(sidecar.url("/")).statusCode()).isEqualTo(200);
+
+    HttpResponse<String> out = browser.send("GET", sidecar.uri("/oauth2/logout"), null);
+    assertThat(out.headers().allValues("Set-Cookie"))
+        .anyMatch(c -> c.startsWith("__Host-microapp-session=;") && c.contains("Max-Age=0"));
+    assertThat(out.statusCode()).isEqualTo(302); // on to the provider's end_session_endpoint
+    assertThat(out.headers().firstValue("Location").orElseThrow()).startsWith(provider.issuer() + "/endsession");
+
+    HttpResponse<String> after = browser.send("GET", sidecar.uri("/"), null);
+    assertThat(after.statusCode()).isEqualTo(302);
+    assertThat(after.headers().firstValue("Location").orElseThrow()).startsWith(provider.issuer() + "/authorize");
+  }
+
+  @Test
+  void aCallbackWithoutTheMatchingStateCookieIsRefused() throws Exception {
+    Browser victim = new Browser();
+    // login CSRF: the attacker sends the victim to the callback with the attacker's own code and state
+    HttpResponse<String> rsp = victim.send("GET", sidecar.uri("/oauth2/callback?code=attacker-code&state=attacker-state"), null);
+    assertThat(rsp.statusCode()).isEqualTo(400);
+    assertThat(rsp.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith("__Host-microapp-session=") && !c.contains("Max-Age=0"));
+  }
+}

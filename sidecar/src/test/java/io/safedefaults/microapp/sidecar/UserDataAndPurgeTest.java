@@ -1,0 +1,98 @@
+package io.safedefaults.microapp.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.safedefaults.microapp.sidecar.support.EchoUpstream;
+import io.safedefaults.microapp.sidecar.support.SidecarHarness;
+import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Checklist 8 through the sidecar: a person's own-data export and delete are signed in, MFA-gated,
+ * limited per hour and forwarded to the app's endpoints; the purge endpoint answers only the
+ * purge job's token.
+ */
+class UserDataAndPurgeTest {
+  static final String PURGE_TOKEN = "purge-token-0123456789abcdefghijklmnopqrstuv";
+  static TestProvider provider;
+  static EchoUpstream app;
+  static SidecarHarness sidecar;
+
+  @BeforeAll
+  static void start() throws Exception {
+    provider = new TestProvider();
+    app = new EchoUpstream();
+    Path tokenFile = Files.createTempFile("purge", "token");
+    Files.writeString(tokenFile, PURGE_TOKEN + "\n");
+    sidecar = new SidecarHarness(provider, app, c -> {
+      c.putObject("userData").put("exportPath", "/api/me/export").put("deletePath", "/api/me").put("perUserPerHour", 2);
+      c.putObject("purge").put("path", "/internal/purge").put("tokenFile", tokenFile.toString());
+    });
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    sidecar.close();
+    app.close();
+    provider.close();
+  }
+
+  private static String user(String sub, boolean mfa) {
+    return provider.bearer(sub, Map.of("groups", List.of("food-team"), "amr", mfa ? List.of("pwd", "otp") : List.of("pwd")));
+  }
+
+  @Test
+  void anExportNeedsMfaReachesTheAppsEndpointAndIsLimitedPerHour() throws Exception {
+    assertThat(sidecar.api("/.well-known/microapp/export", user("exp-a", false)).statusCode()).isEqualTo(403);
+    // the app's own path is guarded the same way: no way around the well-known door
+    assertThat(sidecar.api("/api/me/export", user("exp-a", false)).statusCode()).isEqualTo(403);
+
+    String mfa = user("exp-b", true);
+    HttpResponse<String> first = sidecar.api("/.well-known/microapp/export?format=json", mfa);
+    assertThat(first.statusCode()).isEqualTo(200);
+    JsonObject seen = new JsonObject(first.body());
+    assertThat(seen.getString("uri")).isEqualTo("/api/me/export?format=json");
+    assertThat(seen.getJsonObject("headers").getJsonArray("x-forwarded-user").getString(0)).isEqualTo("exp-b");
+    assertThat(first.headers().firstValue("RateLimit-Limit")).hasValue("2");
+
+    assertThat(sidecar.api("/api/me/export", mfa).statusCode()).isEqualTo(200);
+    HttpResponse<String> third = sidecar.api("/.well-known/microapp/export", mfa);
+    assertThat(third.statusCode()).isEqualTo(429);
+    assertThat(Long.parseLong(third.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 1800L);
+  }
+
+  @Test
+  void aDeleteIsForwardedWithItsMethodAndReadsAreRefused() throws Exception {
+    String mfa = user("del-a", true);
+    assertThat(sidecar.request("GET", "/.well-known/microapp/delete", mfa).statusCode()).isEqualTo(405);
+    HttpResponse<String> del = sidecar.request("DELETE", "/.well-known/microapp/delete", mfa);
+    assertThat(del.statusCode()).isEqualTo(200);
+    JsonObject seen = new JsonObject(del.body());
+    assertThat(seen.getString("method")).isEqualTo("DELETE");
+    assertThat(seen.getString("uri")).isEqualTo("/api/me");
+    assertThat(sidecar.request("DELETE", "/api/me", user("del-b", false)).statusCode()).isEqualTo(403);
+  }
+
+  @Test
+  void thePurgeEndpointAnswersOnlyThePurgeJobsToken() throws Exception {
+    assertThat(sidecar.request("POST", "/internal/purge", null).statusCode()).isEqualTo(403);
+    // not even a signed-in administrator with MFA
+    assertThat(sidecar.request("POST", "/internal/purge", user("admin", true)).statusCode()).isEqualTo(403);
+    assertThat(sidecar.request("POST", "/Internal//purge/", "wrong-" + PURGE_TOKEN).statusCode()).isEqualTo(403);
+
+    HttpResponse<String> ok = sidecar.request("POST", "/internal/purge?olderThanDays=30", PURGE_TOKEN);
+    assertThat(ok.statusCode()).isEqualTo(200);
+    JsonObject seen = new JsonObject(ok.body());
+    assertThat(seen.getString("uri")).isEqualTo("/internal/purge?olderThanDays=30");
+    assertThat(seen.getJsonObject("headers").containsKey("authorization")).isFalse();
+    assertThat(seen.getJsonObject("headers").containsKey("x-forwarded-user")).isFalse();
+  }
+}

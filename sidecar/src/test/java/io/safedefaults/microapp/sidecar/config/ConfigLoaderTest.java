@@ -1,0 +1,117 @@
+package io.safedefaults.microapp.sidecar.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** The configuration contract with the operator, and its one-line errors. */
+class ConfigLoaderTest {
+  static final String OPERATOR_EXAMPLE = """
+      { "version": 1, "listenPort": 4180, "adminPort": 4181, "upstream": "http://127.0.0.1:8080",
+        "visibility": "private", "publicUrl": "https://where2eat.apps.example.com",
+        "oidc": {"issuer": "https://login.example.com/realms/acme", "clientId": "where2eat",
+                 "redirectPath": "/oauth2/callback", "scopes": ["openid","email","profile","groups"], "groupsClaim": "groups"},
+        "allowedGroups": ["food-team"], "allowedEmailDomains": ["acme.com"],
+        "adminPaths": {"paths": ["/admin/**", "/export"], "required": true, "amr": ["mfa","otp","hwk","swk","fpt"]},
+        "session": {"ttlSeconds": 28800, "rememberMe": false, "keysetFile": "/etc/microapp-sidecar/keys/session-keyset.json"},
+        "rateLimit": {"perUserPerMinute": 60, "perIpPerMinute": 100, "perIpBurstPerSecond": 10},
+        "trustedProxyCidrs": [], "hsts": "max-age=31536000; includeSubDomains" }
+      """;
+
+  @Test
+  void theOperatorsGeneratedConfigurationIsAccepted() throws Exception {
+    // the operator's golden rendering, checked in beside its tests: both ends of the contract
+    Path golden = Path.of("..", "operator", "src", "test", "resources", "golden", "where2eat.yaml");
+    assertThat(golden).as("the operator's golden rendering").exists();
+    String json = configJsonFrom(Files.readAllLines(golden));
+    SidecarConfig c = ConfigLoader.parse(json);
+    assertThat(c.visibility()).isEqualTo(SidecarConfig.Visibility.PRIVATE);
+    assertThat(c.oidc().issuer()).isEqualTo("https://login.example.com/realms/acme");
+    assertThat(c.adminPaths().paths()).containsExactly("/admin/**", "/export");
+    assertThat(c.session().ttlSeconds()).isEqualTo(28800);
+    assertThat(c.csp()).isEqualTo(SidecarConfig.DEFAULT_CSP);
+    assertThat(c.redis()).isNull();
+    assertThat(c.rateLimit().perPathQuotas()).isEmpty();
+  }
+
+  /** Pulls the config.json block out of the ConfigMap in the operator's golden YAML. */
+  static String configJsonFrom(List<String> yaml) {
+    int start = -1;
+    for (int i = 0; i < yaml.size(); i++) {
+      if (yaml.get(i).trim().equals("config.json: |")) {
+        start = i + 1;
+        break;
+      }
+    }
+    assertThat(start).as("config.json in the operator's golden file").isPositive();
+    String indent = yaml.get(start).replaceAll("^(\\s*).*", "$1");
+    return yaml.subList(start, yaml.size()).stream().takeWhile(l -> l.startsWith(indent) || l.isBlank())
+        .map(l -> l.length() >= indent.length() ? l.substring(indent.length()) : l).collect(Collectors.joining("\n"));
+  }
+
+  @Test
+  void anUnknownFieldIsNamedInOneLine() {
+    String json = OPERATOR_EXAMPLE.replace("\"groupsClaim\": \"groups\"", "\"groupsClaim\": \"groups\", \"grupsClaim\": \"x\"");
+    assertThatThrownBy(() -> ConfigLoader.parse(json))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("unknown field 'oidc.grupsClaim'")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+  }
+
+  @Test
+  void aWrongTypeNamesTheField() {
+    String json = OPERATOR_EXAMPLE.replace("\"perUserPerMinute\": 60", "\"perUserPerMinute\": \"sixty\"");
+    assertThatThrownBy(() -> ConfigLoader.parse(json)).hasMessageStartingWith("field 'rateLimit.perUserPerMinute'")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+  }
+
+  @Test
+  void unsafeOrIncompleteSettingsAreRefused() {
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"issuer\": \"https://login.example.com/realms/acme\",", "")))
+        .hasMessage("field 'oidc.issuer' is required when visibility is private");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("https://login.example.com", "http://login.example.com")))
+        .hasMessageStartingWith("field 'oidc.issuer' must be an https:// URL");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"acme.com\"]", "\"*.acme.com\"]")))
+        .hasMessageStartingWith("field 'allowedEmailDomains'");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"/export\"", "\"/export/%2e%2e\"")))
+        .hasMessageStartingWith("field 'adminPaths.paths[1]'");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"rememberMe\": false", "\"rememberMe\": true")))
+        .hasMessageStartingWith("field 'session.rememberMe' must be false");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"trustedProxyCidrs\": []", "\"trustedProxyCidrs\": [\"ingress.local\"]")))
+        .hasMessageStartingWith("field 'trustedProxyCidrs[0]'");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"version\": 1", "\"version\": 2")))
+        .hasMessageStartingWith("field 'version' must be 1");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"adminPort\": 4181", "\"adminPort\": 4180")))
+        .hasMessageContaining("must differ");
+  }
+
+  @Test
+  void theOptionalFieldsTheSidecarAddedAreReadWithTheirValues() {
+    String json = OPERATOR_EXAMPLE
+        .replace("\"groupsClaim\": \"groups\"}", "\"groupsClaim\": \"groups\", \"clientSecretFile\": \"/etc/microapp-sidecar/client/secret\"}")
+        .replace("\"amr\": [\"mfa\",\"otp\",\"hwk\",\"swk\",\"fpt\"]}", "\"amr\": [\"mfa\"], \"acr\": [\"gold\"]}")
+        .replace("\"perIpBurstPerSecond\": 10}", "\"perIpBurstPerSecond\": 10, \"perPathQuotas\": [{\"path\": \"/export\", \"perUserPerMinute\": 5}]}")
+        .replace("\"hsts\":", "\"csp\": \"default-src 'self'; img-src 'self' data:\", \"redis\": {\"url\": \"redis://redis.team-food:6379\"}, "
+            + "\"userIdSaltFile\": \"/etc/salt\", \"hsts\":");
+    SidecarConfig c = ConfigLoader.parse(json);
+    assertThat(c.oidc().clientSecretFile()).isEqualTo("/etc/microapp-sidecar/client/secret");
+    assertThat(c.adminPaths().acr()).containsExactly("gold");
+    assertThat(c.rateLimit().perPathQuotas()).containsExactly(new SidecarConfig.PathQuota("/export", 5));
+    assertThat(c.csp()).contains("img-src 'self' data:");
+    assertThat(c.redis().keyPrefix()).isEqualTo("where2eat"); // defaults to the client id
+    assertThat(c.userIdSaltFile()).isEqualTo("/etc/salt");
+  }
+
+  @Test
+  void aPublicAppNeedsNoIssuer() {
+    SidecarConfig c = ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"private\"", "\"public\"")
+        .replace("\"issuer\": \"https://login.example.com/realms/acme\",", ""));
+    assertThat(c.visibility()).isEqualTo(SidecarConfig.Visibility.PUBLIC);
+    assertThat(c.oidc().issuer()).isNull();
+  }
+}
