@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Offline checks of the Helm chart (no cluster needed, a few seconds):
+#   - the chart's CRDs are byte-identical to the generated ones in crds/
+#   - helm lint --strict is clean, with default and with all-options values
+#   - renders are valid YAML without duplicate keys, for several value sets
+#   - the RBAC never grows beyond what the operator uses (no wildcards, no secret get/update,
+#     nothing cluster-scoped, no privilege-escalation verbs)
+#   - values.schema.json and the template checks reject bad values with a message naming the value
+#
+#   e2e/helm/chart-check.sh          # exit 0 when every check passes
+# helm comes from e2e/control-plane/build-helm.sh (built from the Go module proxy).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+chart="$root/helm/microapp-operator"
+
+HELM="${HELM:-$("$root/e2e/control-plane/build-helm.sh" 2>/dev/null | tail -n 1)}"
+[[ -x "$HELM" ]] || { echo "chart-check.sh: no helm binary (run e2e/control-plane/build-helm.sh)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "chart-check.sh: python3 is required" >&2; exit 1; }
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- CRDs identical to the generated ones -----------------------------------------------------
+crds_identical() {
+  local f name rc=0
+  for f in "$root"/crds/*.yml "$root"/crds/*.yaml; do
+    [[ -e "$f" ]] || continue
+    name="$(basename "$f")"
+    if [[ ! -f "$chart/crds/$name" ]]; then echo "missing in chart: crds/$name"; rc=1
+    elif ! cmp -s "$f" "$chart/crds/$name"; then
+      echo "differs: crds/$name (copy it: cp crds/$name helm/microapp-operator/crds/)"; rc=1
+    fi
+  done
+  for f in "$chart"/crds/*; do
+    [[ -e "$root/crds/$(basename "$f")" ]] || { echo "only in chart: $(basename "$f")"; rc=1; }
+  done
+  return $rc
+}
+check "chart CRDs are identical to crds/ (generated from the Java model)" crds_identical
+
+# ---- lint ---------------------------------------------------------------------------------------
+all_options=(--set replicaCount=2 --set podDisruptionBudget.enabled=true
+  --set networkPolicy.enabled=true --set 'networkPolicy.apiServer.cidrs={10.0.0.1/32}'
+  --set networkPolicy.dns=true --set monitoring.serviceMonitor.enabled=true
+  --set ingress.clusterIssuer=letsencrypt --set defaults.issuer=https://login.example.com/realms/acme
+  --set 'operator.extraEnv[0].name=HTTPS_PROXY' --set 'operator.extraEnv[0].value=http://proxy:3128'
+  --set image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef)
+lint_clean() {
+  local out
+  out="$("$HELM" lint --strict "$chart" "$@" 2>&1)" || { echo "$out"; return 1; }
+  # INFO "icon is recommended" is the only message allowed.
+  if grep -E '^\[(WARNING|ERROR)\]' <<<"$out"; then return 1; fi
+}
+check "helm lint --strict (default values)" lint_clean
+check "helm lint --strict (all options on)" lint_clean "${all_options[@]}"
+
+# ---- renders --------------------------------------------------------------------------------------
+# render NAME ARGS...: helm template into $tmp/NAME.yaml.
+render() { local n="$1"; shift; "$HELM" template microapp-operator "$chart" -n microapp-system "$@" >"$tmp/$n.yaml"; }
+
+# A YAML loader that refuses duplicate keys (kubectl would silently keep the last one).
+cat >"$tmp/yamlcheck.py" <<'PY'
+import sys, yaml
+class Strict(yaml.SafeLoader):
+    pass
+def mapping(loader, node, deep=False):
+    keys = set()
+    for k, _ in node.value:
+        key = loader.construct_object(k, deep=deep)
+        if key in keys:
+            raise yaml.constructor.ConstructorError(None, None, "duplicate key %r" % key, k.start_mark)
+        keys.add(key)
+    return loader.construct_mapping(node, deep)
+Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+docs = [d for d in yaml.load_all(open(sys.argv[1]), Loader=Strict) if d]
+kinds = [d["kind"] for d in docs]
+mode = sys.argv[2] if len(sys.argv) > 2 else "kinds"
+if mode == "kinds":
+    print(" ".join(sorted(kinds)))
+elif mode == "rbac":
+    # Guard rails: what the operator must never be granted, whatever someone adds later.
+    bad = []
+    cluster_scoped = {"nodes", "customresourcedefinitions", "clusterroles",
+                      "clusterrolebindings", "persistentvolumes", "mutatingwebhookconfigurations",
+                      "validatingwebhookconfigurations", "certificatesigningrequests"}
+    for d in docs:
+        if d["kind"] not in ("Role", "ClusterRole"):
+            continue
+        for r in d.get("rules", []):
+            res, verbs = set(r.get("resources", [])), set(r.get("verbs", []))
+            where = "%s %s: %s %s" % (d["kind"], d["metadata"]["name"], sorted(res), sorted(verbs))
+            if "*" in res or "*" in verbs or "*" in r.get("apiGroups", []):
+                bad.append("wildcard in " + where)
+            named = bool(r.get("resourceNames"))
+            # Reading a Secret by name only for named Secrets (the sealing keyset): never any Secret.
+            if res & {"secrets"} and verbs & {"get", "patch", "deletecollection"} and not named:
+                bad.append("secret read by name without resourceNames in " + where)
+            # The only cluster-scoped read: GET of the one keys Namespace.
+            if res & {"namespaces"} and (verbs != {"get"} or not named):
+                bad.append("namespace access beyond GET of a named namespace in " + where)
+            if res & cluster_scoped:
+                bad.append("cluster-scoped resource in " + where)
+            if verbs & {"escalate", "bind", "impersonate", "deletecollection"}:
+                bad.append("escalation verb in " + where)
+            if res & {"pods", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token",
+                      "roles", "rolebindings"}:
+                bad.append("workload/credential access in " + where)
+            # delete only for children that must go before their app does (precondition unmet).
+            if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "serviceaccounts", "cronjobs"}:
+                bad.append("delete beyond the conditional children in " + where)
+            if res & {"jobs"} and verbs - {"list", "watch"}:
+                bad.append("Jobs beyond list/watch in " + where)
+    if bad:
+        print("\n".join(bad)); sys.exit(1)
+    print("ok")
+PY
+kinds_of() { python3 "$tmp/yamlcheck.py" "$tmp/$1.yaml" kinds; }
+
+render_ok() { render "$@" && kinds_of "$1" >/dev/null; }
+check "renders with default values, no duplicate keys" render_ok default
+check "renders with all options on, no duplicate keys" render_ok all "${all_options[@]}" \
+  --api-versions monitoring.coreos.com/v1/ServiceMonitor
+check "renders when watching a namespace list" render_ok ns --set 'watchNamespaces={team-food,team-maps}'
+check "renders without leader election" render_ok nole --set leaderElection.enabled=false
+
+expect_kinds() { # NAME EXPECTED-SORTED-KINDS
+  local got; got="$(kinds_of "$1")"
+  [[ "$got" == "$2" ]] || { echo "got: $got"; return 1; }
+}
+check "default objects: SA, app + keys-namespace ClusterRoles, sealing/public-key/lease Roles, Deployment, Service" \
+  expect_kinds default "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+check "ServiceMonitor rendered when the API exists and it is enabled" \
+  expect_kinds all "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
+check_no_servicemonitor() {
+  render sm-missing --set monitoring.serviceMonitor.enabled=true
+  ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
+}
+check "no ServiceMonitor when the cluster lacks monitoring.coreos.com/v1" check_no_servicemonitor
+check "namespace list: Role+RoleBinding per namespace; cluster-scoped only GET of the keys Namespace" \
+  expect_kinds ns "ClusterRole ClusterRoleBinding Deployment Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+check "without leader election: no Lease Role, Recreate strategy" \
+  bash -c "! grep -q 'leader-election' '$tmp/nole.yaml' && grep -q 'type: Recreate' '$tmp/nole.yaml'"
+check "RBAC guard rails hold (default render)" python3 "$tmp/yamlcheck.py" "$tmp/default.yaml" rbac
+check "RBAC guard rails hold (namespace-list render)" python3 "$tmp/yamlcheck.py" "$tmp/ns.yaml" rbac
+
+env_value() { # FILE NAME -> value of the Deployment's env var
+  python3 - "$1" "$2" <<'PY'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "Deployment":
+        for e in d["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if e["name"] == sys.argv[2]:
+                print(e.get("value", "")); sys.exit(0)
+sys.exit(1)
+PY
+}
+env_is() { local got; got="$(env_value "$tmp/$1.yaml" "$2")"; [[ "$got" == "$3" ]] || { echo "$2=$got, want $3"; return 1; }; }
+printf 'bounds:\n  allowedOverrides: []\n' >"$tmp/no-overrides.yaml"
+check "renders with changed limits, no overrides and a pinned sidecar" render_ok limits \
+  --set defaults.limits.perIpPerMinute=50 -f "$tmp/no-overrides.yaml" \
+  --set sidecar.image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+check "env: MICROAPP_DEFAULT_LIMITS follows defaults.limits" env_is limits MICROAPP_DEFAULT_LIMITS "50,10,60"
+check "env: empty allowedOverrides becomes 'none'" env_is limits MICROAPP_ALLOWED_OVERRIDES "none"
+check "env: a sidecar digest pins the sidecar image" env_is limits MICROAPP_SIDECAR_IMAGE \
+  "ghcr.io/safedefaults/microapp-sidecar@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+check "env: POD_NAMESPACE and POD_NAME come from the downward API" \
+  bash -c "grep -q 'fieldPath: metadata.namespace' '$tmp/default.yaml' && grep -q 'fieldPath: metadata.name' '$tmp/default.yaml'"
+check "env: the keys namespace defaults to the release namespace" env_is default MICROAPP_KEYS_NAMESPACE microapp-system
+
+# ---- bad values are rejected, with a message that names the value -------------------------------
+rejects() { # NAME PATTERN --set ARGS...
+  local name="$1" pattern="$2"; shift 2
+  check_fails "rejects $name" "$pattern" "$HELM" template x "$chart" "$@"
+}
+rejects "a session TTL in words"           "/defaults/sessionTTL.*does not match"  --set 'defaults.sessionTTL=8 hours'
+rejects "a session TTL in days"            "/bounds/maxSessionTTL.*does not match" --set bounds.maxSessionTTL=1d
+rejects "a zero session TTL"               "defaults.sessionTTL is 0h"             --set defaults.sessionTTL=0h
+rejects "a max session TTL over 24h"       "bounds.maxSessionTTL 36h is longer than 24h" --set bounds.maxSessionTTL=36h
+rejects "a default TTL above the maximum"  "defaults.sessionTTL 13h is longer than bounds.maxSessionTTL 12h" --set defaults.sessionTTL=13h
+rejects "a zero rate limit"                "/defaults/limits/perIpPerMinute.*minimum" --set defaults.limits.perIpPerMinute=0
+rejects "a rate limit that is not a number" "/defaults/limits/perUserPerMinute.*want integer" --set defaults.limits.perUserPerMinute=lots
+rejects "limits as the CLI's string form"  "/defaults/limits.*want object"          --set 'defaults.limits=100\,10\,60'
+rejects "a default limit above the maximum" "defaults.limits.perIpPerMinute \(5000\) is above bounds.maxLimits.perIpPerMinute \(1000\)" --set defaults.limits.perIpPerMinute=5000
+rejects "an unknown override"              "/bounds/allowedOverrides/1.*must be one of" --set 'bounds.allowedOverrides={visibility,tls}'
+rejects "a misspelt key"                   "additional properties 'limit' not allowed" --set defaults.limit=5
+rejects "an unknown ingress flavor"        "/ingress/flavor.*must be one of"        --set ingress.flavor=haproxy
+rejects "a plain-http issuer"              "/defaults/issuer.*does not match"       --set defaults.issuer=http://login.example.com
+rejects "root as the app uid"              "/defaults/runAsUser.*minimum"           --set defaults.runAsUser=0
+rejects "privilege escalation"             "/securityContext/allowPrivilegeEscalation" --set securityContext.allowPrivilegeEscalation=true
+rejects "running the operator as root"     "/podSecurityContext/runAsUser.*minimum" --set podSecurityContext.runAsUser=0
+rejects "two replicas without leader election" "leaderElection.enabled is false"   --set replicaCount=2 --set leaderElection.enabled=false
+rejects "overriding MICROAPP_* via extraEnv" "operator.extraEnv sets MICROAPP_DEFAULT_LIMITS" --set 'operator.extraEnv[0].name=MICROAPP_DEFAULT_LIMITS'
+rejects "an invalid namespace name"        "/watchNamespaces/0.*does not match"     --set 'watchNamespaces={Team_Food}'
+rejects "a resync below 5 seconds"         "/operator/resyncSeconds.*minimum"       --set operator.resyncSeconds=1
+
+summary "chart checks"

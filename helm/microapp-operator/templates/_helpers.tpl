@@ -1,0 +1,188 @@
+{{/* Chart name, truncated to what a label value allows. */}}
+{{- define "microapp-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified name. The release name alone when it already contains the chart name, so
+`helm install microapp-operator ...` yields "microapp-operator", not a doubled name.
+*/}}
+{{- define "microapp-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "microapp-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels. Note: app.kubernetes.io/managed-by is "Helm" here; the operator's own children
+carry managed-by=microapp-operator, and its informers select on that, so nothing in this chart is
+ever picked up by them.
+*/}}
+{{- define "microapp-operator.labels" -}}
+helm.sh/chart: {{ include "microapp-operator.chart" . }}
+{{ include "microapp-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: microapp-operator
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "microapp-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "microapp-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "microapp-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "microapp-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* repository[:tag][@digest]; a digest pins the exact image. */}}
+{{- define "microapp-operator.imageRef" -}}
+{{- $img := index . 0 }}{{- $defaultTag := index . 1 }}
+{{- $tag := default $defaultTag $img.tag }}
+{{- if $img.digest }}
+{{- printf "%s@%s" $img.repository $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $img.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* Namespace of the sealing keyset: the release namespace unless set. */}}
+{{- define "microapp-operator.keysNamespace" -}}
+{{- default .Release.Namespace .Values.sealing.keysNamespace }}
+{{- end }}
+
+{{/* A duration such as 8h, 90m or 1h30m in minutes (the schema has checked its shape). */}}
+{{- define "microapp-operator.minutes" -}}
+{{- $h := 0 }}{{- $m := 0 }}
+{{- $rest := . }}
+{{- if contains "h" $rest }}
+{{- $parts := splitList "h" $rest }}
+{{- $h = atoi (index $parts 0) }}
+{{- $rest = index $parts 1 }}
+{{- end }}
+{{- if $rest }}
+{{- $m = atoi (trimSuffix "m" $rest) }}
+{{- end }}
+{{- add (mul $h 60) $m }}
+{{- end }}
+
+{{/* "a,b,c" of a limits object, in the operator's order. */}}
+{{- define "microapp-operator.limits" -}}
+{{- printf "%d,%d,%d" (int .perIpPerMinute) (int .perIpBurstPerSecond) (int .perUserPerMinute) }}
+{{- end }}
+
+{{/*
+Checks JSON Schema cannot express (relations between values). Each message names the value and
+the fix.
+*/}}
+{{- define "microapp-operator.validate" -}}
+{{- $v := .Values }}
+{{- if and (gt (int $v.replicaCount) 1) (not $v.leaderElection.enabled) }}
+{{- fail (printf "replicaCount is %d but leaderElection.enabled is false: several replicas would reconcile the same apps at once; set leaderElection.enabled=true or replicaCount=1" (int $v.replicaCount)) }}
+{{- end }}
+{{- range $k, $d := dict "defaults.sessionTTL" $v.defaults.sessionTTL "bounds.maxSessionTTL" $v.bounds.maxSessionTTL }}
+{{- if eq (include "microapp-operator.minutes" $d) "0" }}
+{{- fail (printf "%s is %s: a session must last at least a minute; use e.g. 8h, 90m or 1h30m" $k $d) }}
+{{- end }}
+{{- end }}
+{{- range $v.operator.extraEnv }}
+{{- if or (hasPrefix "MICROAPP_" .name) (has .name (list "POD_NAMESPACE" "POD_NAME" "JAVA_TOOL_OPTIONS")) }}
+{{- fail (printf "operator.extraEnv sets %s, which the chart derives from its values; set the matching value instead (see values.yaml)" .name) }}
+{{- end }}
+{{- end }}
+{{- $maxTtl := include "microapp-operator.minutes" $v.bounds.maxSessionTTL | atoi }}
+{{- if gt $maxTtl 1440 }}
+{{- fail (printf "bounds.maxSessionTTL %s is longer than 24h; the operator allows sessions of at most 24h without an override" $v.bounds.maxSessionTTL) }}
+{{- end }}
+{{- $ttl := include "microapp-operator.minutes" $v.defaults.sessionTTL | atoi }}
+{{- if gt $ttl $maxTtl }}
+{{- fail (printf "defaults.sessionTTL %s is longer than bounds.maxSessionTTL %s; lower the default or raise the bound" $v.defaults.sessionTTL $v.bounds.maxSessionTTL) }}
+{{- end }}
+{{- range $k := list "perIpPerMinute" "perIpBurstPerSecond" "perUserPerMinute" }}
+{{- $d := index $v.defaults.limits $k | int }}{{- $m := index $v.bounds.maxLimits $k | int }}
+{{- if gt $d $m }}
+{{- fail (printf "defaults.limits.%s (%d) is above bounds.maxLimits.%s (%d); every app would start out of bounds -- lower the default or raise the bound" $k $d $k $m) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The operator's environment: every MICROAPP_* setting comes from values. */}}
+{{- define "microapp-operator.env" -}}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+# The leader's identity in the Lease: kubectl get lease shows which pod leads.
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: MICROAPP_LEADER_ELECTION
+  value: {{ .Values.leaderElection.enabled | quote }}
+{{- with (join "," .Values.watchNamespaces) }}
+- name: MICROAPP_WATCH_NAMESPACES
+  value: {{ . | quote }}
+{{- end }}
+- name: MICROAPP_HTTP_ADDRESS
+  value: "0.0.0.0"
+- name: MICROAPP_HTTP_PORT
+  value: {{ .Values.operator.httpPort | quote }}
+- name: MICROAPP_KEYS_NAMESPACE
+  value: {{ include "microapp-operator.keysNamespace" . | quote }}
+- name: MICROAPP_KEY_ROTATION_DAYS
+  value: {{ .Values.sealing.keyRotationDays | quote }}
+- name: MICROAPP_RESYNC_SECONDS
+  value: {{ .Values.operator.resyncSeconds | quote }}
+- name: MICROAPP_LOG_LEVEL
+  value: {{ .Values.operator.logLevel | quote }}
+- name: MICROAPP_SIDECAR_IMAGE
+  value: {{ include "microapp-operator.imageRef" (list .Values.sidecar.image "") | quote }}
+{{- with .Values.defaults.issuer }}
+- name: MICROAPP_DEFAULT_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.ingress.clusterIssuer }}
+- name: MICROAPP_CLUSTER_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+- name: MICROAPP_INGRESS_CLASS
+  value: {{ .Values.ingress.className | quote }}
+- name: MICROAPP_INGRESS_FLAVOR
+  value: {{ .Values.ingress.flavor | quote }}
+- name: MICROAPP_INGRESS_NAMESPACES
+  value: {{ join "," .Values.ingress.controllerNamespaces | quote }}
+- name: MICROAPP_DEFAULT_SESSION_TTL
+  value: {{ .Values.defaults.sessionTTL | quote }}
+- name: MICROAPP_MAX_SESSION_TTL
+  value: {{ .Values.bounds.maxSessionTTL | quote }}
+- name: MICROAPP_DEFAULT_LIMITS
+  value: {{ include "microapp-operator.limits" .Values.defaults.limits | quote }}
+- name: MICROAPP_MAX_LIMITS
+  value: {{ include "microapp-operator.limits" .Values.bounds.maxLimits | quote }}
+- name: MICROAPP_ALLOWED_OVERRIDES
+  value: {{ .Values.bounds.allowedOverrides | default (list "none") | join "," | quote }}
+- name: MICROAPP_RUN_AS_USER
+  value: {{ .Values.defaults.runAsUser | quote }}
+{{- with .Values.operator.javaOptions }}
+- name: JAVA_TOOL_OPTIONS
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.operator.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
