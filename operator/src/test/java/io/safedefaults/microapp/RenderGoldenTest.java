@@ -34,6 +34,14 @@ class RenderGoldenTest {
   }
 
   @Test
+  void trustedProxiesReachTheSidecarConfig() throws Exception {
+    Result r = run("render", "-f", TestFiles.repoFile("examples/where2eat.yaml").toString(), FLAGS[0], FLAGS[1],
+        "--trusted-proxy-cidrs", "10.244.0.0/16, fd00::/8");
+    assertThat(r.code).as(r.err).isZero();
+    assertThat(r.out).contains("\"trustedProxyCidrs\" : [ \"10.244.0.0/16\", \"fd00::/8\" ]");
+  }
+
+  @Test
   void unknownFieldIsAnErrorNamingIt(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
     Path f = dir.resolve("typo.yaml");
     Files.writeString(f, """
@@ -73,6 +81,10 @@ class RenderGoldenTest {
     assertThat(r.err).contains("--max-session-ttl").contains("forever");
     Result r2 = run("render", "-f", "x.yaml", "--allowed-overrides", "visibility,everything");
     assertThat(r2.err).contains("--allowed-overrides: 'everything' is not one of");
+    Result r3 = run("render", "-f", "x.yaml", "--default-limits", "2000,10,60");
+    assertThat(r3.err).contains("--default-limits 2000,10,60 must not exceed --max-limits 1000,100,600");
+    Result r4 = run("render", "-f", "x.yaml", "--trusted-proxy-cidrs", "10.244.0.0/16,everyone");
+    assertThat(r4.err).contains("--trusted-proxy-cidrs: 'everyone' is not a CIDR");
   }
 
   record Result(int code, String out, String err) {}

@@ -94,7 +94,7 @@ public final class SidecarConfig {
       userData.put("perUserPerHour", 5);
       c.put("userData", userData);
     }
-    c.put("trustedProxyCidrs", List.of());
+    c.put("trustedProxyCidrs", plan.config().trustedProxyCidrs());
     c.put("hsts", "max-age=31536000; includeSubDomains");
     try {
       return JSON.writeValueAsString(c) + "\n";

@@ -61,6 +61,12 @@ public class PolicyOptions {
           + "rateLimit, networkPolicy, retention, or 'none' (env MICROAPP_ALLOWED_OVERRIDES).")
   String allowedOverrides;
 
+  @Option(names = "--trusted-proxy-cidrs", split = ",", defaultValue = "${env:MICROAPP_TRUSTED_PROXY_CIDRS}",
+      description = "Pod CIDRs of the ingress controller, whose X-Forwarded-For the sidecar believes; without them"
+          + " every request seems to come from the controller and per-IP limits count it as one client"
+          + " (env MICROAPP_TRUSTED_PROXY_CIDRS).")
+  List<String> trustedProxyCidrs;
+
   @Option(names = "--run-as-user", defaultValue = "${env:MICROAPP_RUN_AS_USER:-10001}",
       description = "Non-root uid the app pods run as (env MICROAPP_RUN_AS_USER).")
   long runAsUser;
@@ -79,6 +85,8 @@ public class PolicyOptions {
         .maxLimits(limits("--max-limits", maxLimits))
         .allowedOverrides(settings(allowedOverrides))
         .runAsUser(runAsUser)
+        .trustedProxyCidrs(trustedProxyCidrs == null ? List.of()
+            : trustedProxyCidrs.stream().map(String::trim).filter(s -> !s.isEmpty()).toList())
         .build();
   }
 

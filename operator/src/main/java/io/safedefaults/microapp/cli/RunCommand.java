@@ -17,6 +17,8 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -79,6 +81,8 @@ public final class RunCommand implements Callable<Integer> {
     return ns;
   }
 
+  private final AtomicBoolean stopping = new AtomicBoolean();
+
   @Override
   public Integer call() throws Exception {
     OperatorConfig config = policy.toConfig();
@@ -105,7 +109,20 @@ public final class RunCommand implements Callable<Integer> {
         // The pod name as identity makes `kubectl get lease` say which replica leads.
         String identity = System.getenv().getOrDefault("POD_NAME", "").isBlank()
             ? "microapp-operator-" + java.util.UUID.randomUUID() : System.getenv("POD_NAME");
-        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, leaseNamespace, identity));
+        // JOSDK's default exits from inside the leader-election callback, which deadlocks with our
+        // SIGTERM shutdown hook. Losing the lease while running still ends the process, so the
+        // pod restarts and rejoins the election; losing it because we are stopping does not.
+        LeaderCallbacks callbacks = new LeaderCallbacks(() -> LOG.info("leading as {}", identity),
+            () -> {
+              if (!stopping.get()) {
+                LOG.error("lost the lease {} unexpectedly; exiting so the pod restarts", leaseName);
+                Runtime.getRuntime().halt(1);
+              }
+            },
+            leader -> LOG.info("leader is {}", leader));
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, leaseNamespace,
+            LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE, LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+            LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, identity, callbacks, false));
       }
     });
     SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), Clock.systemUTC());
@@ -136,6 +153,7 @@ public final class RunCommand implements Callable<Integer> {
         () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy(),
         registry::scrape)) {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        stopping.set(true);
         LOG.info("stopping on signal");
         operator.stop();
         stopped.countDown();

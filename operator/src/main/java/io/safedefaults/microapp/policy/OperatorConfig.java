@@ -25,7 +25,8 @@ public record OperatorConfig(
     Set<Setting> allowedOverrides,
     Resources appResources,
     Resources sidecarResources,
-    long runAsUser) {
+    long runAsUser,
+    List<String> trustedProxyCidrs) {
 
   /** Requests per minute per IP, burst per second per IP, requests per minute per user. */
   public record Limits(int perIpPerMinute, int perIpBurstPerSecond, int perUserPerMinute) {}
@@ -57,8 +58,10 @@ public record OperatorConfig(
     private int maxRetentionDays = 365;
     private Set<Setting> allowedOverrides = Set.of(Setting.VISIBILITY, Setting.RETENTION);
     private Resources appResources = new Resources("100m", "1", "256Mi");
-    private Resources sidecarResources = new Resources("50m", "500m", "128Mi");
+    // The sidecar is a JVM: 160Mi with the flags in SIDECAR_JVM_OPTIONS (measured, sidecar/README.md).
+    private Resources sidecarResources = new Resources("50m", "500m", "160Mi");
     private long runAsUser = 10001;
+    private List<String> trustedProxyCidrs = List.of();
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -76,6 +79,7 @@ public record OperatorConfig(
     public Builder appResources(Resources v) { appResources = v; return this; }
     public Builder sidecarResources(Resources v) { sidecarResources = v; return this; }
     public Builder runAsUser(long v) { runAsUser = v; return this; }
+    public Builder trustedProxyCidrs(List<String> v) { trustedProxyCidrs = List.copyOf(v); return this; }
 
     /** Checks the bounds a platform team could get wrong; each message names the flag. */
     public OperatorConfig build() {
@@ -86,8 +90,22 @@ public record OperatorConfig(
       if (maxSessionTtl.compareTo(Duration.ofHours(24)) > 0) {
         throw new IllegalArgumentException("--max-session-ttl must be 24h or less");
       }
+      if (defaultLimits.perIpPerMinute() > maxLimits.perIpPerMinute()
+          || defaultLimits.perIpBurstPerSecond() > maxLimits.perIpBurstPerSecond()
+          || defaultLimits.perUserPerMinute() > maxLimits.perUserPerMinute()) {
+        throw new IllegalArgumentException("--default-limits " + defaultLimits.perIpPerMinute() + ","
+            + defaultLimits.perIpBurstPerSecond() + "," + defaultLimits.perUserPerMinute()
+            + " must not exceed --max-limits " + maxLimits.perIpPerMinute() + ","
+            + maxLimits.perIpBurstPerSecond() + "," + maxLimits.perUserPerMinute());
+      }
       if (defaultRetentionDays < 1 || defaultRetentionDays > maxRetentionDays) {
         throw new IllegalArgumentException("--default-retention-days must be between 1 and --max-retention-days");
+      }
+      for (String cidr : trustedProxyCidrs) {
+        if (!cidr.matches("^(\\d{1,3}(\\.\\d{1,3}){3}/(3[0-2]|[12]?\\d)|[0-9A-Fa-f:]+/(12[0-8]|1[01]\\d|[1-9]?\\d))$")) {
+          throw new IllegalArgumentException("--trusted-proxy-cidrs: '" + cidr
+              + "' is not a CIDR such as 10.244.0.0/16 (the ingress controller's pod range)");
+        }
       }
       if (runAsUser < 1) {
         throw new IllegalArgumentException("--run-as-user must be a non-root uid (1 or more)");
@@ -95,7 +113,7 @@ public record OperatorConfig(
       return new OperatorConfig(sidecarImage, blankToNull(defaultIssuer), blankToNull(clusterIssuer),
           blankToNull(ingressClassName), IngressFlavor.parse(ingressFlavor, ingressClassName),
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
-          maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser);
+          maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs);
     }
 
     private static String blankToNull(String s) {

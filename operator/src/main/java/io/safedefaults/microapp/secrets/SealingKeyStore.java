@@ -52,10 +52,6 @@ public final class SealingKeyStore {
 
   /** Loads the keyset, creating it if this cluster has none yet; then publishes the public keys. */
   public void ensure() {
-    if (client.namespaces().withName(namespace).get() == null) {
-      throw new IllegalStateException("the keys namespace '" + namespace
-          + "' does not exist; create it or pass --keys-namespace");
-    }
     Secret secret = client.secrets().inNamespace(namespace).withName(SECRET).get();
     if (secret == null) {
       KeysetHandle keys = SealingKeys.generate();
@@ -63,6 +59,11 @@ public final class SealingKeyStore {
         secret = client.secrets().inNamespace(namespace).resource(secretFor(keys, clock.instant(), null)).create();
         audit.record("sealing-key.created", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(keys)));
       } catch (KubernetesClientException e) {
+        if (e.getCode() == 404) {
+          // Checked here rather than by reading the Namespace, which would need a cluster-wide grant.
+          throw new IllegalStateException("the keys namespace '" + namespace
+              + "' does not exist; create it or pass --keys-namespace");
+        }
         if (e.getCode() != 409) {
           throw e;
         }

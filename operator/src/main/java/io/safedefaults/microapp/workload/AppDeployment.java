@@ -29,6 +29,10 @@ import java.util.List;
  * at /tmp. No service-account token is mounted (checklist 7).
  */
 public final class AppDeployment {
+  public static final String SIDECAR_JVM_OPTIONS = "-Xmx48m -Xss256k -XX:MaxMetaspaceSize=64m"
+      + " -XX:ReservedCodeCacheSize=24m -XX:MaxDirectMemorySize=24m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+      + " -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.numHeapArenas=1";
+
   private AppDeployment() {}
 
   public static Deployment desired(MicroApp app, AppPlan plan) {
@@ -128,6 +132,9 @@ public final class AppDeployment {
         .withName(Names.SIDECAR_CONTAINER)
         .withImage(plan.config().sidecarImage())
         .withArgs("proxy", "--config", SidecarConfig.DIR + "/" + SidecarConfig.FILE)
+        // Keeps the sidecar's JVM inside its memory limit (measured in sidecar/README.md).
+        .addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue(SIDECAR_JVM_OPTIONS).endEnv()
+        .addNewEnv().withName("MALLOC_ARENA_MAX").withValue("2").endEnv()
         .addNewPort().withName(Names.SIDECAR_PORT_NAME).withContainerPort(Names.SIDECAR_PORT).withProtocol("TCP").endPort()
         .addNewPort().withName(Names.SIDECAR_ADMIN_PORT_NAME).withContainerPort(Names.SIDECAR_ADMIN_PORT).withProtocol("TCP").endPort()
         .withNewLivenessProbe()
