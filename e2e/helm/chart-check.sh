@@ -130,17 +130,17 @@ expect_kinds() { # NAME EXPECTED-SORTED-KINDS
   local got; got="$(kinds_of "$1")"
   [[ "$got" == "$2" ]] || { echo "got: $got"; return 1; }
 }
-check "default objects: SA, app + keys-namespace ClusterRoles, sealing/public-key/lease Roles, Deployment, Service" \
-  expect_kinds default "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+check "default objects: SA, app ClusterRole, sealing/public-key/lease Roles, Deployment, Service" \
+  expect_kinds default "ClusterRole ClusterRoleBinding Deployment Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount"
 check "ServiceMonitor rendered when the API exists and it is enabled" \
-  expect_kinds all "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
+  expect_kinds all "ClusterRole ClusterRoleBinding Deployment NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
 check_no_servicemonitor() {
   render sm-missing --set monitoring.serviceMonitor.enabled=true
   ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
 }
 check "no ServiceMonitor when the cluster lacks monitoring.coreos.com/v1" check_no_servicemonitor
-check "namespace list: Role+RoleBinding per namespace; cluster-scoped only GET of the keys Namespace" \
-  expect_kinds ns "ClusterRole ClusterRoleBinding Deployment Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+check "namespace list: Role+RoleBinding per namespace; nothing cluster-scoped" \
+  expect_kinds ns "Deployment Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount"
 check "without leader election: no Lease Role, Recreate strategy" \
   bash -c "! grep -q 'leader-election' '$tmp/nole.yaml' && grep -q 'type: Recreate' '$tmp/nole.yaml'"
 check "RBAC guard rails hold (default render)" python3 "$tmp/yamlcheck.py" "$tmp/default.yaml" rbac

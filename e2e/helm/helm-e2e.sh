@@ -508,7 +508,6 @@ check "uninstall keeps the apps' children (now unmanaged)" exists "$app_ns" depl
 check "uninstall removes the ServiceAccount" gone "$ns" serviceaccount "$sa"
 check "uninstall removes the app-namespace Role" gone "$app_ns" role "$release"
 check "uninstall removes the lease Role" gone "$ns" role "$release-leader-election"
-check "uninstall removes the keys-namespace ClusterRole" cluster_gone clusterrole "$release-keys-namespace"
 check "documented: uninstall keeps the sealing keyset (sealed values open again after reinstall)" \
   exists "$ns" secret microapp-sealing-keys
 token_rejected() { ! ksa auth whoami >/dev/null 2>&1; }

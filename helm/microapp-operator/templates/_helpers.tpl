@@ -166,6 +166,8 @@ the fix.
   value: {{ .Values.ingress.flavor | quote }}
 - name: MICROAPP_INGRESS_NAMESPACES
   value: {{ join "," .Values.ingress.controllerNamespaces | quote }}
+- name: MICROAPP_TRUSTED_PROXY_CIDRS
+  value: {{ join "," .Values.ingress.trustedProxyCidrs | quote }}
 - name: MICROAPP_DEFAULT_SESSION_TTL
   value: {{ .Values.defaults.sessionTTL | quote }}
 - name: MICROAPP_MAX_SESSION_TTL

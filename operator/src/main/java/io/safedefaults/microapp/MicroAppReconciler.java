@@ -87,6 +87,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
   private final Workflow<MicroApp> workflow;
+  /** Condition states already announced per app, so a reconcile that ran on a stale cache does not repeat Events. */
+  private final Map<String, Map<String, String>> announced = new java.util.concurrent.ConcurrentHashMap<>();
 
   private final Supplier<SealedValueDecryptor> decryptor;
   private final ManagedDependent<ServiceAccount> serviceAccount;
@@ -187,9 +189,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
 
     boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
     metrics.observe(app.getMetadata().getNamespace(), app.getMetadata().getName(), status, ready);
-    metrics.retain(context.getPrimaryCache().list()
+    Set<String> existing = context.getPrimaryCache().list()
         .map(a -> a.getMetadata().getNamespace() + "/" + a.getMetadata().getName())
-        .collect(Collectors.toSet()));
+        .collect(Collectors.toSet());
+    metrics.retain(existing);
+    announced.keySet().retainAll(existing);
     error.ifPresent(e -> metrics.reconcileError("ApplyFailed"));
 
     if (Objects.equals(app.getStatus(), status)) {
@@ -222,10 +226,17 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private void announce(MicroApp app, AppPlan plan, MicroAppStatus next, EventRecorder events) {
     String ns = app.getMetadata().getNamespace();
     String name = app.getMetadata().getName();
+    Map<String, String> already = announced.getOrDefault(ns + "/" + name, Map.of());
+    Map<String, String> now = new java.util.HashMap<>();
     for (io.fabric8.kubernetes.api.model.Condition c : next.getConditions()) {
+      String state = c.getStatus() + "/" + c.getReason();
+      now.put(c.getType(), state);
       Optional<io.fabric8.kubernetes.api.model.Condition> before = Conditions.find(app.getStatus(), c.getType());
       if (before.isPresent() && before.get().getStatus().equals(c.getStatus())
           && Objects.equals(before.get().getReason(), c.getReason())) {
+        continue;
+      }
+      if (state.equals(already.get(c.getType()))) {
         continue;
       }
       boolean isTrue = "True".equals(c.getStatus());
@@ -244,9 +255,12 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         events.warning(app, c.getReason(), c.getMessage());
       }
     }
-    for (Problem p : plan.problems(Problem.Area.OVERRIDES)) {
-      audit.record("override.refused", ns, name, Map.of("reason", p.reason(), "message", p.message()));
+    if (!now.equals(already)) {
+      for (Problem p : plan.problems(Problem.Area.OVERRIDES)) {
+        audit.record("override.refused", ns, name, Map.of("reason", p.reason(), "message", p.message()));
+      }
     }
+    announced.put(ns + "/" + name, now);
     LOG.info("status of {}/{} changed: {}", ns, name, next.getConditions().stream()
         .map(c -> c.getType() + "=" + c.getStatus()).collect(Collectors.joining(" ")));
   }

@@ -15,4 +15,13 @@ class CrdUpToDateTest {
         .as("crds/ is stale: run 'mvn -pl operator -Pupdate-crds process-classes' and commit the result")
         .isEqualTo(generated);
   }
+
+  @Test
+  void chartShipsTheSameCrd() throws Exception {
+    String generated = Files.readString(TestFiles.generatedCrd());
+    String inChart = Files.readString(TestFiles.repoFile("helm/microapp-operator/crds/microapps.safedefaults.io-v1.yml"));
+    assertThat(inChart)
+        .as("the chart's CRD is stale: run 'mvn -pl operator -Pupdate-crds process-classes' and commit the result")
+        .isEqualTo(generated);
+  }
 }

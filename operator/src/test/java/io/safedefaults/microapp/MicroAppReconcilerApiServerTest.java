@@ -254,6 +254,23 @@ class MicroAppReconcilerApiServerTest {
   }
 
   @Test
+  void justifiedOverrideIsAnnouncedOnceNotOnEveryReconcile() throws Exception {
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setVisibility(Visibility.PUBLIC);
+    app.getSpec().getOverrides().add(new DefaultOverride(Setting.VISIBILITY, "public menu page, no personal data"));
+    client.resource(app).create();
+    awaitCondition(ns, "where2eat", Conditions.DEFAULTS_RELAXED, "True");
+    await().until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
+    markAvailable(ns, "where2eat");
+    awaitCondition(ns, "where2eat", Conditions.READY, "True");
+    Thread.sleep(6000); // three resyncs
+    assertThat(client.v1().events().inNamespace(ns).list().getItems())
+        .filteredOn(e -> "DefaultsRelaxed".equals(e.getReason())).hasSize(1);
+    assertThat(client.v1().events().inNamespace(ns).list().getItems())
+        .filteredOn(e -> "Ready".equals(e.getReason())).hasSize(1);
+  }
+
+  @Test
   void removingTheHostRemovesTheIngress() {
     client.resource(TestApps.where2eat(ns)).create();
     await().atMost(Duration.ofSeconds(30))

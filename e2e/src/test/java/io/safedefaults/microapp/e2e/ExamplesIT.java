@@ -66,5 +66,11 @@ class ExamplesIT extends E2ETestBase {
                 && "landing".equals(e.getInvolvedObject().getName()))
             .extracting(Event::getReason)
             .contains("DefaultsRelaxed"));
+    // Announced once per transition, not once per reconcile (the operator resyncs every 10 s here).
+    await().pollDelay(Duration.ofSeconds(12)).atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+        assertThat(client().v1().events().inNamespace(NS).list().getItems())
+            .filteredOn(e -> e.getInvolvedObject() != null && "landing".equals(e.getInvolvedObject().getName())
+                && "DefaultsRelaxed".equals(e.getReason()))
+            .hasSize(1));
   }
 }
