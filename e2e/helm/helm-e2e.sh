@@ -176,11 +176,11 @@ limit_rpm() { # NS INGRESS VALUE
   got="$(k -n "$1" get ingress "$2" -o jsonpath='{.metadata.annotations.nginx\.ingress\.kubernetes\.io/limit-rpm}')"
   [[ "$got" == "$3" ]] || { echo "limit-rpm=$got, want $3"; return 1; }
 }
-gone() { ! k -n "$1" get "$2" "$3" -o name 2>/dev/null | grep -q .; }
-cluster_gone() { ! k get "$1" "$2" -o name 2>/dev/null | grep -q .; }
+gone() { ! k -n "$1" get "$2" "$3" -o name 2>/dev/null | quiet_grep .; }
+cluster_gone() { ! k get "$1" "$2" -o name 2>/dev/null | quiet_grep .; }
 event_from_operator() {
   k -n "$1" get events -o jsonpath='{range .items[*]}{.reportingComponent}{" "}{.involvedObject.name}{"\n"}{end}' \
-    | grep -q "^microapp-operator $2\$"
+    | quiet_grep "^microapp-operator $2\$"
 }
 lease_holder() { k -n "$ns" get lease "$lease" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
 holder_is() { local got; got="$(lease_holder)"; [[ "$got" == "$1" ]] || { echo "holder=$got"; return 1; }; }
@@ -266,7 +266,7 @@ eventually 30 "a ServiceMonitor once the API exists (stand-in CRD)" sm_present
 k delete crd servicemonitors.monitoring.coreos.com --wait=true >/dev/null
 
 operator_pod_admitted() {
-  k -n "$ns" get pods -l app.kubernetes.io/name=microapp-operator -o name | grep -q pod/
+  k -n "$ns" get pods -l app.kubernetes.io/name=microapp-operator -o name | quiet_grep pod/
 }
 eventually 30 "the operator's pod passes Pod Security 'restricted' admission (created by its ReplicaSet)" \
   operator_pod_admitted
@@ -314,10 +314,10 @@ eventually 30 "status written: where2eat TLSEnforced=True" condition "$app_ns" w
 eventually 30 "status: observedGeneration is current" observed_current "$app_ns" where2eat
 eventually 30 "landing (public by override) gets DefaultsRelaxed=True" condition "$app_ns" landing DefaultsRelaxed True
 eventually 30 "Event recorded by microapp-operator in $app_ns" event_from_operator "$app_ns" landing
-app_pod_admitted() { k -n "$app_ns" get pods -l safedefaults.io/app=where2eat -o name | grep -q pod/; }
+app_pod_admitted() { k -n "$app_ns" get pods -l safedefaults.io/app=where2eat -o name | quiet_grep pod/; }
 eventually 30 "the app's pod passes Pod Security 'restricted' in $app_ns" app_pod_admitted
 eventually 30 "landing Ingress limit-rpm is the default 100" limit_rpm "$app_ns" landing 100
-metrics_ok() { curl -fsS "http://127.0.0.1:$(operator_field op1 3)/metrics" | grep -q '^# TYPE'; }
+metrics_ok() { curl -fsS "http://127.0.0.1:$(operator_field op1 3)/metrics" | quiet_grep '^# TYPE'; }
 check "/metrics answers in Prometheus format" metrics_ok
 
 # Sealed values, as NOTES.txt tells users: any signed-in identity fetches the public key, the CLI
@@ -375,7 +375,7 @@ eventually 60 "drift: a deleted Service comes back" exists "$app_ns" service whe
 # (The sidecar's config is replaced, not added to: JOSDK's non-SSA matcher for ConfigMaps ignores
 # keys the desired object does not have.)
 k -n "$app_ns" patch configmap where2eat-auth-proxy --type merge -p '{"data":{"config.json":"{}"}}' >/dev/null
-cm_restored() { k -n "$app_ns" get configmap where2eat-auth-proxy -o jsonpath='{.data.config\.json}' | grep -q adminPaths; }
+cm_restored() { k -n "$app_ns" get configmap where2eat-auth-proxy -o jsonpath='{.data.config\.json}' | quiet_grep adminPaths; }
 eventually 60 "drift: a hand-edited ConfigMap is restored (update)" cm_restored
 # Losing spec.host must remove the Ingress: the one delete the operator needs.
 k -n "$app_ns" patch microapp where2eat --type json -p '[{"op":"remove","path":"/spec/host"}]' >/dev/null
@@ -451,7 +451,8 @@ echo "== helm upgrade: defaults.limits.perIpPerMinute=50; two operators with lea
 stop_operator op1
 check "helm upgrade --set defaults.limits.perIpPerMinute=50" \
   h upgrade "$release" "$chart" -n "$ns" --reuse-values --set defaults.limits.perIpPerMinute=50
-deployment_limits() { deployment_env | grep -qx 'MICROAPP_DEFAULT_LIMITS=50,10,60'; }
+# grep -q would stop reading early and break the pipe under pipefail: read everything.
+deployment_limits() { deployment_env | grep -x 'MICROAPP_DEFAULT_LIMITS=50,10,60' >/dev/null; }
 check "the Deployment's env changed, so its pods roll (MICROAPP_DEFAULT_LIMITS=50,10,60)" deployment_limits
 rolled() { [[ "$(k -n "$ns" get rs -l app.kubernetes.io/name=microapp-operator -o name | wc -l)" -ge 2 ]]; }
 eventually 30 "the upgrade rolled the operator's pods (a new ReplicaSet)" rolled

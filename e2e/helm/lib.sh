@@ -7,6 +7,10 @@ CHECKS_PASSED=${CHECKS_PASSED:-0}
 CHECKS_FAILED=${CHECKS_FAILED:-0}
 FAILED_NAMES=()
 
+# grep -q stops reading at the first match; under pipefail the writer then dies of SIGPIPE and the
+# check fails at random. This reads all of its input.
+quiet_grep() { grep "$@" >/dev/null; }
+
 pass() { echo "PASS $1"; CHECKS_PASSED=$((CHECKS_PASSED + 1)); }
 fail() {
   echo "FAIL $1${2:+: $2}"

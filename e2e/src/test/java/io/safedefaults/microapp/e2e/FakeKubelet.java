@@ -135,4 +135,29 @@ public final class FakeKubelet {
     s.put("restartCount", 0);
     return s;
   }
+
+  /**
+   * Ends a Job's pending pods the way a kubelet would report a finished container: phase
+   * Succeeded or Failed with a terminated container status. The Job controller then counts them
+   * (and, for failures, retries up to backoffLimit) and sets the Job's Complete or Failed condition.
+   */
+  public int finishJobPods(String namespace, String jobName, boolean succeeded) {
+    int n = 0;
+    for (Pod pod : client.pods().inNamespace(namespace).withLabel("job-name", jobName).list().getItems()) {
+      if (pod.getStatus() == null || !"Pending".equals(pod.getStatus().getPhase())) {
+        continue;
+      }
+      String now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+      var statuses = pod.getSpec().getContainers().stream().map(c -> new io.fabric8.kubernetes.api.model.ContainerStatusBuilder()
+          .withName(c.getName()).withImage(c.getImage()).withImageID("").withReady(false).withRestartCount(0)
+          .withNewState().withNewTerminated().withExitCode(succeeded ? 0 : 1)
+          .withReason(succeeded ? "Completed" : "Error").withStartedAt(now).withFinishedAt(now)
+          .endTerminated().endState().build()).toList();
+      pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder()
+          .withPhase(succeeded ? "Succeeded" : "Failed").withContainerStatuses(statuses).build());
+      client.pods().inNamespace(namespace).resource(pod).updateStatus();
+      n++;
+    }
+    return n;
+  }
 }
