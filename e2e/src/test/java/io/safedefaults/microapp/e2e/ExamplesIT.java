@@ -46,6 +46,27 @@ class ExamplesIT extends E2ETestBase {
   }
 
   @Test
+  void metricsCountAppsByChecklistScoreAndReadiness() throws Exception {
+    awaitReady(NS, "where2eat", Duration.ofSeconds(90));
+    awaitReady(NS, "landing", Duration.ofSeconds(90));
+    var http = java.net.http.HttpClient.newHttpClient();
+    var request = java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + operator().httpPort() + "/metrics")).build();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      String metrics = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      // where2eat meets all nine items; landing relaxes two (visibility, retention) by justified override.
+      assertThat(sample(metrics, "microapp_apps{checklist=\"9/9\",ready=\"true\"}")).isGreaterThanOrEqualTo(1);
+      assertThat(sample(metrics, "microapp_apps{checklist=\"7/9\",ready=\"true\"}")).isGreaterThanOrEqualTo(1);
+      assertThat(metrics).contains("operator_sdk_").doesNotContain("resource_name=");
+    });
+  }
+
+  static double sample(String metrics, String series) {
+    return metrics.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1)))
+        .findFirst().orElse(0);
+  }
+
+  @Test
   void justifiedOverrideIsSurfacedAsConditionAndEvent() {
     MicroApp[] last = new MicroApp[1];
     try {
