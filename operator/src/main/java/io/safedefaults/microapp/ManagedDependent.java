@@ -31,6 +31,11 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
     this.desired = desired;
   }
 
+  /** For subclasses whose desired state needs more than the plan: they override desired(app, context). */
+  protected ManagedDependent(Class<R> type, String name, OperatorConfig config, Function<MicroApp, String> nameOf) {
+    this(type, name, config, nameOf, null);
+  }
+
   @Override
   protected R desired(MicroApp app, Context<MicroApp> context) {
     return desired.apply(app, AppPlan.resolve(app, config));

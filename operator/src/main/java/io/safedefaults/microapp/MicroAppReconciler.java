@@ -109,7 +109,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
         Names::sidecarConfigMap, SidecarConfig::desired);
     var sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
-    sealedSecret = new UnsealedSecretDependent(decryptor);
+    sealedSecret = new UnsealedSecretDependent(config, decryptor);
     deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
         a -> a.getMetadata().getName(), AppDeployment::desired);
     service = new ManagedDependent<>(Service.class, "service", config,

@@ -2,13 +2,10 @@ package io.safedefaults.microapp.secrets;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.ManagedDependent;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.policy.OperatorConfig;
 import java.util.function.Supplier;
 
 /**
@@ -16,12 +13,12 @@ import java.util.function.Supplier;
  * Secret stays exactly as it was (checklist 6: a bad ciphertext never wipes working values) and
  * the status says which value failed and why.
  */
-public class UnsealedSecretDependent extends CRUDKubernetesDependentResource<Secret, MicroApp> {
+public class UnsealedSecretDependent extends ManagedDependent<Secret> {
   public static final String NAME = "sealed-secret";
   private final Supplier<SealedValueDecryptor> decryptor;
 
-  public UnsealedSecretDependent(Supplier<SealedValueDecryptor> decryptor) {
-    super(Secret.class, NAME);
+  public UnsealedSecretDependent(OperatorConfig config, Supplier<SealedValueDecryptor> decryptor) {
+    super(Secret.class, NAME, config, UnsealedSecret::name);
     this.decryptor = decryptor;
   }
 
@@ -34,16 +31,5 @@ public class UnsealedSecretDependent extends CRUDKubernetesDependentResource<Sec
     Secret previous = getSecondaryResource(app, context)
         .orElseThrow(() -> new IllegalStateException("sealed values could not be opened; no Secret created"));
     return new SecretBuilder(previous).build();
-  }
-
-  @Override
-  protected ResourceID targetSecondaryResourceID(MicroApp app, Context<MicroApp> context) {
-    return new ResourceID(UnsealedSecret.name(app), app.getMetadata().getNamespace());
-  }
-
-  @Override
-  protected InformerEventSourceConfiguration.Builder<Secret> informerConfigurationBuilder(
-      EventSourceContext<MicroApp> context) {
-    return super.informerConfigurationBuilder(context).withLabelSelector(Names.MANAGED_SELECTOR);
   }
 }
