@@ -3,6 +3,7 @@ package io.safedefaults.microapp.sidecar;
 import io.safedefaults.microapp.sidecar.config.ConfigException;
 import io.safedefaults.microapp.sidecar.config.ConfigLoader;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig;
+import io.safedefaults.microapp.sidecar.purge.PurgeCommand;
 import io.safedefaults.microapp.sidecar.server.Sidecar;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -11,10 +12,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code microapp-sidecar proxy --config FILE}; the purge runner joins as another subcommand. */
+/** {@code microapp-sidecar proxy --config FILE} and {@code microapp-sidecar purge --config FILE}. */
 @Command(name = "microapp-sidecar", mixinStandardHelpOptions = true, version = "microapp-sidecar 0.1.0",
     description = "Sign-in, MFA, rate limits and secure headers in front of a micro-app.",
-    subcommands = {Main.Proxy.class})
+    subcommands = {Main.Proxy.class, PurgeCommand.class})
 public final class Main implements Runnable {
   /** Exit code for a configuration or environment the sidecar refuses to start with. */
   public static final int EXIT_CONFIG = 2;
