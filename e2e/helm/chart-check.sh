@@ -105,9 +105,12 @@ elif mode == "rbac":
                 bad.append("cluster-scoped resource in " + where)
             if verbs & {"escalate", "bind", "impersonate", "deletecollection"}:
                 bad.append("escalation verb in " + where)
-            if res & {"pods", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token",
+            if res & {"pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token",
                       "roles", "rolebindings"}:
                 bad.append("workload/credential access in " + where)
+            # Pods: read-only (purge pods' termination messages), never created, changed or deleted.
+            if res & {"pods"} and not verbs <= {"list", "watch"}:
+                bad.append("pod access beyond list/watch in " + where)
             # delete only for children that must go before their app does (precondition unmet).
             if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "serviceaccounts", "cronjobs"}:
                 bad.append("delete beyond the conditional children in " + where)

@@ -1,6 +1,7 @@
 package io.safedefaults.microapp;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -158,6 +159,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
             job.getMetadata().getLabels().get(Names.PURGE_LABEL), job.getMetadata().getNamespace())))
         .build(), context));
+    // The purge pods' termination messages carry what a run deleted (the runner has no API token).
+    sources.add(new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, MicroApp.class)
+        .withName("purge-pods")
+        .withLabelSelector(Names.MANAGED_SELECTOR + "," + Names.PURGE_LABEL)
+        .withSecondaryToPrimaryMapper(pod -> Set.of(new ResourceID(
+            pod.getMetadata().getLabels().get(Names.PURGE_LABEL), pod.getMetadata().getNamespace())))
+        .build(), context));
     return sources;
   }
 
@@ -182,7 +190,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         context.getSecondaryResources(Job.class).stream()
             .filter(j -> app.getMetadata().getName().equals(j.getMetadata().getLabels().get(Names.PURGE_LABEL)))
             .max(Comparator.comparing(j -> j.getMetadata().getCreationTimestamp()))
-            .orElse(null));
+            .orElse(null),
+        List.copyOf(context.getSecondaryResources(Pod.class)));
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
     List<CheckResult> checks = checks(plan, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());

@@ -45,7 +45,7 @@ class StatusFromObservedTest {
     d.setStatus(new DeploymentStatusBuilder().withAvailableReplicas(1).build());
     return new Observed(AppServiceAccount.desired(app), SidecarConfig.desired(app, plan()), d,
         AppService.desired(app), IngressTlsDefault.desired(app, plan()), AppNetworkPolicy.desired(app, plan()), null,
-        PurgeJob.cronJob(app, plan()), null);
+        PurgeJob.cronJob(app, plan()), null, List.of());
   }
 
   MicroAppStatus status(Observed o, Instant now) {
@@ -121,6 +121,29 @@ class StatusFromObservedTest {
     o.networkPolicy().getSpec().getIngress().get(0).getPorts().get(0).setPort(new IntOrString(8080));
     assertThat(Conditions.find(status(o, T0), "LeastPrivilege").orElseThrow().getReason())
         .isEqualTo("NetworkPolicyPending");
+  }
+
+  @Test
+  void purgeCountsComeFromTheRunnersTerminationMessage() {
+    Observed o = converged();
+    var job = new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder()
+        .withNewMetadata().withName("where2eat-purge-29400000").withCreationTimestamp("2026-11-29T10:00:00Z").endMetadata()
+        .withNewStatus().addNewCondition().withType("Complete").withStatus("True").endCondition().endStatus().build();
+    var pod = new io.fabric8.kubernetes.api.model.PodBuilder()
+        .withNewMetadata().withName("p").addToLabels("job-name", "where2eat-purge-29400000").endMetadata()
+        .withNewStatus().addNewContainerStatus().withName("purge").withNewState().withNewTerminated()
+        .withExitCode(0).withFinishedAt("2026-11-29T10:00:05Z")
+        .withMessage("{\"event\":\"purge.completed\",\"cutoff\":\"2026-10-30T10:00:00Z\",\"deleted\":2345}")
+        .endTerminated().endState().endContainerStatus().endStatus().build();
+    Observed withRun = new Observed(o.serviceAccount(), o.sidecarConfig(), o.deployment(), o.service(), o.ingress(),
+        o.networkPolicy(), null, o.purgeCronJob(), job, List.of(pod));
+    var retention = status(withRun, T0).getRetention();
+    assertThat(retention.lastJobOutcome()).isEqualTo("Succeeded");
+    assertThat(retention.lastDeleted()).isEqualTo(2345L);
+    assertThat(retention.lastCutoff()).isEqualTo("2026-10-30T10:00:00Z");
+
+    pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().setMessage("not json at all");
+    assertThat(status(withRun, T0).getRetention().lastDeleted()).as("a garbled message is ignored").isNull();
   }
 
   @Test

@@ -142,6 +142,11 @@ public final class FakeKubelet {
    * (and, for failures, retries up to backoffLimit) and sets the Job's Complete or Failed condition.
    */
   public int finishJobPods(String namespace, String jobName, boolean succeeded) {
+    return finishJobPods(namespace, jobName, succeeded, null);
+  }
+
+  /** As above, with the container's termination message (what the purge runner writes there). */
+  public int finishJobPods(String namespace, String jobName, boolean succeeded, String terminationMessage) {
     int n = 0;
     for (Pod pod : client.pods().inNamespace(namespace).withLabel("job-name", jobName).list().getItems()) {
       if (pod.getStatus() == null || !"Pending".equals(pod.getStatus().getPhase())) {
@@ -152,6 +157,7 @@ public final class FakeKubelet {
           .withName(c.getName()).withImage(c.getImage()).withImageID("").withReady(false).withRestartCount(0)
           .withNewState().withNewTerminated().withExitCode(succeeded ? 0 : 1)
           .withReason(succeeded ? "Completed" : "Error").withStartedAt(now).withFinishedAt(now)
+          .withMessage(terminationMessage)
           .endTerminated().endState().build()).toList();
       pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder()
           .withPhase(succeeded ? "Succeeded" : "Failed").withContainerStatuses(statuses).build());

@@ -44,19 +44,28 @@ class RetentionIT extends E2ETestBase {
     kubectl().run("create", "job", "--from=cronjob/where2eat-purge", "purge-now", "-n", ns).orFail();
     await("the Job controller creates the purge pod (Pod Security admitted it)").atMost(Duration.ofSeconds(60))
         .until(() -> !client().pods().inNamespace(ns).withLabel("job-name", "purge-now").list().getItems().isEmpty());
-    await().atMost(Duration.ofSeconds(30)).until(() -> e2e.fakeKubelet().finishJobPods(ns, "purge-now", true) > 0);
+    // What the purge runner writes to its termination log (sidecar/.../purge/PurgeOutcome).
+    String report = "{\"event\":\"purge.completed\",\"target\":\"http\",\"cutoff\":\"2026-10-30T09:53:00Z\","
+        + "\"deleted\":4711,\"durationMs\":812,\"exitCode\":0}";
+    await().atMost(Duration.ofSeconds(30)).until(() -> e2e.fakeKubelet().finishJobPods(ns, "purge-now", true, report) > 0);
     MicroApp ok = await().atMost(Duration.ofSeconds(60)).until(() -> microApp(ns, "where2eat"),
         a -> a.getStatus() != null && a.getStatus().getRetention() != null
             && "Succeeded".equals(a.getStatus().getRetention().lastJobOutcome()));
     assertThat(ok.getStatus().getRetention().lastJob()).isEqualTo("purge-now");
-    assertThat(ok.getStatus().getRetention().lastSuccessfulPurge()).isNotNull();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      var r = microApp(ns, "where2eat").getStatus().getRetention();
+      assertThat(r.lastSuccessfulPurge()).as("set by the CronJob controller, then read by the operator").isNotNull();
+      assertThat(r.lastDeleted()).isEqualTo(4711L);
+      assertThat(r.lastCutoff()).isEqualTo("2026-10-30T09:53:00Z");
+    });
     assertThat(conditionStatus(ok, "RetentionScheduled")).isEqualTo("True");
 
     // A failing run: every attempt fails until the Job gives up (backoffLimit 2).
     kubectl().run("create", "job", "--from=cronjob/where2eat-purge", "purge-fails", "-n", ns).orFail();
     await("the purge Job fails after its retries").atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(2))
         .until(() -> {
-          e2e.fakeKubelet().finishJobPods(ns, "purge-fails", false);
+          e2e.fakeKubelet().finishJobPods(ns, "purge-fails", false,
+              "{\"event\":\"purge.failed\",\"deleted\":0,\"exitCode\":1,\"error\":\"the app answered 500 to the purge request\"}");
           Job j = client().batch().v1().jobs().inNamespace(ns).withName("purge-fails").get();
           return j.getStatus() != null && j.getStatus().getConditions() != null
               && j.getStatus().getConditions().stream().anyMatch(c -> "Failed".equals(c.getType()));
@@ -65,7 +74,8 @@ class RetentionIT extends E2ETestBase {
         a -> "False".equals(conditionStatus(a, "RetentionScheduled")));
     assertThat(condition(failed, "RetentionScheduled").orElseThrow().getReason()).isEqualTo("PurgeFailed");
     assertThat(condition(failed, "RetentionScheduled").orElseThrow().getMessage())
-        .contains("purge-fails").contains("old data was not deleted");
+        .contains("purge-fails").contains("the app answered 500").contains("old data was not deleted");
+    assertThat(failed.getStatus().getRetention().lastError()).isEqualTo("the app answered 500 to the purge request");
     assertThat(failed.getStatus().getRetention().lastJobOutcome()).isEqualTo("Failed");
 
     // Turning retention off needs a justified override; the CronJob goes.

@@ -72,7 +72,10 @@ public class MicroAppStatus {
       @JsonPropertyDescription("Data older than this is deleted, e.g. 30d") String ttl,
       @JsonPropertyDescription("When a purge last succeeded (from the CronJob)") String lastSuccessfulPurge,
       @JsonPropertyDescription("The most recent purge Job") String lastJob,
-      @JsonPropertyDescription("Succeeded, Failed or Running") String lastJobOutcome) {}
+      @JsonPropertyDescription("Succeeded, Failed or Running") String lastJobOutcome,
+      @JsonPropertyDescription("Rows, files (or what the app reported) the last finished run deleted") Long lastDeleted,
+      @JsonPropertyDescription("The cutoff of the last finished run: data older than this was deleted") String lastCutoff,
+      @JsonPropertyDescription("Why the last finished run failed, as the purge runner reported it") String lastError) {}
 
   /** Checklist summary: passed/total plus the names of the items that fail. */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)

@@ -56,14 +56,15 @@ public class PurgeSpec {
 
     @Required
     @Size(max = 127)
-    @JsonPropertyDescription("Table to purge, optionally schema-qualified (schema.table); plain identifiers only.")
+    @JsonPropertyDescription("Table to purge, optionally schema-qualified (schema.table); plain identifiers only,"
+        + " matched case-sensitively as stored (quoted).")
     @ValidationRule(value = "self.split('.').size() <= 2 && self.split('.').all(p, p.matches('" + IDENTIFIER + "'))",
         message = "spec.retention.purge.postgres.table must be an identifier such as events or app.events")
     private String table;
 
     @Required
     @Size(max = 63)
-    @JsonPropertyDescription("Timestamp column compared with the cutoff, e.g. created_at.")
+    @JsonPropertyDescription("Timestamp column compared with the cutoff, e.g. created_at; case-sensitive as stored.")
     @ValidationRule(value = "self.matches('" + IDENTIFIER + "')",
         message = "spec.retention.purge.postgres.column must be an identifier such as created_at")
     private String column;
@@ -93,7 +94,8 @@ public class PurgeSpec {
     private String claimName;
 
     @Size(max = 256)
-    @JsonPropertyDescription("Directory inside the claim to purge (default: the whole claim). Symlinks are never followed.")
+    @JsonPropertyDescription("Directory inside the claim to purge (default: the whole claim). It must exist, or the"
+        + " purge fails rather than report success; symlinks are never followed.")
     @ValidationRule(value = "self.matches('^/[A-Za-z0-9._~/-]*$') && !self.contains('..')",
         message = "spec.retention.purge.volume.path must be an absolute path without '..' such as /uploads")
     private String path;

@@ -21,6 +21,7 @@ import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.PurgeSpec;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.secrets.UnsealedSecret;
+import io.safedefaults.microapp.workload.AppDeployment;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -162,6 +163,9 @@ public final class PurgeJob {
             .withName(CONTAINER)
             .withImage(plan.config().sidecarImage())
             .withArgs("purge", "--config", CONFIG_DIR + "/" + CONFIG_FILE)
+            // The sidecar image's JVM, held inside the job's 128Mi like the sidecar itself.
+            .addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue(AppDeployment.SIDECAR_JVM_OPTIONS).endEnv()
+            .addNewEnv().withName("MALLOC_ARENA_MAX").withValue("2").endEnv()
             .withSecurityContext(RestrictedPodSecurity.container())
             .withNewResources()
             .addToRequests("cpu", new Quantity("50m")).addToRequests("memory", new Quantity("128Mi"))

@@ -1,6 +1,8 @@
 package io.safedefaults.microapp.status;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.util.List;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -20,7 +22,8 @@ public record Observed(
     NetworkPolicy networkPolicy,
     Secret sealedSecret,
     CronJob purgeCronJob,
-    Job lastPurgeJob) {
+    Job lastPurgeJob,
+    List<Pod> purgePods) {
 
   public int availableReplicas() {
     return deployment == null || deployment.getStatus() == null
