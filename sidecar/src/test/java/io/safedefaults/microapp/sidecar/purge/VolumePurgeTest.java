@@ -107,7 +107,7 @@ class VolumePurgeTest {
     Path outsideDirFile = file(outside.resolve("dir/old-in-linked-dir.txt"), OLD);
     Path toFile = link(uploads.resolve("link-to-outside-file"), secret);
     Path toDir = link(uploads.resolve("link-to-outside-dir"), outside.resolve("dir"));
-    Path toDotDot = link(uploads.resolve("a/link-up"), Path.of("../../.."));
+    Path upThreeLevels = link(uploads.resolve("a/link-up"), Path.of("../../.."));
     Path inside = link(uploads.resolve("link-to-new"), fresh);
     Path dangling = link(uploads.resolve("dangling"), outside.resolve("nothing-here"));
     Path fifo = uploads.resolve("old-fifo");
@@ -128,7 +128,7 @@ class VolumePurgeTest {
     }
     assertThat(emptyDir).isDirectory();
     assertThat(emptiedDir).as("directories are left in place, even when emptied").isDirectory();
-    for (Path l : List.of(toFile, toDir, toDotDot, inside, dangling)) {
+    for (Path l : List.of(toFile, toDir, upThreeLevels, inside, dangling)) {
       assertThat(Files.isSymbolicLink(l)).as(l.toString()).isTrue();
     }
     // nothing outside touched: same entries, same contents
