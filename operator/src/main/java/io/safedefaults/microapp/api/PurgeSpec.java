@@ -88,7 +88,8 @@ public class PurgeSpec {
   public static class Volume {
     @Required
     @Size(max = 253)
-    @JsonPropertyDescription("PersistentVolumeClaim holding the app's files.")
+    @JsonPropertyDescription("PersistentVolumeClaim holding the app's files. The purge job mounts it too: with"
+        + " ReadWriteOnce storage the job can only start on the app's node, so prefer ReadWriteMany or the http target.")
     @ValidationRule(value = "self.matches('^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$')",
         message = "spec.retention.purge.volume.claimName must be a PersistentVolumeClaim name")
     private String claimName;
