@@ -15,8 +15,8 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 OAUTH2_PROXY_VERSION=v7.15.6
-# the flags recommended for the container (README.md): they keep peak RSS under the 128 MB budget
-SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--Xmx48m -Xss256k -XX:MaxMetaspaceSize=64m -XX:ReservedCodeCacheSize=24m -XX:MaxDirectMemorySize=24m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.numHeapArenas=1}
+# the flags the operator sets on the container (README.md, "JVM flags for the container")
+SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--Xmx40m -Xss256k -XX:MaxMetaspaceSize=56m -XX:ReservedCodeCacheSize=12m -XX:MaxDirectMemorySize=16m -XX:+UseSerialGC -XX:-TieredCompilation -XX:CICompilerCount=1 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.maxOrder=7}
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 command -v wrk >/dev/null || { echo "wrk not found; install it with: apt-get install wrk" >&2; exit 2; }

@@ -163,13 +163,13 @@ public final class PurgeJob {
             .withName(CONTAINER)
             .withImage(plan.config().sidecarImage())
             .withArgs("purge", "--config", CONFIG_DIR + "/" + CONFIG_FILE)
-            // The sidecar image's JVM, held inside the job's 128Mi like the sidecar itself.
+            // The sidecar image's JVM, with the sidecar's flags and memory.
             .addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue(AppDeployment.SIDECAR_JVM_OPTIONS).endEnv()
             .addNewEnv().withName("MALLOC_ARENA_MAX").withValue("2").endEnv()
             .withSecurityContext(RestrictedPodSecurity.container())
             .withNewResources()
-            .addToRequests("cpu", new Quantity("50m")).addToRequests("memory", new Quantity("128Mi"))
-            .addToLimits("cpu", new Quantity("500m")).addToLimits("memory", new Quantity("128Mi"))
+            .addToRequests("cpu", new Quantity("50m")).addToRequests("memory", new Quantity("160Mi"))
+            .addToLimits("cpu", new Quantity("500m")).addToLimits("memory", new Quantity("160Mi"))
             .endResources()
             .withTerminationMessagePolicy("File")
             .withVolumeMounts(mounts)
