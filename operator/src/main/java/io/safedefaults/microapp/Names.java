@@ -1,5 +1,7 @@
 package io.safedefaults.microapp;
 
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.safedefaults.microapp.api.MicroApp;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -44,6 +46,15 @@ public final class Names {
 
   public static String tlsSecret(MicroApp app) {
     return app.getMetadata().getName() + "-tls";
+  }
+
+  /** Name, namespace and labels of a child of {@code app}. */
+  public static ObjectMeta metadata(MicroApp app, String name) {
+    return new ObjectMetaBuilder()
+        .withName(name)
+        .withNamespace(app.getMetadata().getNamespace())
+        .withLabels(labels(app))
+        .build();
   }
 
   /** Labels on every child; the first two also select the app's pods. */

@@ -38,11 +38,7 @@ public final class AppNetworkPolicy {
           .addToMatchLabels(Names.PURGE_LABEL, app.getMetadata().getName()).endPodSelector().build());
     }
     return new NetworkPolicyBuilder()
-        .withNewMetadata()
-        .withName(app.getMetadata().getName())
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
-        .endMetadata()
+        .withMetadata(Names.metadata(app, app.getMetadata().getName()))
         .withNewSpec()
         .withNewPodSelector().withMatchLabels(Names.selector(app)).endPodSelector()
         .withPolicyTypes("Ingress")

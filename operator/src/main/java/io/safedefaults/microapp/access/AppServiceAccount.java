@@ -18,11 +18,7 @@ public final class AppServiceAccount {
 
   public static ServiceAccount desired(MicroApp app, String name) {
     return new ServiceAccountBuilder()
-        .withNewMetadata()
-        .withName(name)
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
-        .endMetadata()
+        .withMetadata(Names.metadata(app, name))
         .withAutomountServiceAccountToken(false)
         .build();
   }

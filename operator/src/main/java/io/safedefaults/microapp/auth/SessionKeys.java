@@ -29,11 +29,7 @@ public final class SessionKeys {
 
   public static Secret desired(MicroApp app) {
     return new SecretBuilder()
-        .withNewMetadata()
-        .withName(Names.sessionKeysSecret(app))
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
-        .endMetadata()
+        .withMetadata(Names.metadata(app, Names.sessionKeysSecret(app)))
         .withType("Opaque")
         .addToStringData(SidecarConfig.KEYSET_FILE, newKeyset())
         .build();

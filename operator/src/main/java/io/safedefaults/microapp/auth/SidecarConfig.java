@@ -105,11 +105,7 @@ public final class SidecarConfig {
 
   public static ConfigMap desired(MicroApp app, AppPlan plan) {
     return new ConfigMapBuilder()
-        .withNewMetadata()
-        .withName(Names.sidecarConfigMap(app))
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
-        .endMetadata()
+        .withMetadata(Names.metadata(app, Names.sidecarConfigMap(app)))
         .withImmutable(false)
         .addToData(FILE, json(plan))
         .build();

@@ -85,8 +85,7 @@ public final class PurgeJob {
 
   public static ConfigMap config(MicroApp app, AppPlan plan) {
     return new ConfigMapBuilder()
-        .withNewMetadata().withName(Names.purge(app)).withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app)).endMetadata()
+        .withMetadata(Names.metadata(app, Names.purge(app)))
         .addToData(CONFIG_FILE, configJson(app, plan))
         .build();
   }
@@ -96,8 +95,7 @@ public final class PurgeJob {
     byte[] raw = new byte[32];
     RANDOM.nextBytes(raw);
     return new SecretBuilder()
-        .withNewMetadata().withName(Names.purgeToken(app)).withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app)).endMetadata()
+        .withMetadata(Names.metadata(app, Names.purgeToken(app)))
         .withType("Opaque")
         .addToData(TOKEN_KEY, Base64.getEncoder().encodeToString(
             Base64.getUrlEncoder().withoutPadding().encodeToString(raw).getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
@@ -137,8 +135,7 @@ public final class PurgeJob {
       mounts.add(new VolumeMountBuilder().withName("data").withMountPath(DATA_DIR).build());
     }
     return new CronJobBuilder()
-        .withNewMetadata().withName(Names.purge(app)).withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app)).endMetadata()
+        .withMetadata(Names.metadata(app, Names.purge(app)))
         .withNewSpec()
         .withSchedule(plan.retention().schedule())
         .withTimeZone("Etc/UTC")

@@ -29,11 +29,7 @@ public final class UnsealedSecret {
       data.put(CLIENT_SECRET_KEY, Base64.getEncoder().encodeToString(unsealed.clientSecret()));
     }
     return new SecretBuilder()
-        .withNewMetadata()
-        .withName(name(app))
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
-        .endMetadata()
+        .withMetadata(Names.metadata(app, name(app)))
         .withType("Opaque")
         .withData(data)
         .build();

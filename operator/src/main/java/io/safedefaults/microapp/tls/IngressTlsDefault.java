@@ -27,10 +27,7 @@ public final class IngressTlsDefault {
   public static Ingress desired(MicroApp app, AppPlan plan) {
     IngressFlavor flavor = plan.config().ingressFlavor();
     return new IngressBuilder()
-        .withNewMetadata()
-        .withName(app.getMetadata().getName())
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
+        .withNewMetadataLike(Names.metadata(app, app.getMetadata().getName()))
         .withAnnotations(annotations(plan, flavor))
         .endMetadata()
         .withNewSpec()

@@ -42,11 +42,7 @@ public final class AppDeployment {
     OperatorConfig config = plan.config();
     String configHash = SidecarConfig.hash(SidecarConfig.json(plan));
     return new DeploymentBuilder()
-        .withNewMetadata()
-        .withName(app.getMetadata().getName())
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
-        .endMetadata()
+        .withMetadata(Names.metadata(app, app.getMetadata().getName()))
         .withNewSpec()
         .withReplicas(1)
         .withRevisionHistoryLimit(3)

@@ -14,11 +14,7 @@ public final class AppService {
 
   public static Service desired(MicroApp app) {
     return new ServiceBuilder()
-        .withNewMetadata()
-        .withName(app.getMetadata().getName())
-        .withNamespace(app.getMetadata().getNamespace())
-        .withLabels(Names.labels(app))
-        .endMetadata()
+        .withMetadata(Names.metadata(app, app.getMetadata().getName()))
         .withNewSpec()
         .withType("ClusterIP")
         .withSelector(Names.selector(app))
