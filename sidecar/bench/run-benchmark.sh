@@ -16,7 +16,7 @@ CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 OAUTH2_PROXY_VERSION=v7.15.6
 # the flags the operator sets on the container (README.md, "JVM flags for the container")
-SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--Xmx40m -Xss256k -XX:MaxMetaspaceSize=56m -XX:ReservedCodeCacheSize=12m -XX:MaxDirectMemorySize=16m -XX:+UseSerialGC -XX:-TieredCompilation -XX:CICompilerCount=1 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.maxOrder=7}
+SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--Xmx40m -Xss256k -XX:MaxMetaspaceSize=56m -XX:ReservedCodeCacheSize=12m -XX:MaxDirectMemorySize=16m -XX:+UseSerialGC -XX:-TieredCompilation -XX:CICompilerCount=1 -XX:MaxInlineLevel=6 -XX:FreqInlineSize=100 -XX:InlineSmallCode=1000 -XX:TrimNativeHeapInterval=2000 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.maxOrder=7}
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 command -v wrk >/dev/null || { echo "wrk not found; install it with: apt-get install wrk" >&2; exit 2; }

@@ -59,6 +59,19 @@ class DesiredStateTest {
   }
 
   @Test
+  void sidecarRunsWithTheJvmFlagsTheBenchmarkMeasured() throws Exception {
+    Container sidecar = AppDeployment.desired(app, plan()).getSpec().getTemplate().getSpec().getContainers().get(1);
+    assertThat(sidecar.getEnv()).anyMatch(e -> e.getName().equals("JAVA_TOOL_OPTIONS")
+        && e.getValue().equals(AppDeployment.SIDECAR_JVM_OPTIONS));
+    // The benchmark's default and the documented flags must be the shipped ones, or the recorded
+    // RSS and latency figures describe a different JVM.
+    String bench = java.nio.file.Files.readString(TestFiles.repoFile("sidecar/bench/run-benchmark.sh"));
+    assertThat(bench).contains("SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:-" + AppDeployment.SIDECAR_JVM_OPTIONS + "}");
+    String readme = java.nio.file.Files.readString(TestFiles.repoFile("sidecar/README.md"));
+    assertThat(readme).contains("JAVA_TOOL_OPTIONS=\"" + AppDeployment.SIDECAR_JVM_OPTIONS + "\"");
+  }
+
+  @Test
   void serviceExposesOnlyTheSidecar() {
     var svc = AppService.desired(app);
     assertThat(svc.getSpec().getPorts()).singleElement().satisfies(p -> {
