@@ -114,6 +114,8 @@ class LoginFlowTest {
     Browser browser = new Browser();
     provider.nextLogin("dave-sub", member("dave@acme.com"));
     assertThat(browser.get(sidecar.url("/")).statusCode()).isEqualTo(200);
+    String copy = browser.cookie(sidecar.uri("/"), "__Host-microapp-session");
+    assertThat(sidecar.api("/menu", null, "Cookie", "__Host-microapp-session=" + copy).statusCode()).isEqualTo(200);
 
     HttpResponse<String> out = browser.send("GET", sidecar.uri("/oauth2/logout"), null);
     assertThat(out.headers().allValues("Set-Cookie"))
@@ -124,6 +126,18 @@ class LoginFlowTest {
     HttpResponse<String> after = browser.send("GET", sidecar.uri("/"), null);
     assertThat(after.statusCode()).isEqualTo(302);
     assertThat(after.headers().firstValue("Location").orElseThrow()).startsWith(provider.issuer() + "/authorize");
+
+    // a copy of the cookie taken before signing out (another tab, a stolen value) is dead as well,
+    // although its seal and expiry are intact; the replay is refused, cleared and counted
+    HttpResponse<String> replay = sidecar.api("/menu", null, "Cookie", "__Host-microapp-session=" + copy);
+    assertThat(replay.statusCode()).isEqualTo(401);
+    assertThat(replay.headers().allValues("Set-Cookie")).anyMatch(c -> c.startsWith("__Host-microapp-session=;"));
+    assertThat(sidecar.admin("/metrics").body()).contains("sidecar_auth_failures_total{reason=\"session_revoked\"}");
+
+    // signing in again gives a new session that works
+    provider.nextLogin("dave-sub", member("dave@acme.com"));
+    assertThat(browser.get(sidecar.url("/")).statusCode()).isEqualTo(200);
+    assertThat(browser.cookie(sidecar.uri("/"), "__Host-microapp-session")).isNotEqualTo(copy);
   }
 
   @Test

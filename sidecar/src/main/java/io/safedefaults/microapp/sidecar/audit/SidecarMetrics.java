@@ -39,8 +39,9 @@ public final class SidecarMetrics {
         "Requests refused by a rate limit").increment();
   }
 
-  public void redisFallback() {
-    counter("sidecar_rate_limit_redis_fallbacks", "store", "local", "Rate-limit checks answered locally because Redis failed")
+  /** @param use what fell back to this replica's memory: rate_limit or session_revocation */
+  public void redisFallback(String use) {
+    counter("sidecar_redis_fallbacks", "use", use, "Checks answered from this replica's memory because Redis failed")
         .increment();
   }
 

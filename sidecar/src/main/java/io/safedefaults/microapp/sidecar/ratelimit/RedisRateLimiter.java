@@ -3,10 +3,7 @@ package io.safedefaults.microapp.sidecar.ratelimit;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
 import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -21,22 +18,13 @@ import java.util.function.Consumer;
  * local buckets: limits stay on (per replica) rather than the app going down with Redis.
  */
 public final class RedisRateLimiter implements RateLimiter {
-  private final RedisClient client;
-  private final StatefulRedisConnection<byte[], byte[]> connection;
   private final AsyncProxyManager<byte[]> buckets;
   private final String prefix;
   private final LocalRateLimiter fallback;
   private final Consumer<Throwable> onFallback;
 
-  public RedisRateLimiter(String url, String password, String prefix, LocalRateLimiter fallback,
+  public RedisRateLimiter(StatefulRedisConnection<byte[], byte[]> connection, String prefix, LocalRateLimiter fallback,
       Consumer<Throwable> onFallback) {
-    RedisURI uri = RedisURI.create(url);
-    if (password != null) {
-      uri.setAuthentication(password.toCharArray());
-    }
-    uri.setTimeout(Duration.ofSeconds(2));
-    this.client = RedisClient.create(uri);
-    this.connection = client.connect(ByteArrayCodec.INSTANCE);
     this.buckets = Bucket4jLettuce.casBasedBuilder(connection)
         .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
         .build()
@@ -58,11 +46,5 @@ public final class RedisRateLimiter implements RateLimiter {
           onFallback.accept(e);
           return fallback.consume(spec, key);
         });
-  }
-
-  @Override
-  public void close() {
-    connection.close();
-    client.shutdown(0, 2, TimeUnit.SECONDS);
   }
 }

@@ -26,6 +26,7 @@ import io.safedefaults.microapp.sidecar.ratelimit.RateLimiter;
 import io.safedefaults.microapp.sidecar.session.CookieJar;
 import io.safedefaults.microapp.sidecar.session.LoginState;
 import io.safedefaults.microapp.sidecar.session.SessionData;
+import io.safedefaults.microapp.sidecar.session.SessionRevocations;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -62,6 +63,7 @@ final class Gatekeeper {
   private final SidecarConfig config;
   private final Clock clock;
   private final CookieJar cookies;
+  private final SessionRevocations revocations;
   private final TokenValidator tokens; // null when no issuer (public apps only)
   private final LoginFlow login; // null when no issuer
   private final ClaimsMapper claims;
@@ -82,8 +84,8 @@ final class Gatekeeper {
   private final BearerCache bearerCache = new BearerCache();
   private final SecureRandom random = new SecureRandom();
 
-  Gatekeeper(Vertx vertx, SidecarConfig config, Clock clock, CookieJar cookies, TokenValidator tokens, LoginFlow login,
-      ClaimsMapper claims, AccessPolicy access, MfaRequirement mfa, RateLimiter limiter, ForwardedHeaders forwarded,
+  Gatekeeper(Vertx vertx, SidecarConfig config, Clock clock, CookieJar cookies, SessionRevocations revocations,
+      TokenValidator tokens, LoginFlow login, ClaimsMapper claims, AccessPolicy access, MfaRequirement mfa, RateLimiter limiter, ForwardedHeaders forwarded,
       UserIdHasher ids, AuditLog audit, SidecarMetrics metrics, UserDataRoutes userData, PurgeGate purge) {
     this.vertx = vertx;
     this.userData = userData;
@@ -91,6 +93,7 @@ final class Gatekeeper {
     this.config = config;
     this.clock = clock;
     this.cookies = cookies;
+    this.revocations = revocations;
     this.tokens = tokens;
     this.login = login;
     this.claims = claims;
@@ -332,8 +335,18 @@ final class Gatekeeper {
       ex.req.response().headers().add("Set-Cookie", CookieJar.clearSession());
       return Future.succeededFuture(null);
     }
-    return Future.succeededFuture(new Identity(s.subject(), s.username(), s.email(), s.emailVerified(), s.groups(),
-        s.mfa(), s.expiresAt()));
+    Identity who = new Identity(s.subject(), s.username(), s.email(), s.emailVerified(), s.groups(), s.mfa(),
+        s.expiresAt());
+    return Future.fromCompletionStage(revocations.isRevoked(s.sessionId()), vertx.getOrCreateContext()).map(revoked -> {
+      if (!revoked) {
+        return who;
+      }
+      // signed out earlier: a copy of the cookie kept (or stolen) from before the sign-out
+      metrics.authFailure("session_revoked");
+      audit.denied("session_revoked", ids.hash(s.subject()), ex.req.method().name(), ex.path.path());
+      ex.req.response().headers().add("Set-Cookie", CookieJar.clearSession());
+      return null;
+    });
   }
 
   private void startLogin(Exchange ex, boolean stepUp) {
@@ -437,7 +450,16 @@ final class Gatekeeper {
     SessionData s = raw == null ? null : cookies.readSession(raw);
     if (s != null) {
       audit.signOut(ids.hash(s.subject()));
+      // the browser forgets the cookie; the sidecar forgets the session, so a copy is worthless too
+      Future.fromCompletionStage(revocations.revoke(s.sessionId(), s.expiresAt()), vertx.getOrCreateContext())
+          .onComplete(ar -> signedOut(ex));
+      return;
     }
+    signedOut(ex);
+  }
+
+  private void signedOut(Exchange ex) {
+    HttpServerRequest req = ex.req;
     req.response().headers().add("Set-Cookie", CookieJar.clearSession());
     ex.outcome = "signed_out";
     java.net.URI end = login == null ? null : login.logoutUrl(config.publicUrl() == null ? null : config.publicUrl() + "/");

@@ -16,7 +16,11 @@ import io.safedefaults.microapp.sidecar.oidc.TokenValidator;
 import io.safedefaults.microapp.sidecar.ratelimit.LocalRateLimiter;
 import io.safedefaults.microapp.sidecar.ratelimit.RateLimiter;
 import io.safedefaults.microapp.sidecar.ratelimit.RedisRateLimiter;
+import io.safedefaults.microapp.sidecar.redis.SharedRedis;
 import io.safedefaults.microapp.sidecar.session.CookieJar;
+import io.safedefaults.microapp.sidecar.session.LocalSessionRevocations;
+import io.safedefaults.microapp.sidecar.session.RedisSessionRevocations;
+import io.safedefaults.microapp.sidecar.session.SessionRevocations;
 import io.safedefaults.microapp.sidecar.session.CookieSealer;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
@@ -43,13 +47,13 @@ public final class Sidecar implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
 
   private final Vertx vertx;
-  private final RateLimiter limiter;
+  private final SharedRedis redis; // null without a shared store
   private final AdminServer admin;
   private final long evictionTimer;
 
-  private Sidecar(Vertx vertx, RateLimiter limiter, AdminServer admin, long evictionTimer) {
+  private Sidecar(Vertx vertx, SharedRedis redis, AdminServer admin, long evictionTimer) {
     this.vertx = vertx;
-    this.limiter = limiter;
+    this.redis = redis;
     this.admin = admin;
     this.evictionTimer = evictionTimer;
   }
@@ -97,29 +101,36 @@ public final class Sidecar implements AutoCloseable {
     SidecarMetrics metrics = new SidecarMetrics();
     LocalRateLimiter local = new LocalRateLimiter();
     RateLimiter limiter = local;
+    LocalSessionRevocations localRevocations = new LocalSessionRevocations(clock);
+    SessionRevocations revocations = localRevocations;
+    SharedRedis redis = null;
     if (config.redis() != null) {
-      AtomicLong lastWarning = new AtomicLong();
       try {
-        limiter = new RedisRateLimiter(config.redis().url(), secret(config.redis().passwordFile(), "redis.passwordFile"),
-            config.redis().keyPrefix(), local, e -> {
-              metrics.redisFallback();
-              long now = System.currentTimeMillis();
-              if (now - lastWarning.get() > 60_000) {
-                lastWarning.set(now);
-                LOG.warn("Redis rate-limit store unavailable, using this replica's local buckets: {}",
-                    e.getClass().getSimpleName());
-              }
-            });
+        redis = new SharedRedis(config.redis().url(), secret(config.redis().passwordFile(), "redis.passwordFile"));
       } catch (RuntimeException e) {
         vertx.close();
         throw new ConfigException("cannot connect to Redis at field 'redis.url' " + config.redis().url() + ": "
             + e.getClass().getSimpleName());
       }
+      AtomicLong lastWarning = new AtomicLong();
+      java.util.function.BiConsumer<String, Throwable> fallback = (use, e) -> {
+        metrics.redisFallback(use);
+        long now = System.currentTimeMillis();
+        if (now - lastWarning.get() > 60_000) {
+          lastWarning.set(now);
+          LOG.warn("Redis unavailable, using this replica's local rate limits and sign-outs: {}",
+              e.getClass().getSimpleName());
+        }
+      };
+      limiter = new RedisRateLimiter(redis.connection(), config.redis().keyPrefix(), local,
+          e -> fallback.accept("rate_limit", e));
+      revocations = new RedisSessionRevocations(redis.connection(), config.redis().keyPrefix(), localRevocations, clock,
+          e -> fallback.accept("session_revocation", e));
     }
     ForwardedHeaders forwarded = new ForwardedHeaders(config.trustedProxyCidrs().stream().map(Cidr::parse).toList(),
         config.publicUrl() != null && config.publicUrl().startsWith("http://") ? "http" : "https");
-    Gatekeeper gatekeeper = new Gatekeeper(vertx, config, clock, cookies, tokens, login, claims, access, mfa, limiter,
-        forwarded, ids, new AuditLog(), metrics, userData, purge);
+    Gatekeeper gatekeeper = new Gatekeeper(vertx, config, clock, cookies, revocations, tokens, login, claims, access, mfa,
+        limiter, forwarded, ids, new AuditLog(), metrics, userData, purge);
 
     URI upstream = URI.create(config.upstream());
     AtomicBoolean started = new AtomicBoolean();
@@ -133,7 +144,9 @@ public final class Sidecar implements AutoCloseable {
           new DeploymentOptions().setInstances(instances)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
-      limiter.close();
+      if (redis != null) {
+        redis.close();
+      }
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       throw new ConfigException("cannot listen on ports " + config.listenPort() + "/" + config.adminPort() + ": "
           + cause.getMessage());
@@ -142,7 +155,7 @@ public final class Sidecar implements AutoCloseable {
     started.set(true);
     LOG.info("sidecar started on port {} (admin {}), visibility {}, forwarding to {}", config.listenPort(),
         config.adminPort(), config.visibility().name().toLowerCase(java.util.Locale.ROOT), config.upstream());
-    return new Sidecar(vertx, limiter, admin, timer);
+    return new Sidecar(vertx, redis, admin, timer);
   }
 
   private static String secret(String file, String field) {
@@ -170,7 +183,9 @@ public final class Sidecar implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("sidecar did not stop cleanly: {}", e.getClass().getSimpleName());
     } finally {
-      limiter.close();
+      if (redis != null) {
+        redis.close();
+      }
     }
   }
 }

@@ -3,6 +3,7 @@ package io.safedefaults.microapp.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.safedefaults.microapp.sidecar.support.Browser;
 import io.safedefaults.microapp.sidecar.support.EchoUpstream;
 import io.safedefaults.microapp.sidecar.support.SidecarHarness;
 import io.safedefaults.microapp.sidecar.support.TestProvider;
@@ -20,10 +21,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two replicas of one app share their per-user budget through a real redis-server, and fall back
- * to local limits (never to no limits, never to errors) when Redis goes away.
+ * Two replicas of one app share their per-user budget and their sign-outs through a real
+ * redis-server, and fall back to local state (never to no limits, never to errors) when Redis goes
+ * away.
  */
-class RedisRateLimitTest {
+class RedisSharedStateTest {
   static Process redis;
   static int redisPort;
   static TestProvider provider;
@@ -99,6 +101,28 @@ class RedisRateLimitTest {
     assertThat(r4.headers().firstValue("Retry-After")).isPresent();
   }
 
+  private static String signIn(SidecarHarness replica, String subject) throws Exception {
+    Browser browser = new Browser();
+    provider.nextLogin(subject, Map.of("email", subject + "@acme.com", "email_verified", true,
+        "groups", List.of("food-team")));
+    assertThat(browser.get(replica.url("/")).statusCode()).isEqualTo(200);
+    return "__Host-microapp-session=" + browser.cookie(replica.uri("/"), "__Host-microapp-session");
+  }
+
+  @Test
+  void signingOutOnOneReplicaEndsTheSessionOnTheOther() throws Exception {
+    String cookie = signIn(replicaA, "redis-carol");
+    assertThat(replicaB.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(200);
+
+    assertThat(replicaA.request("POST", "/oauth2/logout", null, "Cookie", cookie).statusCode()).isEqualTo(204);
+
+    assertThat(replicaB.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(401);
+    assertThat(replicaA.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(401);
+    // another user's session on the same replicas is untouched
+    String other = signIn(replicaB, "redis-dan");
+    assertThat(replicaA.api("/menu", null, "Cookie", other).statusCode()).isEqualTo(200);
+  }
+
   @Test
   void withoutRedisEachReplicaStillLimitsLocally() throws Exception {
     // its own Redis, so stopping it does not disturb the other test
@@ -119,7 +143,14 @@ class RedisRateLimitTest {
         assertThat(replica.api("/menu", token).statusCode()).isEqualTo(200);
         assertThat(replica.api("/menu", token).statusCode()).isEqualTo(200);
         assertThat(replica.api("/menu", token).statusCode()).isEqualTo(429);
-        assertThat(replica.admin("/metrics").body()).contains("sidecar_rate_limit_redis_fallbacks_total");
+        assertThat(replica.admin("/metrics").body()).contains("sidecar_redis_fallbacks_total{use=\"rate_limit\"");
+
+        // a sign-out while Redis is away still ends the session on the replica that served it
+        String cookie = signIn(replica, "redis-erin");
+        assertThat(replica.request("POST", "/oauth2/logout", null, "Cookie", cookie).statusCode()).isEqualTo(204);
+        assertThat(replica.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(401);
+        assertThat(replica.admin("/metrics").body())
+            .contains("sidecar_redis_fallbacks_total{use=\"session_revocation\"");
       }
     } finally {
       own.destroy();
