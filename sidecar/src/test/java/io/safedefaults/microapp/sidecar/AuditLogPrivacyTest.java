@@ -6,9 +6,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.safedefaults.microapp.sidecar.support.Browser;
-import io.safedefaults.microapp.sidecar.support.EchoUpstream;
-import io.safedefaults.microapp.sidecar.support.SidecarHarness;
-import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.safedefaults.microapp.sidecar.support.SidecarStack;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +15,7 @@ import net.logstash.logback.encoder.LogstashEncoder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -24,17 +23,13 @@ import org.slf4j.LoggerFactory;
  * reasons; never e-mail addresses, tokens or cookies, checked on the JSON lines as written.
  */
 class AuditLogPrivacyTest {
-  static TestProvider provider;
-  static EchoUpstream app;
-  static SidecarHarness sidecar;
+  @RegisterExtension
+  static final SidecarStack stack = new SidecarStack();
   static ListAppender<ILoggingEvent> captured = new ListAppender<>();
   static LogstashEncoder encoder = new LogstashEncoder();
 
   @BeforeAll
   static void start() throws Exception {
-    provider = new TestProvider();
-    app = new EchoUpstream();
-    sidecar = new SidecarHarness(provider, app, c -> {});
     encoder.setContext(((Logger) LoggerFactory.getLogger("audit")).getLoggerContext());
     encoder.start();
     captured.start();
@@ -46,9 +41,6 @@ class AuditLogPrivacyTest {
   static void stop() throws Exception {
     ((Logger) LoggerFactory.getLogger("audit")).detachAppender(captured);
     ((Logger) LoggerFactory.getLogger("access")).detachAppender(captured);
-    sidecar.close();
-    app.close();
-    provider.close();
   }
 
   private static String json(ILoggingEvent e) {
@@ -59,14 +51,14 @@ class AuditLogPrivacyTest {
   void signInsDenialsStepUpsAndLimitsAreLoggedWithHashedIdsOnly() throws Exception {
     captured.list.clear();
     Browser browser = new Browser();
-    provider.nextLogin("alice-subject-123", Map.of("email", "alice.secret@acme.com", "email_verified", true,
+    stack.provider().nextLogin("alice-subject-123", Map.of("email", "alice.secret@acme.com", "email_verified", true,
         "groups", List.of("food-team"), "preferred_username", "alice.secret"));
-    browser.get(sidecar.url("/profile/alice.secret@acme.com?token=query-secret"));
-    String sessionCookie = browser.cookie(sidecar.uri("/"), "__Host-microapp-session");
-    String bearer = provider.bearer("alice-subject-123", Map.of("groups", List.of("food-team")));
-    sidecar.api("/admin/users", bearer);                   // MFA refusal
-    sidecar.api("/menu", provider.bearer("mallory", Map.of("groups", List.of("finance")))); // denial
-    sidecar.api("/menu", bearer + "x");                      // forged token
+    browser.get(stack.sidecar().url("/profile/alice.secret@acme.com?token=query-secret"));
+    String sessionCookie = browser.cookie(stack.sidecar().uri("/"), "__Host-microapp-session");
+    String bearer = stack.provider().bearer("alice-subject-123", Map.of("groups", List.of("food-team")));
+    stack.sidecar().api("/admin/users", bearer);                   // MFA refusal
+    stack.sidecar().api("/menu", stack.provider().bearer("mallory", Map.of("groups", List.of("finance")))); // denial
+    stack.sidecar().api("/menu", bearer + "x");                      // forged token
 
     Thread.sleep(200); // the access line is written when the response ends
     List<String> lines = captured.list.stream().map(AuditLogPrivacyTest::json).collect(Collectors.toList());

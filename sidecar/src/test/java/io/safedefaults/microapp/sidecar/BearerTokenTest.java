@@ -12,8 +12,7 @@ import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
-import io.safedefaults.microapp.sidecar.support.EchoUpstream;
-import io.safedefaults.microapp.sidecar.support.SidecarHarness;
+import io.safedefaults.microapp.sidecar.support.SidecarStack;
 import io.safedefaults.microapp.sidecar.support.TestProvider;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
@@ -21,30 +20,14 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** API clients with Authorization: Bearer, and who gets in (checklist 1). */
 class BearerTokenTest {
-  static TestProvider provider;
-  static EchoUpstream app;
-  static SidecarHarness sidecar;
+  @RegisterExtension
+  static final SidecarStack stack = new SidecarStack();
   static final Map<String, Object> MEMBER = Map.of("groups", List.of("food-team"));
-
-  @BeforeAll
-  static void start() throws Exception {
-    provider = new TestProvider();
-    app = new EchoUpstream();
-    sidecar = new SidecarHarness(provider, app, c -> {});
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    sidecar.close();
-    app.close();
-    provider.close();
-  }
 
   private static void assertRejected(HttpResponse<String> rsp, String reason) {
     assertThat(rsp.statusCode()).isEqualTo(401);
@@ -54,7 +37,7 @@ class BearerTokenTest {
 
   @Test
   void aValidTokenOfAnAllowedGroupReachesTheAppAsItsSubject() throws Exception {
-    HttpResponse<String> rsp = sidecar.api("/api/orders", provider.bearer("svc-1", MEMBER));
+    HttpResponse<String> rsp = stack.sidecar().api("/api/orders", stack.provider().bearer("svc-1", MEMBER));
     assertThat(rsp.statusCode()).isEqualTo(200);
     assertThat(new JsonObject(rsp.body()).getJsonObject("headers").getJsonArray("x-forwarded-user").getString(0))
         .isEqualTo("svc-1");
@@ -62,7 +45,7 @@ class BearerTokenTest {
 
   @Test
   void anApiClientWithoutCredentialsGets401NotARedirect() throws Exception {
-    HttpResponse<String> rsp = sidecar.api("/api/orders", null);
+    HttpResponse<String> rsp = stack.sidecar().api("/api/orders", null);
     assertThat(rsp.statusCode()).isEqualTo(401);
     assertThat(rsp.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
     assertThat(rsp.headers().firstValue("Location")).isEmpty();
@@ -71,89 +54,89 @@ class BearerTokenTest {
 
   @Test
   void aNonBearerAuthorizationHeaderIsNotASignIn() throws Exception {
-    HttpResponse<String> rsp = sidecar.api("/", null, "Authorization", "Basic YWRtaW46YWRtaW4=", "Accept", "text/html");
+    HttpResponse<String> rsp = stack.sidecar().api("/", null, "Authorization", "Basic YWRtaW46YWRtaW4=", "Accept", "text/html");
     assertThat(rsp.statusCode()).isEqualTo(401); // an Authorization header marks an API client: no redirect
   }
 
   @Test
   void anExpiredTokenIsRejected() throws Exception {
-    String token = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, -120).serialize();
-    assertRejected(sidecar.api("/api/orders", token), "expired");
+    String token = stack.provider().token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, -120).serialize();
+    assertRejected(stack.sidecar().api("/api/orders", token), "expired");
   }
 
   @Test
   void aTokenForAnotherAudienceIsRejected() throws Exception {
-    String token = provider.token(TestProvider.ISSUER_ID, "svc-1", "another-app", MEMBER, 3600).serialize();
-    assertRejected(sidecar.api("/api/orders", token), "wrong_audience");
+    String token = stack.provider().token(TestProvider.ISSUER_ID, "svc-1", "another-app", MEMBER, 3600).serialize();
+    assertRejected(stack.sidecar().api("/api/orders", token), "wrong_audience");
   }
 
   @Test
   void aTokenFromAnotherIssuerIsRejected() throws Exception {
     // same provider software, other realm: other keys and another iss
-    String token = provider.token("other-realm", "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600).serialize();
-    HttpResponse<String> rsp = sidecar.api("/api/orders", token);
+    String token = stack.provider().token("other-realm", "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600).serialize();
+    HttpResponse<String> rsp = stack.sidecar().api("/api/orders", token);
     assertThat(rsp.statusCode()).isEqualTo(401);
   }
 
   @Test
   void aTokenSignedWithTheAttackersKeyUnderTheProvidersKeyIdIsRejected() throws Exception {
-    SignedJWT real = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
+    SignedJWT real = stack.provider().token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
     RSAKey attacker = new RSAKeyGenerator(2048).keyID(real.getHeader().getKeyID()).generate();
     SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(attacker.getKeyID())
         .type(JOSEObjectType.JWT).build(), real.getJWTClaimsSet());
     forged.sign(new RSASSASigner(attacker));
-    assertRejected(sidecar.api("/api/orders", forged.serialize()), "bad_signature");
+    assertRejected(stack.sidecar().api("/api/orders", forged.serialize()), "bad_signature");
   }
 
   @Test
   void aTokenWithAnUnknownKeyIdIsRejected() throws Exception {
-    SignedJWT real = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
+    SignedJWT real = stack.provider().token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
     RSAKey attacker = new RSAKeyGenerator(2048).keyID("attacker-key").generate();
     SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("attacker-key").build(),
         real.getJWTClaimsSet());
     forged.sign(new RSASSASigner(attacker));
-    assertRejected(sidecar.api("/api/orders", forged.serialize()), "unknown_key");
+    assertRejected(stack.sidecar().api("/api/orders", forged.serialize()), "unknown_key");
   }
 
   @Test
   void anUnsignedAlgNoneTokenIsRejected() throws Exception {
-    JWTClaimsSet claims = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600)
+    JWTClaimsSet claims = stack.provider().token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600)
         .getJWTClaimsSet();
-    assertRejected(sidecar.api("/api/orders", new PlainJWT(claims).serialize()), "alg_none");
+    assertRejected(stack.sidecar().api("/api/orders", new PlainJWT(claims).serialize()), "alg_none");
   }
 
   @Test
   void anHmacTokenIsRejectedWhateverTheSecret() throws Exception {
-    SignedJWT real = provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
+    SignedJWT real = stack.provider().token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID, MEMBER, 3600);
     SignedJWT hmac = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(real.getHeader().getKeyID()).build(),
         real.getJWTClaimsSet());
     hmac.sign(new MACSigner(new byte[32]));
-    assertRejected(sidecar.api("/api/orders", hmac.serialize()), "alg_hmac");
+    assertRejected(stack.sidecar().api("/api/orders", hmac.serialize()), "alg_hmac");
   }
 
   @Test
   void aTokenNotYetValidIsRejectedButSmallClockSkewIsTolerated() throws Exception {
     Map<String, Object> future = new java.util.HashMap<>(MEMBER);
     future.put("nbf", Date.from(Instant.now().plusSeconds(600)));
-    assertRejected(sidecar.api("/api/orders", provider.token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID,
+    assertRejected(stack.sidecar().api("/api/orders", stack.provider().token(TestProvider.ISSUER_ID, "svc-1", TestProvider.CLIENT_ID,
         future, 3600).serialize()), "not_yet_valid");
 
-    String tenSecondsLate = provider.token(TestProvider.ISSUER_ID, "svc-2", TestProvider.CLIENT_ID, MEMBER, -10).serialize();
-    assertThat(sidecar.api("/api/orders", tenSecondsLate).statusCode()).isEqualTo(200);
+    String tenSecondsLate = stack.provider().token(TestProvider.ISSUER_ID, "svc-2", TestProvider.CLIENT_ID, MEMBER, -10).serialize();
+    assertThat(stack.sidecar().api("/api/orders", tenSecondsLate).statusCode()).isEqualTo(200);
   }
 
   @Test
   void membersOfOtherGroupsAreDenied() throws Exception {
-    HttpResponse<String> rsp = sidecar.api("/api/orders",
-        provider.bearer("outsider", Map.of("groups", List.of("finance"), "email", "eve@evil.com", "email_verified", true)));
+    HttpResponse<String> rsp = stack.sidecar().api("/api/orders",
+        stack.provider().bearer("outsider", Map.of("groups", List.of("finance"), "email", "eve@evil.com", "email_verified", true)));
     assertThat(rsp.statusCode()).isEqualTo(403);
     assertThat(new JsonObject(rsp.body()).getString("error")).isEqualTo("forbidden");
   }
 
   @Test
   void aVerifiedAddressInAnAllowedDomainIsEnoughWithoutTheGroup() throws Exception {
-    HttpResponse<String> rsp = sidecar.api("/api/orders",
-        provider.bearer("colleague", Map.of("email", "Pat@ACME.com", "email_verified", true)));
+    HttpResponse<String> rsp = stack.sidecar().api("/api/orders",
+        stack.provider().bearer("colleague", Map.of("email", "Pat@ACME.com", "email_verified", true)));
     assertThat(rsp.statusCode()).isEqualTo(200);
   }
 
@@ -161,18 +144,18 @@ class BearerTokenTest {
   void domainTricksAndUnverifiedAddressesAreDenied() throws Exception {
     for (String email : List.of("eve@evil.com@acme.com", "eve@acme.com.evil.com", "eve@evilacme.com", "eve@sub.acme.com",
         "acme.com", "@acme.com", "eve@acme.com.")) {
-      HttpResponse<String> rsp = sidecar.api("/api/orders",
-          provider.bearer("eve", Map.of("email", email, "email_verified", true)));
+      HttpResponse<String> rsp = stack.sidecar().api("/api/orders",
+          stack.provider().bearer("eve", Map.of("email", email, "email_verified", true)));
       assertThat(rsp.statusCode()).as(email).isEqualTo(403);
     }
-    HttpResponse<String> unverified = sidecar.api("/api/orders",
-        provider.bearer("eve", Map.of("email", "eve@acme.com", "email_verified", false)));
+    HttpResponse<String> unverified = stack.sidecar().api("/api/orders",
+        stack.provider().bearer("eve", Map.of("email", "eve@acme.com", "email_verified", false)));
     assertThat(unverified.statusCode()).isEqualTo(403);
   }
 
   @Test
   void adminPathsNeedAnMfaClaimAndApiClientsGetAClear403() throws Exception {
-    HttpResponse<String> noMfa = sidecar.api("/admin/settings", provider.bearer("ops", Map.of(
+    HttpResponse<String> noMfa = stack.sidecar().api("/admin/settings", stack.provider().bearer("ops", Map.of(
         "groups", List.of("food-team"), "amr", List.of("pwd"))));
     assertThat(noMfa.statusCode()).isEqualTo(403);
     JsonObject body = new JsonObject(noMfa.body());
@@ -180,25 +163,25 @@ class BearerTokenTest {
     assertThat(body.getString("message")).contains("multi-factor");
     assertThat(noMfa.headers().firstValue("WWW-Authenticate").orElseThrow()).contains("insufficient_user_authentication");
 
-    HttpResponse<String> withMfa = sidecar.api("/admin/settings", provider.bearer("ops", Map.of(
+    HttpResponse<String> withMfa = stack.sidecar().api("/admin/settings", stack.provider().bearer("ops", Map.of(
         "groups", List.of("food-team"), "amr", List.of("pwd", "otp"))));
     assertThat(withMfa.statusCode()).isEqualTo(200);
     assertThat(new JsonObject(withMfa.body()).getString("uri")).isEqualTo("/admin/settings");
 
-    HttpResponse<String> export = sidecar.api("/export", provider.bearer("ops", Map.of("groups", List.of("food-team"))));
+    HttpResponse<String> export = stack.sidecar().api("/export", stack.provider().bearer("ops", Map.of("groups", List.of("food-team"))));
     assertThat(export.statusCode()).isEqualTo(403);
-    HttpResponse<String> notAdmin = sidecar.api("/exports", provider.bearer("ops", Map.of("groups", List.of("food-team"))));
+    HttpResponse<String> notAdmin = stack.sidecar().api("/exports", stack.provider().bearer("ops", Map.of("groups", List.of("food-team"))));
     assertThat(notAdmin.statusCode()).isEqualTo(200); // a plain path matches exactly
   }
 
   @Test
   void tokensAreNotAcceptedAfterExpiryEvenFromTheCache() throws Exception {
-    String shortLived = provider.token(TestProvider.ISSUER_ID, "svc-3", TestProvider.CLIENT_ID, MEMBER, -27).serialize();
+    String shortLived = stack.provider().token(TestProvider.ISSUER_ID, "svc-3", TestProvider.CLIENT_ID, MEMBER, -27).serialize();
     // within skew now (27 s late < 30 s) ...
-    assertThat(sidecar.api("/api/orders", shortLived).statusCode()).isEqualTo(200);
+    assertThat(stack.sidecar().api("/api/orders", shortLived).statusCode()).isEqualTo(200);
     // ... and the cache keeps it no longer than its exp: a second call a few seconds later must
     // still be judged against exp + skew by the processor, never by a stale cache entry
     Thread.sleep(4_000);
-    assertThat(sidecar.api("/api/orders", shortLived).statusCode()).isEqualTo(401);
+    assertThat(stack.sidecar().api("/api/orders", shortLived).statusCode()).isEqualTo(401);
   }
 }

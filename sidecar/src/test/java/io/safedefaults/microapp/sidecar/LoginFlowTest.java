@@ -6,37 +6,19 @@ import io.safedefaults.microapp.sidecar.session.CookieJar;
 import io.safedefaults.microapp.sidecar.session.CookieSealer;
 import io.safedefaults.microapp.sidecar.session.SessionData;
 import io.safedefaults.microapp.sidecar.support.Browser;
-import io.safedefaults.microapp.sidecar.support.EchoUpstream;
-import io.safedefaults.microapp.sidecar.support.SidecarHarness;
-import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.safedefaults.microapp.sidecar.support.SidecarStack;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** A person signing in through the provider with a browser, end to end over real sockets. */
 class LoginFlowTest {
-  static TestProvider provider;
-  static EchoUpstream app;
-  static SidecarHarness sidecar;
-
-  @BeforeAll
-  static void start() throws Exception {
-    provider = new TestProvider();
-    app = new EchoUpstream();
-    sidecar = new SidecarHarness(provider, app, c -> {});
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    sidecar.close();
-    app.close();
-    provider.close();
-  }
+  @RegisterExtension
+  static final SidecarStack stack = new SidecarStack();
 
   private static Map<String, Object> member(String email) {
     return Map.of("email", email, "email_verified", true, "preferred_username", "alice", "groups", List.of("food-team"));
@@ -45,15 +27,15 @@ class LoginFlowTest {
   @Test
   void signInWithPkceStateAndNonceThenReachTheAppAsThatUser() throws Exception {
     Browser browser = new Browser();
-    HttpResponse<String> first = browser.send("GET", sidecar.uri("/menu?day=mon"), null);
+    HttpResponse<String> first = browser.send("GET", stack.sidecar().uri("/menu?day=mon"), null);
     assertThat(first.statusCode()).isEqualTo(302);
     URI authorize = URI.create(first.headers().firstValue("Location").orElseThrow());
-    assertThat(authorize.toString()).startsWith(provider.issuer() + "/authorize?");
+    assertThat(authorize.toString()).startsWith(stack.provider().issuer() + "/authorize?");
     assertThat(authorize.getQuery()).contains("response_type=code", "client_id=where2eat",
         "code_challenge_method=S256", "code_challenge=", "state=", "nonce=",
-        "redirect_uri=" + sidecar.url("/oauth2/callback"));
+        "redirect_uri=" + stack.sidecar().url("/oauth2/callback"));
 
-    provider.nextLogin("alice-sub", member("alice@acme.com"));
+    stack.provider().nextLogin("alice-sub", member("alice@acme.com"));
     HttpResponse<String> page = browser.follow(first, 10);
 
     assertThat(page.statusCode()).isEqualTo(200);
@@ -71,8 +53,8 @@ class LoginFlowTest {
   @Test
   void cookiesCarryTheSafeFlagsAndStayUnderFourKilobytes() throws Exception {
     Browser browser = new Browser();
-    provider.nextLogin("bob-sub", member("bob@acme.com"));
-    browser.get(sidecar.url("/"));
+    stack.provider().nextLogin("bob-sub", member("bob@acme.com"));
+    browser.get(stack.sidecar().url("/"));
 
     String login = browser.setCookies.stream().filter(c -> c.startsWith("__Host-microapp-login=") && !c.startsWith("__Host-microapp-login=;"))
         .findFirst().orElseThrow();
@@ -87,21 +69,21 @@ class LoginFlowTest {
 
   @Test
   void everySignInStartsANewSessionEvenWhenTheBrowserAlreadyHoldsOne() throws Exception {
-    CookieJar reader = new CookieJar(CookieSealer.fromKeysetFile(sidecar.dir.resolve("session-keyset.json")), 28800,
+    CookieJar reader = new CookieJar(CookieSealer.fromKeysetFile(stack.sidecar().dir.resolve("session-keyset.json")), 28800,
         java.time.Clock.systemUTC());
     Browser browser = new Browser();
-    provider.nextLogin("carol-sub", member("carol@acme.com"));
-    browser.get(sidecar.url("/"));
-    String before = browser.cookie(sidecar.uri("/"), "__Host-microapp-session");
+    stack.provider().nextLogin("carol-sub", member("carol@acme.com"));
+    browser.get(stack.sidecar().url("/"));
+    String before = browser.cookie(stack.sidecar().uri("/"), "__Host-microapp-session");
     SessionData first = reader.readSession(before);
 
     // a second sign-in (here the MFA step-up) while the old session cookie is still sent along
-    HttpResponse<String> stepUp = browser.send("GET", sidecar.uri("/admin"), null);
+    HttpResponse<String> stepUp = browser.send("GET", stack.sidecar().uri("/admin"), null);
     URI authorize = URI.create(stepUp.headers().firstValue("Location").orElseThrow());
     browser.follow(stepUp, 1);
-    provider.nextLogin("carol-sub", member("carol@acme.com"));
+    stack.provider().nextLogin("carol-sub", member("carol@acme.com"));
     browser.submitLogin(authorize, "carol-sub", "{\"amr\":[\"otp\"],\"groups\":[\"food-team\"]}");
-    SessionData second = reader.readSession(browser.cookie(sidecar.uri("/"), "__Host-microapp-session"));
+    SessionData second = reader.readSession(browser.cookie(stack.sidecar().uri("/"), "__Host-microapp-session"));
 
     assertThat(first.subject()).isEqualTo(second.subject());
     assertThat(second.sessionId()).isNotEqualTo(first.sessionId());
@@ -112,39 +94,39 @@ class LoginFlowTest {
   @Test
   void logoutClearsTheSessionAndTheNextRequestMustSignInAgain() throws Exception {
     Browser browser = new Browser();
-    provider.nextLogin("dave-sub", member("dave@acme.com"));
-    assertThat(browser.get(sidecar.url("/")).statusCode()).isEqualTo(200);
-    String copy = browser.cookie(sidecar.uri("/"), "__Host-microapp-session");
-    assertThat(sidecar.api("/menu", null, "Cookie", "__Host-microapp-session=" + copy).statusCode()).isEqualTo(200);
+    stack.provider().nextLogin("dave-sub", member("dave@acme.com"));
+    assertThat(browser.get(stack.sidecar().url("/")).statusCode()).isEqualTo(200);
+    String copy = browser.cookie(stack.sidecar().uri("/"), "__Host-microapp-session");
+    assertThat(stack.sidecar().api("/menu", null, "Cookie", "__Host-microapp-session=" + copy).statusCode()).isEqualTo(200);
 
-    HttpResponse<String> out = browser.send("GET", sidecar.uri("/oauth2/logout"), null);
+    HttpResponse<String> out = browser.send("GET", stack.sidecar().uri("/oauth2/logout"), null);
     assertThat(out.headers().allValues("Set-Cookie"))
         .anyMatch(c -> c.startsWith("__Host-microapp-session=;") && c.contains("Max-Age=0"));
     assertThat(out.statusCode()).isEqualTo(302); // on to the provider's end_session_endpoint
-    assertThat(out.headers().firstValue("Location").orElseThrow()).startsWith(provider.issuer() + "/endsession");
+    assertThat(out.headers().firstValue("Location").orElseThrow()).startsWith(stack.provider().issuer() + "/endsession");
 
-    HttpResponse<String> after = browser.send("GET", sidecar.uri("/"), null);
+    HttpResponse<String> after = browser.send("GET", stack.sidecar().uri("/"), null);
     assertThat(after.statusCode()).isEqualTo(302);
-    assertThat(after.headers().firstValue("Location").orElseThrow()).startsWith(provider.issuer() + "/authorize");
+    assertThat(after.headers().firstValue("Location").orElseThrow()).startsWith(stack.provider().issuer() + "/authorize");
 
     // a copy of the cookie taken before signing out (another tab, a stolen value) is dead as well,
     // although its seal and expiry are intact; the replay is refused, cleared and counted
-    HttpResponse<String> replay = sidecar.api("/menu", null, "Cookie", "__Host-microapp-session=" + copy);
+    HttpResponse<String> replay = stack.sidecar().api("/menu", null, "Cookie", "__Host-microapp-session=" + copy);
     assertThat(replay.statusCode()).isEqualTo(401);
     assertThat(replay.headers().allValues("Set-Cookie")).anyMatch(c -> c.startsWith("__Host-microapp-session=;"));
-    assertThat(sidecar.admin("/metrics").body()).contains("sidecar_auth_failures_total{reason=\"session_revoked\"}");
+    assertThat(stack.sidecar().admin("/metrics").body()).contains("sidecar_auth_failures_total{reason=\"session_revoked\"}");
 
     // signing in again gives a new session that works
-    provider.nextLogin("dave-sub", member("dave@acme.com"));
-    assertThat(browser.get(sidecar.url("/")).statusCode()).isEqualTo(200);
-    assertThat(browser.cookie(sidecar.uri("/"), "__Host-microapp-session")).isNotEqualTo(copy);
+    stack.provider().nextLogin("dave-sub", member("dave@acme.com"));
+    assertThat(browser.get(stack.sidecar().url("/")).statusCode()).isEqualTo(200);
+    assertThat(browser.cookie(stack.sidecar().uri("/"), "__Host-microapp-session")).isNotEqualTo(copy);
   }
 
   @Test
   void aCallbackWithoutTheMatchingStateCookieIsRefused() throws Exception {
     Browser victim = new Browser();
     // login CSRF: the attacker sends the victim to the callback with the attacker's own code and state
-    HttpResponse<String> rsp = victim.send("GET", sidecar.uri("/oauth2/callback?code=attacker-code&state=attacker-state"), null);
+    HttpResponse<String> rsp = victim.send("GET", stack.sidecar().uri("/oauth2/callback?code=attacker-code&state=attacker-state"), null);
     assertThat(rsp.statusCode()).isEqualTo(400);
     assertThat(rsp.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith("__Host-microapp-session=") && !c.contains("Max-Age=0"));
   }

@@ -2,16 +2,14 @@ package io.safedefaults.microapp.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.safedefaults.microapp.sidecar.support.EchoUpstream;
 import io.safedefaults.microapp.sidecar.support.RawHttp;
-import io.safedefaults.microapp.sidecar.support.SidecarHarness;
-import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.safedefaults.microapp.sidecar.support.SidecarStack;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -22,26 +20,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * socket so no client library tidies them first.
  */
 class PathBypassTest {
-  static TestProvider provider;
-  static EchoUpstream app;
-  static SidecarHarness sidecar;
+  @RegisterExtension
+  static final SidecarStack stack = new SidecarStack();
   static String noMfa;
   static String withMfa;
 
   @BeforeAll
   static void start() throws Exception {
-    provider = new TestProvider();
-    app = new EchoUpstream();
-    sidecar = new SidecarHarness(provider, app, c -> {});
-    noMfa = provider.bearer("ops", Map.of("groups", List.of("food-team"), "amr", List.of("pwd")));
-    withMfa = provider.bearer("ops-mfa", Map.of("groups", List.of("food-team"), "amr", List.of("pwd", "hwk")));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    sidecar.close();
-    app.close();
-    provider.close();
+    noMfa = stack.provider().bearer("ops", Map.of("groups", List.of("food-team"), "amr", List.of("pwd")));
+    withMfa = stack.provider().bearer("ops-mfa", Map.of("groups", List.of("food-team"), "amr", List.of("pwd", "hwk")));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -83,7 +70,7 @@ class PathBypassTest {
       "http://localhost/public/../export",
   })
   void spellingsOfAnAdminPathStillNeedMfa(String target) throws Exception {
-    RawHttp.Response rsp = RawHttp.get(sidecar.port, target, Map.of("Authorization", "Bearer " + noMfa, "Accept", "application/json"));
+    RawHttp.Response rsp = RawHttp.get(stack.sidecar().port, target, Map.of("Authorization", "Bearer " + noMfa, "Accept", "application/json"));
     assertThat(rsp.status()).as(target).isEqualTo(403);
     assertThat(rsp.body()).as(target).contains("mfa_required");
   }
@@ -111,14 +98,14 @@ class PathBypassTest {
       "*",
   })
   void unreadableSpellingsAreRejectedWith400(String target) throws Exception {
-    RawHttp.Response rsp = RawHttp.get(sidecar.port, target, Map.of("Authorization", "Bearer " + noMfa, "Accept", "application/json"));
+    RawHttp.Response rsp = RawHttp.get(stack.sidecar().port, target, Map.of("Authorization", "Bearer " + noMfa, "Accept", "application/json"));
     assertThat(rsp.status()).as(target).isEqualTo(400);
     assertThat(rsp.head()).as(target).containsIgnoringCase("Strict-Transport-Security");
   }
 
   @Test
   void theAppReceivesExactlyThePathTheDecisionWasMadeOn() throws Exception {
-    RawHttp.Response rsp = RawHttp.get(sidecar.port, "/shop/./items/../cart;jsessionid=x//%7Euser/caf%C3%A9?x=%2F&y=1",
+    RawHttp.Response rsp = RawHttp.get(stack.sidecar().port, "/shop/./items/../cart;jsessionid=x//%7Euser/caf%C3%A9?x=%2F&y=1",
         Map.of("Authorization", "Bearer " + noMfa));
     assertThat(rsp.status()).isEqualTo(200);
     assertThat(new JsonObject(rsp.body()).getString("uri")).isEqualTo("/shop/cart/~user/caf%C3%A9?x=%2F&y=1");
@@ -126,7 +113,7 @@ class PathBypassTest {
 
   @Test
   void withMfaTheAdminPathIsForwardedInItsCanonicalForm() throws Exception {
-    RawHttp.Response rsp = RawHttp.get(sidecar.port, "/public/..;/ADMIN//users;x=1",
+    RawHttp.Response rsp = RawHttp.get(stack.sidecar().port, "/public/..;/ADMIN//users;x=1",
         Map.of("Authorization", "Bearer " + withMfa));
     assertThat(rsp.status()).isEqualTo(200);
     assertThat(new JsonObject(rsp.body()).getString("uri")).isEqualTo("/ADMIN/users");
@@ -134,20 +121,20 @@ class PathBypassTest {
 
   @Test
   void theAcmeChallengePathSkipsSignInButOnlyAfterNormalisation() throws Exception {
-    RawHttp.Response token = RawHttp.get(sidecar.port, "/.well-known/acme-challenge/abc123", Map.of());
+    RawHttp.Response token = RawHttp.get(stack.sidecar().port, "/.well-known/acme-challenge/abc123", Map.of());
     assertThat(token.status()).isEqualTo(200);
     assertThat(new JsonObject(token.body()).getString("uri")).isEqualTo("/.well-known/acme-challenge/abc123");
 
-    RawHttp.Response escape = RawHttp.get(sidecar.port, "/.well-known/acme-challenge/../../private", Map.of());
+    RawHttp.Response escape = RawHttp.get(stack.sidecar().port, "/.well-known/acme-challenge/../../private", Map.of());
     assertThat(escape.status()).isEqualTo(401);
-    RawHttp.Response encoded = RawHttp.get(sidecar.port, "/.well-known/acme-challenge/%2e%2e/%2e%2e/private", Map.of());
+    RawHttp.Response encoded = RawHttp.get(stack.sidecar().port, "/.well-known/acme-challenge/%2e%2e/%2e%2e/private", Map.of());
     assertThat(encoded.status()).isEqualTo(401);
   }
 
   @Test
   void noDecisionDependsOnTheUserAgent() throws Exception {
     for (String ua : List.of("kube-probe/1.30", "GoogleHC/1.0", "ELB-HealthChecker/2.0", "Prometheus/2.0")) {
-      RawHttp.Response rsp = RawHttp.get(sidecar.port, "/", Map.of("User-Agent", ua));
+      RawHttp.Response rsp = RawHttp.get(stack.sidecar().port, "/", Map.of("User-Agent", ua));
       assertThat(rsp.status()).as(ua).isEqualTo(401);
     }
   }

@@ -2,10 +2,8 @@ package io.safedefaults.microapp.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.safedefaults.microapp.sidecar.support.EchoUpstream;
 import io.safedefaults.microapp.sidecar.support.RawHttp;
-import io.safedefaults.microapp.sidecar.support.SidecarHarness;
-import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.safedefaults.microapp.sidecar.support.SidecarStack;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,35 +14,24 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What the app and the client see of the proxy: headers both ways, WebSockets, admin port. */
 class ProxyBehaviourTest {
-  static TestProvider provider;
-  static EchoUpstream app;
-  static SidecarHarness sidecar;
+  @RegisterExtension
+  static final SidecarStack stack = new SidecarStack();
   static String token;
 
   @BeforeAll
   static void start() throws Exception {
-    provider = new TestProvider();
-    app = new EchoUpstream();
-    sidecar = new SidecarHarness(provider, app, c -> {});
-    token = provider.bearer("svc-h", Map.of("groups", List.of("food-team"), "email", "svc@acme.com", "email_verified", true));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    sidecar.close();
-    app.close();
-    provider.close();
+    token = stack.provider().bearer("svc-h", Map.of("groups", List.of("food-team"), "email", "svc@acme.com", "email_verified", true));
   }
 
   @Test
   void identityHeadersFromTheClientNeverReachTheAppInAnySpelling() throws Exception {
-    RawHttp.Response rsp = RawHttp.get(sidecar.port, "/whoami", Map.ofEntries(
+    RawHttp.Response rsp = RawHttp.get(stack.sidecar().port, "/whoami", Map.ofEntries(
         Map.entry("Authorization", "Bearer " + token),
         Map.entry("X-Forwarded-User", "admin"),
         Map.entry("x-forwarded-email", "boss@acme.com"),
@@ -80,19 +67,19 @@ class ProxyBehaviourTest {
     assertThat(h.fieldNames()).noneMatch(n -> n.contains("_"));
     // the peer is not a trusted proxy: its forwarding claims are replaced by what the sidecar saw
     assertThat(h.getJsonArray("x-forwarded-for").getList()).containsExactly("127.0.0.1");
-    assertThat(h.getJsonArray("x-forwarded-host").getList()).containsExactly("localhost:" + sidecar.port);
+    assertThat(h.getJsonArray("x-forwarded-host").getList()).containsExactly("localhost:" + stack.sidecar().port);
     assertThat(h.getJsonArray("x-forwarded-proto").getList()).containsExactly("http"); // publicUrl is http://localhost here
-    assertThat(h.getJsonArray("host").getList()).containsExactly("localhost:" + sidecar.port);
+    assertThat(h.getJsonArray("host").getList()).containsExactly("localhost:" + stack.sidecar().port);
   }
 
   @Test
   void secureHeadersAreOnEveryResponseTheAppsAndTheSidecarsOwn() throws Exception {
     List<HttpResponse<String>> responses = List.of(
-        sidecar.api("/ok", token),                       // proxied
-        sidecar.api("/ok", null),                        // 401
-        sidecar.api("/ok", "garbage"),                   // 401 invalid token
-        sidecar.api("/admin", token),                    // 403 MFA
-        sidecar.api("/ok", null, "Accept", "text/html"));  // 302 to sign-in
+        stack.sidecar().api("/ok", token),                       // proxied
+        stack.sidecar().api("/ok", null),                        // 401
+        stack.sidecar().api("/ok", "garbage"),                   // 401 invalid token
+        stack.sidecar().api("/admin", token),                    // 403 MFA
+        stack.sidecar().api("/ok", null, "Accept", "text/html"));  // 302 to sign-in
     for (HttpResponse<String> rsp : responses) {
       var h = rsp.headers();
       assertThat(h.firstValue("Strict-Transport-Security")).as("status %d", rsp.statusCode())
@@ -104,14 +91,14 @@ class ProxyBehaviourTest {
           && v.contains("default-src 'self'") && v.contains("object-src 'none'"));
     }
     assertThat(responses.get(0).headers().firstValue("X-Powered-By")).isEmpty();
-    RawHttp.Response bad = RawHttp.get(sidecar.port, "/%2f", Map.of());
+    RawHttp.Response bad = RawHttp.get(stack.sidecar().port, "/%2f", Map.of());
     assertThat(bad.status()).isEqualTo(400);
     assertThat(bad.head()).contains("Strict-Transport-Security: max-age=31536000; includeSubDomains", "X-Frame-Options: DENY");
   }
 
   @Test
   void anAppsOwnCspIsKeptNextToTheSidecarsSoItCanOnlyTighten() throws Exception {
-    HttpResponse<String> rsp = sidecar.api("/with-csp", token);
+    HttpResponse<String> rsp = stack.sidecar().api("/with-csp", token);
     assertThat(rsp.headers().allValues("Content-Security-Policy"))
         .contains("script-src 'none'")
         .anyMatch(v -> v.contains("frame-ancestors 'none'"));
@@ -153,7 +140,7 @@ class ProxyBehaviourTest {
   void bodiesStreamToTheAppUnchanged() throws Exception {
     String payload = "x".repeat(300_000);
     HttpResponse<String> rsp = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
-        java.net.http.HttpRequest.newBuilder(sidecar.uri("/upload")).header("Authorization", "Bearer " + token)
+        java.net.http.HttpRequest.newBuilder(stack.sidecar().uri("/upload")).header("Authorization", "Bearer " + token)
             .POST(java.net.http.HttpRequest.BodyPublishers.ofString(payload)).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(rsp.statusCode()).isEqualTo(200);
@@ -162,16 +149,16 @@ class ProxyBehaviourTest {
 
   @Test
   void healthReadinessAndMetricsLiveOnTheAdminPortOnly() throws Exception {
-    assertThat(sidecar.admin("/healthz").statusCode()).isEqualTo(200);
-    assertThat(sidecar.admin("/readyz").statusCode()).isEqualTo(200);
-    sidecar.api("/ok", token);
-    sidecar.api("/ok", "garbage");
-    HttpResponse<String> metrics = sidecar.admin("/metrics");
+    assertThat(stack.sidecar().admin("/healthz").statusCode()).isEqualTo(200);
+    assertThat(stack.sidecar().admin("/readyz").statusCode()).isEqualTo(200);
+    stack.sidecar().api("/ok", token);
+    stack.sidecar().api("/ok", "garbage");
+    HttpResponse<String> metrics = stack.sidecar().admin("/metrics");
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(metrics.body()).contains("sidecar_requests_total{outcome=\"proxied\"}",
         "sidecar_auth_failures_total{reason=\"malformed\"}", "sidecar_upstream_latency_seconds_bucket");
     // on the app port the same paths are just app paths behind sign-in
-    assertThat(sidecar.api("/metrics", null).statusCode()).isEqualTo(401);
-    assertThat(sidecar.api("/healthz", null).statusCode()).isEqualTo(401);
+    assertThat(stack.sidecar().api("/metrics", null).statusCode()).isEqualTo(401);
+    assertThat(stack.sidecar().api("/healthz", null).statusCode()).isEqualTo(401);
   }
 }

@@ -2,18 +2,15 @@ package io.safedefaults.microapp.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.safedefaults.microapp.sidecar.support.EchoUpstream;
-import io.safedefaults.microapp.sidecar.support.SidecarHarness;
-import io.safedefaults.microapp.sidecar.support.TestProvider;
+import io.safedefaults.microapp.sidecar.support.SidecarStack;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Checklist 8 through the sidecar: a person's own-data export and delete are signed in, MFA-gated,
@@ -22,49 +19,43 @@ import org.junit.jupiter.api.Test;
  */
 class UserDataAndPurgeTest {
   static final String PURGE_TOKEN = "purge-token-0123456789abcdefghijklmnopqrstuv";
-  static TestProvider provider;
-  static EchoUpstream app;
-  static SidecarHarness sidecar;
+  static final Path TOKEN_FILE = tokenFile();
+  @RegisterExtension
+  static final SidecarStack stack = new SidecarStack(c -> {
+    c.putObject("userData").put("exportPath", "/api/me/export").put("deletePath", "/api/me").put("perUserPerHour", 2);
+    c.putObject("purge").put("path", "/internal/purge").put("tokenFile", TOKEN_FILE.toString());
+  });
 
-  @BeforeAll
-  static void start() throws Exception {
-    provider = new TestProvider();
-    app = new EchoUpstream();
-    Path tokenFile = Files.createTempFile("purge", "token");
-    Files.writeString(tokenFile, PURGE_TOKEN + "\n");
-    sidecar = new SidecarHarness(provider, app, c -> {
-      c.putObject("userData").put("exportPath", "/api/me/export").put("deletePath", "/api/me").put("perUserPerHour", 2);
-      c.putObject("purge").put("path", "/internal/purge").put("tokenFile", tokenFile.toString());
-    });
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    sidecar.close();
-    app.close();
-    provider.close();
+  private static Path tokenFile() {
+    try {
+      Path p = Files.createTempFile("purge", "token");
+      Files.writeString(p, PURGE_TOKEN + "\n");
+      return p;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static String user(String sub, boolean mfa) {
-    return provider.bearer(sub, Map.of("groups", List.of("food-team"), "amr", mfa ? List.of("pwd", "otp") : List.of("pwd")));
+    return stack.provider().bearer(sub, Map.of("groups", List.of("food-team"), "amr", mfa ? List.of("pwd", "otp") : List.of("pwd")));
   }
 
   @Test
   void anExportNeedsMfaReachesTheAppsEndpointAndIsLimitedPerHour() throws Exception {
-    assertThat(sidecar.api("/.well-known/microapp/export", user("exp-a", false)).statusCode()).isEqualTo(403);
+    assertThat(stack.sidecar().api("/.well-known/microapp/export", user("exp-a", false)).statusCode()).isEqualTo(403);
     // the app's own path is guarded the same way: no way around the well-known door
-    assertThat(sidecar.api("/api/me/export", user("exp-a", false)).statusCode()).isEqualTo(403);
+    assertThat(stack.sidecar().api("/api/me/export", user("exp-a", false)).statusCode()).isEqualTo(403);
 
     String mfa = user("exp-b", true);
-    HttpResponse<String> first = sidecar.api("/.well-known/microapp/export?format=json", mfa);
+    HttpResponse<String> first = stack.sidecar().api("/.well-known/microapp/export?format=json", mfa);
     assertThat(first.statusCode()).isEqualTo(200);
     JsonObject seen = new JsonObject(first.body());
     assertThat(seen.getString("uri")).isEqualTo("/api/me/export?format=json");
     assertThat(seen.getJsonObject("headers").getJsonArray("x-forwarded-user").getString(0)).isEqualTo("exp-b");
     assertThat(first.headers().firstValue("RateLimit-Limit")).hasValue("2");
 
-    assertThat(sidecar.api("/api/me/export", mfa).statusCode()).isEqualTo(200);
-    HttpResponse<String> third = sidecar.api("/.well-known/microapp/export", mfa);
+    assertThat(stack.sidecar().api("/api/me/export", mfa).statusCode()).isEqualTo(200);
+    HttpResponse<String> third = stack.sidecar().api("/.well-known/microapp/export", mfa);
     assertThat(third.statusCode()).isEqualTo(429);
     assertThat(Long.parseLong(third.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 1800L);
   }
@@ -72,23 +63,23 @@ class UserDataAndPurgeTest {
   @Test
   void aDeleteIsForwardedWithItsMethodAndReadsAreRefused() throws Exception {
     String mfa = user("del-a", true);
-    assertThat(sidecar.request("GET", "/.well-known/microapp/delete", mfa).statusCode()).isEqualTo(405);
-    HttpResponse<String> del = sidecar.request("DELETE", "/.well-known/microapp/delete", mfa);
+    assertThat(stack.sidecar().request("GET", "/.well-known/microapp/delete", mfa).statusCode()).isEqualTo(405);
+    HttpResponse<String> del = stack.sidecar().request("DELETE", "/.well-known/microapp/delete", mfa);
     assertThat(del.statusCode()).isEqualTo(200);
     JsonObject seen = new JsonObject(del.body());
     assertThat(seen.getString("method")).isEqualTo("DELETE");
     assertThat(seen.getString("uri")).isEqualTo("/api/me");
-    assertThat(sidecar.request("DELETE", "/api/me", user("del-b", false)).statusCode()).isEqualTo(403);
+    assertThat(stack.sidecar().request("DELETE", "/api/me", user("del-b", false)).statusCode()).isEqualTo(403);
   }
 
   @Test
   void thePurgeEndpointAnswersOnlyThePurgeJobsToken() throws Exception {
-    assertThat(sidecar.request("POST", "/internal/purge", null).statusCode()).isEqualTo(403);
+    assertThat(stack.sidecar().request("POST", "/internal/purge", null).statusCode()).isEqualTo(403);
     // not even a signed-in administrator with MFA
-    assertThat(sidecar.request("POST", "/internal/purge", user("admin", true)).statusCode()).isEqualTo(403);
-    assertThat(sidecar.request("POST", "/Internal//purge/", "wrong-" + PURGE_TOKEN).statusCode()).isEqualTo(403);
+    assertThat(stack.sidecar().request("POST", "/internal/purge", user("admin", true)).statusCode()).isEqualTo(403);
+    assertThat(stack.sidecar().request("POST", "/Internal//purge/", "wrong-" + PURGE_TOKEN).statusCode()).isEqualTo(403);
 
-    HttpResponse<String> ok = sidecar.request("POST", "/internal/purge?olderThanDays=30", PURGE_TOKEN);
+    HttpResponse<String> ok = stack.sidecar().request("POST", "/internal/purge?olderThanDays=30", PURGE_TOKEN);
     assertThat(ok.statusCode()).isEqualTo(200);
     JsonObject seen = new JsonObject(ok.body());
     assertThat(seen.getString("uri")).isEqualTo("/internal/purge?olderThanDays=30");
