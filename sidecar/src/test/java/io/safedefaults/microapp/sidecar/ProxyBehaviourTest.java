@@ -110,7 +110,7 @@ class ProxyBehaviourTest {
     CompletableFuture<String> reply = new CompletableFuture<>();
     WebSocket ws = http.newWebSocketBuilder()
         .header("Authorization", "Bearer " + token)
-        .buildAsync(URI.create("ws://localhost:" + sidecar.port + "/live"), new WebSocket.Listener() {
+        .buildAsync(URI.create("ws://localhost:" + stack.sidecar().port + "/live"), new WebSocket.Listener() {
           @Override
           public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
             reply.complete(data.toString());
@@ -127,7 +127,7 @@ class ProxyBehaviourTest {
     // (a cross-site page cannot ride on the session either: the cookie is SameSite=Strict)
     HttpClient http = HttpClient.newHttpClient();
     CompletableFuture<WebSocket> attempt = http.newWebSocketBuilder()
-        .buildAsync(URI.create("ws://localhost:" + sidecar.port + "/live"), new WebSocket.Listener() {});
+        .buildAsync(URI.create("ws://localhost:" + stack.sidecar().port + "/live"), new WebSocket.Listener() {});
     Throwable failure = org.assertj.core.api.Assertions.catchThrowable(() -> attempt.get(10, TimeUnit.SECONDS));
     Throwable root = failure;
     while (root.getCause() != null) {
