@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the machine packages the tests run for real: redis-server (shared rate limits),
-# chromium + chromedriver (the browser sign-in test), PostgreSQL (the purge runner's target).
+# chromium + chromedriver (the browser sign-in test), PostgreSQL (the purge runner's target),
+# skopeo + umoci (ContainerImageIT reads and unpacks the image archives with them).
 # From Debian's packages only; a no-op when everything is present. The Maven build calls this
 # before the tests that need them, so `mvn -B verify` works on a fresh machine.
 set -euo pipefail
@@ -9,6 +10,8 @@ declare -A need=(
   [redis-server]=redis-server
   [chromium]=chromium
   [chromedriver]=chromium-driver
+  [skopeo]=skopeo
+  [umoci]=umoci
 )
 # PostgreSQL's server binaries live outside PATH on Debian.
 if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
