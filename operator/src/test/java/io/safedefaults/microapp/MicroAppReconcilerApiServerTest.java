@@ -207,6 +207,17 @@ class MicroAppReconcilerApiServerTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> "true".equals(client.network().v1().ingresses()
         .inNamespace(ns).withName("where2eat").get().getMetadata().getAnnotations()
         .get("nginx.ingress.kubernetes.io/force-ssl-redirect")));
+
+    // signing everyone out (sidecar/README.md): a deleted session keyset comes back as a new one
+    Secret keys = client.secrets().inNamespace(ns).withName("where2eat-session-keys").get();
+    String keyset = keys.getData().get("session-keyset.json");
+    client.secrets().inNamespace(ns).withName("where2eat-session-keys").delete();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      Secret s = client.secrets().inNamespace(ns).withName("where2eat-session-keys").get();
+      assertThat(s).isNotNull();
+      assertThat(s.getMetadata().getUid()).isNotEqualTo(keys.getMetadata().getUid());
+      assertThat(s.getData().get("session-keyset.json")).isNotBlank().isNotEqualTo(keyset);
+    });
   }
 
   @Test
