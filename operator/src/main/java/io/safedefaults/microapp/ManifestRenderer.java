@@ -38,7 +38,7 @@ public final class ManifestRenderer {
     out.add(AppServiceAccount.desired(app));
     out.add(SidecarConfig.desired(app, plan));
     Secret keys = SessionKeys.desired(app);
-    keys.setStringData(Map.of(SidecarConfig.KEYSET_FILE, KEY_PLACEHOLDER));
+    keys.setStringData(Map.of(SidecarConfig.KEYSET_FILE, KEY_PLACEHOLDER, SidecarConfig.USER_ID_SALT_FILE, KEY_PLACEHOLDER));
     out.add(keys);
     if (plan.sealed().any()) {
       // The operator opens sealed values in the cluster; offline only the names are known.

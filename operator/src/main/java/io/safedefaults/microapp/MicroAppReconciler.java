@@ -39,6 +39,7 @@ import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.auth.AuthCheck;
+import io.safedefaults.microapp.auth.SessionKeyRotation;
 import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
@@ -100,8 +101,19 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final ManagedDependent<Ingress> ingress;
   private final UnsealedSecretDependent sealedSecret;
   private final ManagedDependent<CronJob> purgeCronJob;
+  private final GeneratedSecretDependent sessionKeys;
+  private final Duration sessionKeyRotation;
+  private final java.time.Clock clock;
 
   public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor) {
+    this(config, metrics, decryptor, Duration.ofDays(30), java.time.Clock.systemUTC());
+  }
+
+  /** @param sessionKeyRotation age of an app's primary session key before a new one (--key-rotation-days) */
+  public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor,
+      Duration sessionKeyRotation, java.time.Clock clock) {
+    this.sessionKeyRotation = sessionKeyRotation;
+    this.clock = clock;
     this.config = config;
     this.metrics = metrics;
     this.decryptor = decryptor;
@@ -109,7 +121,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
     sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
         Names::sidecarConfigMap, SidecarConfig::desired);
-    var sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
+    sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
     sealedSecret = new UnsealedSecretDependent(config, decryptor);
     deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
         a -> a.getMetadata().getName(), AppDeployment::desired);
@@ -169,6 +181,27 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     return sources;
   }
 
+  /**
+   * Writes the session keyset only when a rotation or a removal is due (SessionKeyRotation), with
+   * the Secret's resourceVersion, so two operator replicas never both rotate.
+   */
+  private void rotateSessionKeys(MicroApp app, Context<MicroApp> context) {
+    sessionKeys.getSecondaryResource(app, context)
+        .flatMap(s -> SessionKeyRotation.next(s, clock.instant(), sessionKeyRotation))
+        .ifPresent(next -> {
+          try {
+            context.getClient().resource(next).update();
+            audit.record("session-keys.rotated", app.getMetadata().getNamespace(), app.getMetadata().getName(),
+                Map.of("secret", next.getMetadata().getName()));
+          } catch (KubernetesClientException e) {
+            // 409: someone else wrote it first; the informer brings the new version and we look again
+            if (e.getCode() != 409) {
+              metrics.reconcileError("SessionKeyRotationFailed");
+            }
+          }
+        });
+  }
+
   @Override
   public UpdateControl<MicroApp> reconcile(MicroApp app, Context<MicroApp> context) {
     AppPlan plan = AppPlan.resolve(app, config);
@@ -176,6 +209,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (!plan.fatal()) {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
       error = describe(result.getErroredDependents());
+      rotateSessionKeys(app, context);
     }
     // Each dependent picks its own child by name: two Secrets (session keys, sealed values) share a type.
     Observed observed = new Observed(

@@ -10,6 +10,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.safedefaults.microapp.api.SealedRef;
+import io.safedefaults.microapp.auth.SessionKeyRotation;
 import io.safedefaults.microapp.api.SecretsSpec;
 import io.safedefaults.microapp.secrets.SealedValue;
 import io.safedefaults.microapp.secrets.Sealer;
@@ -46,6 +47,7 @@ import io.safedefaults.microapp.status.Conditions;
 import java.io.FileInputStream;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -396,6 +398,47 @@ class MicroAppReconcilerApiServerTest {
     Secret after = client.secrets().inNamespace(ns).withName("where2eat-sealed").get();
     assertThat(after.getData()).isEqualTo(before.getData());
     assertThat(after.getMetadata().getResourceVersion()).isEqualTo(before.getMetadata().getResourceVersion());
+  }
+
+  private static int sessionKeyCount(Secret s) throws Exception {
+    return com.google.crypto.tink.TinkJsonProtoKeysetFormat.parseKeyset(new String(Base64.getDecoder().decode(
+        s.getData().get("session-keyset.json")), StandardCharsets.UTF_8),
+        com.google.crypto.tink.InsecureSecretKeyAccess.get()).size();
+  }
+
+  @Test
+  void sessionKeysRotateOnScheduleAndTheOldKeyGoesOnceNoSessionCanUseIt() throws Exception {
+    client.resource(TestApps.where2eat(ns)).create();
+    var keys = client.secrets().inNamespace(ns).withName("where2eat-session-keys");
+    Secret created = await().until(keys::get, x -> x != null);
+    assertThat(sessionKeyCount(created)).isEqualTo(1);
+    String salt = created.getData().get("user-id-salt");
+    assertThat(salt).as("hashed user ids get a salt of their own").isNotBlank();
+
+    // the primary key is 31 days old (rotation period 30 days): the next reconcile adds a new primary
+    keys.edit(k -> {
+      k.getMetadata().getAnnotations().put(SessionKeyRotation.ROTATED_AT, Instant.now().minus(Duration.ofDays(31)).toString());
+      return k;
+    });
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      Secret k = keys.get();
+      assertThat(sessionKeyCount(k)).isEqualTo(2);
+      assertThat(k.getMetadata().getAnnotations()).containsKey(SessionKeyRotation.RETIRED);
+    });
+
+    // 26 hours later no session can hold a cookie from the old key any more: it is removed
+    keys.edit(k -> {
+      String retired = k.getMetadata().getAnnotations().get(SessionKeyRotation.RETIRED);
+      k.getMetadata().getAnnotations().put(SessionKeyRotation.RETIRED,
+          retired.replaceAll("=[^,]+", "=" + Instant.now().minus(Duration.ofHours(26))));
+      return k;
+    });
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      Secret k = keys.get();
+      assertThat(sessionKeyCount(k)).isEqualTo(1);
+      assertThat(k.getMetadata().getAnnotations()).doesNotContainKey(SessionKeyRotation.RETIRED);
+      assertThat(k.getData().get("user-id-salt")).isEqualTo(salt);
+    });
   }
 
   @Test

@@ -13,8 +13,9 @@ import java.security.GeneralSecurityException;
 
 /**
  * The key that encrypts the sidecar's session cookies (checklist 3): a Tink AES-256-GCM keyset,
- * generated once per app and never rewritten, so sessions survive operator restarts and resyncs.
- * Only the sidecar container mounts it.
+ * generated once per app, so sessions survive operator restarts and resyncs, and rotated by
+ * {@link SessionKeyRotation} (old keys stay until no session can still use them). With it, the salt
+ * for the sidecar's hashed user ids. Only the sidecar container mounts it.
  */
 public final class SessionKeys {
   static {
@@ -32,7 +33,14 @@ public final class SessionKeys {
         .withMetadata(Names.metadata(app, Names.sessionKeysSecret(app)))
         .withType("Opaque")
         .addToStringData(SidecarConfig.KEYSET_FILE, newKeyset())
+        .addToStringData(SidecarConfig.USER_ID_SALT_FILE, newSalt())
         .build();
+  }
+
+  static String newSalt() {
+    byte[] salt = new byte[32];
+    new java.security.SecureRandom().nextBytes(salt);
+    return java.util.Base64.getEncoder().encodeToString(salt);
   }
 
   static String newKeyset() {

@@ -27,6 +27,8 @@ public final class SidecarConfig {
   public static final String FILE = "config.json";
   public static final String KEYS_DIR = "/etc/microapp-sidecar/keys";
   public static final String KEYSET_FILE = "session-keyset.json";
+  /** Salt for hashed user ids, kept apart from the keyset so ids survive key rotation. */
+  public static final String USER_ID_SALT_FILE = "user-id-salt";
   public static final String CLIENT_SECRET_DIR = "/etc/microapp-sidecar/oidc";
   public static final String CLIENT_SECRET_FILE = "client-secret";
   public static final String PURGE_TOKEN_DIR = "/etc/microapp-sidecar/purge";
@@ -74,6 +76,7 @@ public final class SidecarConfig {
     session.put("rememberMe", false);
     session.put("keysetFile", KEYS_DIR + "/" + KEYSET_FILE);
     c.put("session", session);
+    c.put("userIdSaltFile", KEYS_DIR + "/" + USER_ID_SALT_FILE);
     Map<String, Object> limits = new LinkedHashMap<>();
     limits.put("perUserPerMinute", plan.limits().perUserPerMinute());
     limits.put("perIpPerMinute", plan.limits().perIpPerMinute());

@@ -70,7 +70,8 @@ public final class RunCommand implements Callable<Integer> {
   String keysNamespace;
 
   @Option(names = "--key-rotation-days", defaultValue = "${env:MICROAPP_KEY_ROTATION_DAYS:-30}",
-      description = "Days until a new primary sealing key; old keys are kept (env MICROAPP_KEY_ROTATION_DAYS).")
+      description = "Days until a new primary sealing key and a new primary session key per app; old keys are kept "
+          + "while anything may still use them (env MICROAPP_KEY_ROTATION_DAYS).")
   long keyRotationDays;
 
   private String keysNamespace() {
@@ -139,7 +140,8 @@ public final class RunCommand implements Callable<Integer> {
         LOG.warn("sealing key refresh failed: {}", e.getMessage());
       }
     }, 5, 5, TimeUnit.MINUTES);
-    operator.register(new MicroAppReconciler(config, new OperatorMetrics(registry), keys::decryptor), o -> {
+    operator.register(new MicroAppReconciler(config, new OperatorMetrics(registry), keys::decryptor,
+        Duration.ofDays(keyRotationDays), Clock.systemUTC()), o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
       List<String> ns = namespaces == null ? List.of()
           : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();

@@ -25,7 +25,10 @@ public final class UserIdHasher {
 
   public static UserIdHasher fromFiles(String saltFile, Path keysetFile) {
     try {
-      byte[] material = saltFile != null ? Files.readAllBytes(Path.of(saltFile)) : Files.readAllBytes(keysetFile);
+      // Until the operator has added the salt to an older app's Secret, the keyset file is the salt,
+      // as it always was; the operator then writes exactly those bytes as the salt, so ids stay equal.
+      boolean salted = saltFile != null && Files.isRegularFile(Path.of(saltFile));
+      byte[] material = salted ? Files.readAllBytes(Path.of(saltFile)) : Files.readAllBytes(keysetFile);
       MessageDigest d = sha256();
       d.update("microapp-sidecar user-id salt v1\0".getBytes(StandardCharsets.US_ASCII));
       d.update(material);

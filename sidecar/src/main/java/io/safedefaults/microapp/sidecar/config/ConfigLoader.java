@@ -239,6 +239,13 @@ public final class ConfigLoader {
           + "whichever comes first, and this sidecar has no long-lived sign-in");
     }
     required("session.keysetFile", s.keysetFile());
+    if (s.keysetReloadSeconds() == null) {
+      return new Session(s.ttlSeconds(), s.rememberMe(), s.keysetFile(), 30);
+    }
+    if (s.keysetReloadSeconds() < 1 || s.keysetReloadSeconds() > 3600) {
+      throw new ConfigException("field 'session.keysetReloadSeconds' must be between 1 and 3600 (or absent for 30), got "
+          + s.keysetReloadSeconds());
+    }
     return s;
   }
 

@@ -55,7 +55,11 @@ public record SidecarConfig(
       /** optional: acr values that prove MFA; also sent as acr_values when a browser steps up. */
       List<String> acr) {}
 
-  public record Session(long ttlSeconds, boolean rememberMe, String keysetFile) {}
+  /**
+   * @param keysetReloadSeconds how often the keyset file is checked for a rotated keyset (absent:
+   *     30 s); a Secret volume changes in place, so rotation needs no restart
+   */
+  public record Session(long ttlSeconds, boolean rememberMe, String keysetFile, Integer keysetReloadSeconds) {}
 
   public record RateLimit(
       int perUserPerMinute,

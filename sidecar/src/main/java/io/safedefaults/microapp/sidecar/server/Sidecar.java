@@ -152,6 +152,13 @@ public final class Sidecar implements AutoCloseable {
           + cause.getMessage());
     }
     long timer = vertx.setPeriodic(60_000, id -> local.evictIdle());
+    // the operator rotates the session keyset in its Secret; the mounted file changes in place
+    vertx.setPeriodic(config.session().keysetReloadSeconds() * 1000L, id -> vertx.executeBlocking(
+        () -> sealer.reloadIfChanged(keyset), false).onSuccess(changed -> {
+          if (changed) {
+            LOG.info("session keyset reloaded from {}", keyset);
+          }
+        }));
     started.set(true);
     LOG.info("sidecar started on port {} (admin {}), visibility {}, forwarding to {}", config.listenPort(),
         config.adminPort(), config.visibility().name().toLowerCase(java.util.Locale.ROOT), config.upstream());

@@ -32,7 +32,8 @@ public final class CookieSealer {
 
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder B64D = Base64.getUrlDecoder();
-  private final Aead aead;
+  private volatile Aead aead;
+  private volatile String loadedJson;
 
   CookieSealer(Aead aead) {
     this.aead = aead;
@@ -52,12 +53,43 @@ public final class CookieSealer {
   }
 
   public static CookieSealer fromKeysetJson(String json, String origin) {
+    CookieSealer sealer = new CookieSealer(parse(json, origin));
+    sealer.loadedJson = json;
+    return sealer;
+  }
+
+  private static Aead parse(String json, String origin) {
     try {
       KeysetHandle handle = TinkJsonProtoKeysetFormat.parseKeyset(json, InsecureSecretKeyAccess.get());
-      return new CookieSealer(handle.getPrimitive(RegistryConfiguration.get(), Aead.class));
+      return handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
     } catch (GeneralSecurityException | RuntimeException e) {
       throw new ConfigException("session keyset " + origin + " is not a Tink JSON AEAD keyset (AES256_GCM expected)");
     }
+  }
+
+  /**
+   * Picks up a rotated keyset (the operator adds a new primary and later removes the old key; the
+   * Secret volume changes in place). An unreadable or half-written file keeps the current keys.
+   *
+   * @return true when new keys are in use
+   */
+  public boolean reloadIfChanged(Path keysetFile) {
+    String json;
+    try {
+      json = Files.readString(keysetFile);
+    } catch (IOException e) {
+      return false;
+    }
+    if (json.equals(loadedJson)) {
+      return false;
+    }
+    try {
+      aead = parse(json, keysetFile.toString());
+    } catch (ConfigException e) {
+      return false;
+    }
+    loadedJson = json;
+    return true;
   }
 
   public String seal(String cookieName, byte[] plaintext) {

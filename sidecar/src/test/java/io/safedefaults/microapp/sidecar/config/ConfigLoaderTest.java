@@ -86,8 +86,12 @@ class ConfigLoaderTest {
         .hasMessageStartingWith("field 'trustedProxyCidrs[0]'");
     assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"version\": 1", "\"version\": 2")))
         .hasMessageStartingWith("field 'version' must be 1");
+    assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"rememberMe\": false", "\"rememberMe\": false, \"keysetReloadSeconds\": 0")))
+        .hasMessageStartingWith("field 'session.keysetReloadSeconds' must be between 1 and 3600");
     assertThatThrownBy(() -> ConfigLoader.parse(OPERATOR_EXAMPLE.replace("\"adminPort\": 4181", "\"adminPort\": 4180")))
         .hasMessageContaining("must differ");
+    // absent: the keyset is checked for rotation every 30 s
+    assertThat(ConfigLoader.parse(OPERATOR_EXAMPLE).session().keysetReloadSeconds()).isEqualTo(30);
   }
 
   @Test
