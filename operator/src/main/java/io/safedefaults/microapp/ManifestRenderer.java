@@ -38,7 +38,10 @@ public final class ManifestRenderer {
     out.add(AppServiceAccount.desired(app));
     out.add(SidecarConfig.desired(app, plan));
     Secret keys = SessionKeys.desired(app);
-    keys.setStringData(Map.of(SidecarConfig.KEYSET_FILE, KEY_PLACEHOLDER, SidecarConfig.USER_ID_SALT_FILE, KEY_PLACEHOLDER));
+    Map<String, String> keyPlaceholders = new java.util.TreeMap<>(); // sorted: render output is stable
+    keyPlaceholders.put(SidecarConfig.KEYSET_FILE, KEY_PLACEHOLDER);
+    keyPlaceholders.put(SidecarConfig.USER_ID_SALT_FILE, KEY_PLACEHOLDER);
+    keys.setStringData(keyPlaceholders);
     out.add(keys);
     if (plan.sealed().any()) {
       // The operator opens sealed values in the cluster; offline only the names are known.
