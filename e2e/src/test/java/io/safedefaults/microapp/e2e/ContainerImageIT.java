@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -28,10 +27,8 @@ import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.safedefaults.microapp.workload.AppDeployment;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -320,14 +317,7 @@ class ContainerImageIT {
       ObjectNode config = (ObjectNode) JSON.readTree(configMapData(rendered, APP + "-auth-proxy", "config.json"));
       assertThat(config.path("oidc").path("issuer").asText()).isEqualTo(issuer);
       String clientId = config.path("oidc").path("clientId").asText();
-      List<String> portEdits = new ArrayList<>();
-      for (String field : List.of("listenPort", "adminPort")) {
-        if (!bindable(config.get(field).asInt())) {
-          int free = freePort();
-          portEdits.add(field + " " + config.get(field).asInt() + " -> " + free);
-          config.set(field, IntNode.valueOf(free));
-        }
-      }
+      List<String> portEdits = SidecarProcesses.moveTakenPorts(config);
       int port = config.get("listenPort").asInt();
       int adminPort = config.get("adminPort").asInt();
       String purgeToken = randomToken();
@@ -362,7 +352,7 @@ class ContainerImageIT {
       Path log = work.resolve("sidecar");
       Process p = start(sidecar, entrypointWith(sidecar, proxy.getArgs()), trusting, withTest, podUser, log);
       HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-      awaitReady(p, http, adminPort, log);
+      SidecarProcesses.awaitReady("the sidecar image", p, http, adminPort, Path.of(log + ".out"), Path.of(log + ".err"));
       HttpResponse<String> healthz = get(http, "http://127.0.0.1:" + adminPort + "/healthz");
       assertThat(healthz.statusCode()).as(healthz.body()).isEqualTo(200);
       String stderr = Files.readString(Path.of(log + ".err"));
@@ -632,29 +622,6 @@ class ContainerImageIT {
     return out;
   }
 
-  static void awaitReady(Process p, HttpClient http, int adminPort, Path log) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    String last = "no answer";
-    while (System.nanoTime() < deadline) {
-      if (!p.isAlive()) {
-        throw new AssertionError("the sidecar image exited with " + p.exitValue() + " before it was ready; stderr:\n"
-            + Files.readString(Path.of(log + ".err")) + "\nstdout:\n" + Files.readString(Path.of(log + ".out")));
-      }
-      try {
-        HttpResponse<String> r = get(http, "http://127.0.0.1:" + adminPort + "/readyz");
-        if (r.statusCode() == 200) {
-          return;
-        }
-        last = r.statusCode() + " " + r.body().strip();
-      } catch (IOException notYet) {
-        last = notYet.toString();
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("the sidecar image's /readyz was not 200 within 60 s (last: " + last + "); stderr:\n"
-        + Files.readString(Path.of(log + ".err")));
-  }
-
   // ---- the pod's volumes ----------------------------------------------------------------------------
 
   /**
@@ -902,23 +869,7 @@ class ContainerImageIT {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
   }
 
-  static boolean bindable(int port) {
-    try (ServerSocket s = new ServerSocket()) {
-      s.setReuseAddress(false);
-      s.bind(new InetSocketAddress(port));
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
 
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {

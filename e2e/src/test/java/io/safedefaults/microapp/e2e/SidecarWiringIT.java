@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -19,10 +18,7 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.http.HttpClient;
@@ -223,15 +219,7 @@ class SidecarWiringIT extends E2ETestBase {
     for (String file : pathEdits.values()) {
       assertThat(Path.of(file)).as("a file the config names is provided by the Deployment's mounts").isRegularFile();
     }
-    List<String> portEdits = new ArrayList<>();
-    for (String field : List.of("listenPort", "adminPort")) {
-      int port = rewritten.get(field).asInt();
-      if (!bindable(port)) {
-        int free = freePort();
-        rewritten.set(field, IntNode.valueOf(free));
-        portEdits.add(field + " " + port + " -> " + free);
-      }
-    }
+    List<String> portEdits = SidecarProcesses.moveTakenPorts(rewritten);
     if (!portEdits.isEmpty()) {
       ControlPlane.log("SidecarWiringIT: ports taken on this machine, rewritten: " + portEdits);
     }
@@ -258,7 +246,7 @@ class SidecarWiringIT extends E2ETestBase {
     sidecarStdout = work.resolve("sidecar.out");
     sidecarStderr = work.resolve("sidecar.err");
     sidecar = startSidecar(jar, proxy, root, configFile, true, work.resolve("sidecar"));
-    awaitSidecarReady(adminPort);
+    SidecarProcesses.awaitReady("the sidecar", sidecar, http, adminPort, sidecarStdout, sidecarStderr);
     String base = "http://127.0.0.1:" + port;
     List<HttpResponse<String>> responses = new ArrayList<>();
     List<String> secrets = new ArrayList<>(List.of(purgeToken));
@@ -571,31 +559,6 @@ class SidecarWiringIT extends E2ETestBase {
     return pb.start();
   }
 
-  private static void awaitSidecarReady(int adminPort) throws Exception {
-    HttpRequest readyz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/readyz"))
-        .timeout(Duration.ofSeconds(2)).build();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    String last = "no answer";
-    while (System.nanoTime() < deadline) {
-      if (!sidecar.isAlive()) {
-        throw new AssertionError("the sidecar exited with " + sidecar.exitValue() + " before it was ready; stderr:\n"
-            + Files.readString(sidecarStderr) + "\nstdout:\n" + Files.readString(sidecarStdout));
-      }
-      try {
-        HttpResponse<String> r = http.send(readyz, HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200) {
-          return;
-        }
-        last = r.statusCode() + " " + r.body().strip();
-      } catch (IOException notYet) {
-        last = notYet.toString();
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("the sidecar's /readyz was not 200 within 60 s (last: " + last + "); stderr:\n"
-        + Files.readString(sidecarStderr));
-  }
-
   private static synchronized int stopSidecar() {
     Process p = sidecar;
     sidecar = null;
@@ -666,21 +629,5 @@ class SidecarWiringIT extends E2ETestBase {
     return out;
   }
 
-  private static boolean bindable(int port) {
-    try (ServerSocket s = new ServerSocket()) {
-      s.setReuseAddress(false);
-      s.bind(new InetSocketAddress(port));
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
 
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 }
