@@ -37,11 +37,16 @@ public final class LocalSessionRevocations implements SessionRevocations {
 
   /** Records a revocation in this replica only. */
   public void remember(String sessionId, long expiresAtEpochSecond) {
+    rememberKey(key(sessionId), expiresAtEpochSecond);
+  }
+
+  /** As {@link #remember}, for an id already hashed with {@link #key}. */
+  void rememberKey(String key, long expiresAtEpochSecond) {
     long now = now();
     if (expiresAtEpochSecond <= now) {
       return;
     }
-    revoked.put(key(sessionId), expiresAtEpochSecond);
+    revoked.put(key, expiresAtEpochSecond);
     synchronized (this) {
       if (++sinceCleanup >= 1024) {
         sinceCleanup = 0;
@@ -51,7 +56,12 @@ public final class LocalSessionRevocations implements SessionRevocations {
   }
 
   public boolean revokedHere(String sessionId) {
-    Long exp = revoked.get(key(sessionId));
+    return revokedHereKey(key(sessionId));
+  }
+
+  /** As {@link #revokedHere}, for an id already hashed with {@link #key}. */
+  boolean revokedHereKey(String key) {
+    Long exp = revoked.get(key);
     return exp != null && exp > now();
   }
 

@@ -34,12 +34,13 @@ public final class RedisSessionRevocations implements SessionRevocations {
 
   @Override
   public CompletionStage<Void> revoke(String sessionId, long expiresAtEpochSecond) {
-    local.remember(sessionId, expiresAtEpochSecond);
+    String hashed = LocalSessionRevocations.key(sessionId);
+    local.rememberKey(hashed, expiresAtEpochSecond);
     long ttl = expiresAtEpochSecond - clock.millis() / 1000;
     if (ttl <= 0) {
       return java.util.concurrent.CompletableFuture.completedFuture(null);
     }
-    return connection.async().set(key(sessionId), ONE, SetArgs.Builder.ex(ttl)).toCompletableFuture()
+    return connection.async().set(redisKey(hashed), ONE, SetArgs.Builder.ex(ttl)).toCompletableFuture()
         .orTimeout(250, TimeUnit.MILLISECONDS)
         .handle((ok, e) -> {
           if (e != null) {
@@ -51,10 +52,11 @@ public final class RedisSessionRevocations implements SessionRevocations {
 
   @Override
   public CompletionStage<Boolean> isRevoked(String sessionId) {
-    if (local.revokedHere(sessionId)) {
+    String hashed = LocalSessionRevocations.key(sessionId); // once per request: both stores use the hash
+    if (local.revokedHereKey(hashed)) {
       return java.util.concurrent.CompletableFuture.completedFuture(true);
     }
-    return connection.async().exists(key(sessionId)).toCompletableFuture()
+    return connection.async().exists(redisKey(hashed)).toCompletableFuture()
         .orTimeout(250, TimeUnit.MILLISECONDS)
         .handle((n, e) -> {
           if (e != null) {
@@ -65,7 +67,7 @@ public final class RedisSessionRevocations implements SessionRevocations {
         });
   }
 
-  private byte[] key(String sessionId) {
-    return ("microapp:revoked:" + prefix + ":" + LocalSessionRevocations.key(sessionId)).getBytes(StandardCharsets.UTF_8);
+  private byte[] redisKey(String hashed) {
+    return ("microapp:revoked:" + prefix + ":" + hashed).getBytes(StandardCharsets.UTF_8);
   }
 }
