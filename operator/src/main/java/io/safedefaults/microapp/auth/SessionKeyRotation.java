@@ -39,7 +39,6 @@ public final class SessionKeyRotation {
     if (encoded == null) {
       return Optional.empty(); // not ours to repair here: the dependent recreates a broken Secret's content
     }
-    String keysetJson = new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8);
     Map<String, String> annotations = new LinkedHashMap<>(
         actual.getMetadata().getAnnotations() == null ? Map.of() : actual.getMetadata().getAnnotations());
     boolean changed = false;
@@ -54,11 +53,17 @@ public final class SessionKeyRotation {
     Instant rotatedAt = parse(annotations.get(ROTATED_AT))
         .orElseGet(() -> parse(actual.getMetadata().getCreationTimestamp()).orElse(now));
     TreeMap<Integer, Instant> retired = retired(annotations.get(RETIRED));
+    boolean rotationDue = !now.isBefore(rotatedAt.plus(period));
+    boolean removalDue = retired.values().stream().anyMatch(t -> !now.isBefore(t.plus(KEEP_RETIRED)));
+    if (!rotationDue && !removalDue && !changed) {
+      return Optional.empty(); // the usual reconcile: the keyset is not even decoded
+    }
     try {
+      String keysetJson = new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8);
       KeysetHandle keys = TinkJsonProtoKeysetFormat.parseKeyset(keysetJson, InsecureSecretKeyAccess.get());
       KeysetHandle.Builder builder = KeysetHandle.newBuilder(keys);
       boolean keysChanged = false;
-      if (!now.isBefore(rotatedAt.plus(period))) {
+      if (rotationDue) {
         retired.put(keys.getPrimary().getId(), now);
         builder.addEntry(KeysetHandle.generateEntryFromParameters(PredefinedAeadParameters.AES256_GCM)
             .withRandomId().makePrimary());
