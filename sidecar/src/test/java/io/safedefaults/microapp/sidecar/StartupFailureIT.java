@@ -107,6 +107,21 @@ class StartupFailureIT {
   }
 
   @Test
+  void aCaFileThatIsNotACaStopsTheStart() throws Exception {
+    // the provider's own certificate where its CA belongs: the commonest mistake
+    java.security.cert.X509Certificate leaf = io.safedefaults.microapp.sidecar.support.TestCa.certificate(
+        io.safedefaults.microapp.sidecar.support.TestCa.Kind.SERVER, java.time.Instant.now().minusSeconds(60),
+        java.time.Instant.now().plusSeconds(86400));
+    Path pem = Files.writeString(dir.resolve("provider-cert.pem"), io.safedefaults.microapp.sidecar.support.TestCa.pem(leaf));
+    ObjectNode c = config(provider.issuer(), dir.resolve("keyset.json").toString());
+    ((ObjectNode) c.get("oidc")).put("caFile", pem.toString());
+    Run r = run(c);
+    assertThat(r.exitCode()).isEqualTo(2);
+    assertThat(r.stderr()).hasSize(1);
+    assertThat(r.stderr().get(0)).startsWith("microapp-sidecar: field 'oidc.caFile': " + pem + " certificate 1 is not a CA");
+  }
+
+  @Test
   void anUnreachableIssuerStopsTheStart() throws Exception {
     Run r = run(config("http://127.0.0.1:" + SidecarHarness.freePort() + "/realms/acme", dir.resolve("keyset.json").toString()));
     assertThat(r.exitCode()).isEqualTo(2);

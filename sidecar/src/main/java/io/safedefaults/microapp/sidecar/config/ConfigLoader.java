@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig.AdminPaths;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig.Oidc;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig.PathQuota;
+import io.safedefaults.microapp.sidecar.config.SidecarConfig.ProviderCa;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig.RateLimit;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig.Redis;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig.Session;
@@ -21,6 +22,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
@@ -203,7 +205,29 @@ public final class ConfigLoader {
       throw new ConfigException("field 'oidc.groupsClaim' must not be empty; the default is groups");
     }
     // The issuer is kept exactly as written: OIDC Discovery 4.3 and token validation compare it byte for byte.
-    return new Oidc(o.issuer(), clientId, redirectPath, scopes, groupsClaim, o.clientSecretFile());
+    return new Oidc(o.issuer(), clientId, redirectPath, scopes, groupsClaim, o.clientSecretFile(),
+        providerCa(o.caFile()));
+  }
+
+  /**
+   * Reads oidc.caFile once, here, so a bundle that could never verify the provider stops the start
+   * with one line instead of failing at the first sign-in (checklist 1, 5).
+   */
+  private static ProviderCa providerCa(ProviderCa ca) {
+    if (ca == null) {
+      return null;
+    }
+    if (ca.file() == null || ca.file().isBlank()) {
+      throw new ConfigException("field 'oidc.caFile' must be the path of a PEM file with the provider's CA"
+          + " certificates, or be left out to trust the JVM's default CAs");
+    }
+    try {
+      return new ProviderCa(ca.file(), CaBundle.read(Path.of(ca.file()), Instant.now()));
+    } catch (CaBundle.Invalid e) {
+      throw new ConfigException("field 'oidc.caFile': " + ca.file() + " " + e.getMessage());
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new ConfigException("field 'oidc.caFile' is not a file path: " + ca.file());
+    }
   }
 
   private static AdminPaths validateAdminPaths(AdminPaths a) {

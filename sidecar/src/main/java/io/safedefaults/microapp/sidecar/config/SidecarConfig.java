@@ -1,5 +1,7 @@
 package io.safedefaults.microapp.sidecar.config;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import java.security.cert.X509Certificate;
 import java.util.List;
 
 /**
@@ -46,7 +48,23 @@ public record SidecarConfig(
       List<String> scopes,
       String groupsClaim,
       /** optional: file holding the client secret; absent means a public client (PKCE only). */
-      String clientSecretFile) {}
+      String clientSecretFile,
+      /**
+       * optional: PEM bundle of the CAs that sign the provider's TLS certificates. When set, the
+       * provider's endpoints are trusted through these CAs only, instead of the JVM's trust store.
+       */
+      ProviderCa caFile) {}
+
+  /**
+   * {@code oidc.caFile}: written in the JSON as the file's path; {@link ConfigLoader} reads the file
+   * at start and fills in its certificates, so a bad bundle stops the start and is never read again.
+   */
+  public record ProviderCa(String file, List<X509Certificate> certificates) {
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    static ProviderCa path(String file) {
+      return new ProviderCa(file, List.of());
+    }
+  }
 
   public record AdminPaths(
       List<String> paths,

@@ -3,11 +3,13 @@ package io.safedefaults.microapp.sidecar.oidc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.safedefaults.microapp.sidecar.config.ConfigException;
+import io.safedefaults.microapp.sidecar.config.SidecarConfig.ProviderCa;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import javax.net.ssl.SSLException;
 
 /**
  * The provider's endpoints, read once at start from its discovery document. A wrong issuer fails
@@ -19,7 +21,12 @@ public record OidcProvider(String issuer, URI authorizationEndpoint, URI tokenEn
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  public static OidcProvider discover(String issuer, HttpClient http) {
+  /**
+   * @param http {@link ProviderHttp#client()}
+   * @param ca the {@code oidc.caFile} that client trusts, or null for the JVM's defaults; named in
+   *     the message when the provider's certificate is not trusted
+   */
+  public static OidcProvider discover(String issuer, HttpClient http, ProviderCa ca) {
     URI url = URI.create((issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer)
         + "/.well-known/openid-configuration");
     JsonNode doc;
@@ -36,6 +43,15 @@ public record OidcProvider(String issuer, URI authorizationEndpoint, URI tokenEn
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ConfigException("OIDC discovery at " + url + " was interrupted");
+    } catch (SSLException e) {
+      // the provider answered, but not with a certificate we can trust for this host name
+      throw new ConfigException("OIDC discovery at " + url + " failed (" + e.getClass().getSimpleName()
+          + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); "
+          + (ca == null
+              ? "its TLS certificate must be signed by a CA the JVM trusts; for a private CA set field 'oidc.caFile'"
+                  + " to a PEM bundle of it"
+              : "its TLS certificate must be signed by a CA in field 'oidc.caFile' (" + ca.file() + ") and name the"
+                  + " issuer's host"));
     } catch (Exception e) {
       throw new ConfigException("OIDC discovery at " + url + " failed (" + e.getClass().getSimpleName()
           + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); check field 'oidc.issuer'");

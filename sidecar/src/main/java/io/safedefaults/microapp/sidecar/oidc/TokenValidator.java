@@ -10,7 +10,7 @@ import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.DefaultResourceRetriever;
+import com.nimbusds.jose.util.ResourceRetriever;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
@@ -44,12 +44,12 @@ public final class TokenValidator {
   private final DefaultJWTProcessor<SecurityContext> bearerTokens;
   private final String clientId;
 
-  public TokenValidator(OidcProvider provider, String clientId) {
+  /** @param jwks fetches jwks_uri; {@link ProviderHttp#jwksRetriever()}, so it trusts what discovery trusted */
+  public TokenValidator(OidcProvider provider, String clientId, ResourceRetriever jwks) {
     this.clientId = clientId;
     JWKSource<SecurityContext> keys;
     try {
-      keys = JWKSourceBuilder.<SecurityContext>create(provider.jwksUri().toURL(),
-              new DefaultResourceRetriever(5_000, 5_000, 512 * 1024))
+      keys = JWKSourceBuilder.<SecurityContext>create(provider.jwksUri().toURL(), jwks)
           .cache(15 * 60_000L, 10_000L)
           .rateLimited(10_000L) // an unknown kid refetches the keys at most every 10 s
           .retrying(true)

@@ -12,6 +12,7 @@ import io.safedefaults.microapp.sidecar.oidc.ClaimsMapper;
 import io.safedefaults.microapp.sidecar.oidc.LoginFlow;
 import io.safedefaults.microapp.sidecar.oidc.MfaRequirement;
 import io.safedefaults.microapp.sidecar.oidc.OidcProvider;
+import io.safedefaults.microapp.sidecar.oidc.ProviderHttp;
 import io.safedefaults.microapp.sidecar.oidc.TokenValidator;
 import io.safedefaults.microapp.sidecar.ratelimit.LocalRateLimiter;
 import io.safedefaults.microapp.sidecar.ratelimit.RateLimiter;
@@ -27,11 +28,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -86,12 +85,11 @@ public final class Sidecar implements AutoCloseable {
     TokenValidator tokens = null;
     LoginFlow login = null;
     if (config.oidc().issuer() != null) {
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-          .followRedirects(HttpClient.Redirect.NEVER).build();
-      OidcProvider provider = OidcProvider.discover(config.oidc().issuer(), http);
-      tokens = new TokenValidator(provider, config.oidc().clientId());
+      ProviderHttp http = ProviderHttp.create(config.oidc().caFile());
+      OidcProvider provider = OidcProvider.discover(config.oidc().issuer(), http.client(), config.oidc().caFile());
+      tokens = new TokenValidator(provider, config.oidc().clientId(), http.jwksRetriever());
       login = new LoginFlow(provider, config.oidc().clientId(), secret(config.oidc().clientSecretFile(), "oidc.clientSecretFile"),
-          config.oidc().scopes(), mfa, http);
+          config.oidc().scopes(), mfa, http.client());
     }
 
     // few threads: a sidecar gets a fraction of a core, and every thread costs memory (RSS budget 128 MB)

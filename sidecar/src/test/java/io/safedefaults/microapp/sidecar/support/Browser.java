@@ -13,19 +13,30 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 
 /**
- * A minimal browser over plain HTTP: sends Accept: text/html, keeps cookies per host:port (Secure
- * cookies too, as a browser does for localhost), follows 302s and meta refreshes, and records every
- * Set-Cookie header it saw so tests can check the flags.
+ * A minimal browser (HTTP, and HTTPS to a provider): sends Accept: text/html, keeps cookies per
+ * host:port (Secure cookies too, as a browser does for localhost), follows 302s and meta
+ * refreshes, and records every Set-Cookie header it saw so tests can check the flags.
  */
 public final class Browser {
   private static final Pattern META_REFRESH = Pattern.compile("http-equiv=\"refresh\" content=\"0;url=([^\"]+)\"");
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
   private final Map<String, Map<String, String>> cookies = new LinkedHashMap<>();
   public final List<String> setCookies = new ArrayList<>();
   public final List<URI> visited = new ArrayList<>();
+
+  public Browser() {
+    this(null);
+  }
+
+  /** @param tls what this browser trusts for https:// pages (the provider's CA); null: the JVM's defaults */
+  public Browser(SSLContext tls) {
+    HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(5));
+    http = (tls == null ? b : b.sslContext(tls)).build();
+  }
 
   public HttpResponse<String> get(String url) throws Exception {
     return follow(send("GET", URI.create(url), null), 10);

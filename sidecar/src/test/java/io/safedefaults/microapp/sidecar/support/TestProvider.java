@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.sidecar.support;
 
 import com.nimbusds.jwt.SignedJWT;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
@@ -18,8 +19,24 @@ public final class TestProvider implements AutoCloseable {
 
   /** @param interactiveLogin show the provider's login page instead of signing in at once */
   public TestProvider(boolean interactiveLogin) {
-    server = new MockOAuth2Server(new no.nav.security.mock.oauth2.OAuth2Config(interactiveLogin));
+    this(new no.nav.security.mock.oauth2.OAuth2Config(interactiveLogin));
+  }
+
+  private TestProvider(no.nav.security.mock.oauth2.OAuth2Config config) {
+    server = new MockOAuth2Server(config);
     server.start();
+  }
+
+  /**
+   * The provider over HTTPS (issuer https://localhost:PORT/acme) with the key and certificate of a
+   * PKCS12 keystore, through mock-oauth2-server's own SSL configuration: a provider behind a
+   * certificate from a private CA ({@link TestCa#serverKeystore}).
+   */
+  public static TestProvider https(Path keystore, String password) {
+    return new TestProvider(no.nav.security.mock.oauth2.OAuth2Config.Companion.fromJson("""
+        {"interactiveLogin": false, "httpServer": {"type": "MockWebServerWrapper", "ssl": {
+          "keyPassword": "%s", "keystoreFile": "%s", "keystoreType": "PKCS12", "keystorePassword": "%s"}}}
+        """.formatted(password, keystore, password)));
   }
 
   public String issuer() {
