@@ -24,13 +24,40 @@ class RenderGoldenTest {
     Path input = TestFiles.repoFile("examples/" + example + ".yaml");
     Result r = run("render", "-f", input.toString(), FLAGS[0], FLAGS[1], FLAGS[2], FLAGS[3]);
     assertThat(r.code).as(r.err).isZero();
-    Path golden = Path.of("src/test/resources/golden/" + example + ".yaml");
+    assertMatchesGolden(r.out, example);
+    assertThat(r.out).doesNotContain("AesGcmKey").contains(ManifestRenderer.KEY_PLACEHOLDER);
+    // without --oidc-ca-file nothing about a provider CA appears (the files above predate it)
+    assertThat(r.out).doesNotContain("caFile").doesNotContain("oidc-ca.pem");
+  }
+
+  private static void assertMatchesGolden(String out, String name) throws Exception {
+    Path golden = Path.of("src/test/resources/golden/" + name + ".yaml");
     if (Boolean.getBoolean("golden.update")) {
       Files.createDirectories(golden.getParent());
-      Files.writeString(golden, r.out);
+      Files.writeString(golden, out);
     }
-    assertThat(r.out).isEqualTo(Files.readString(golden));
-    assertThat(r.out).doesNotContain("AesGcmKey").contains(ManifestRenderer.KEY_PLACEHOLDER);
+    assertThat(out).isEqualTo(Files.readString(golden));
+  }
+
+  @Test
+  void aProviderCaReachesTheSidecarConfigMapAndItsHash() throws Exception {
+    Path ca = Path.of("src/test/resources/oidc-ca/acme-test-root-ca.pem");
+    Result r = run("render", "-f", TestFiles.repoFile("examples/where2eat.yaml").toString(), FLAGS[0], FLAGS[1], FLAGS[2],
+        FLAGS[3], "--oidc-ca-file", ca.toString());
+    assertThat(r.code).as(r.err).isZero();
+    assertMatchesGolden(r.out, "where2eat-oidc-ca");
+    assertThat(r.out).contains("oidc-ca.pem: |").contains("\"caFile\" : \"/etc/microapp-sidecar/oidc-ca.pem\"");
+  }
+
+  @Test
+  void aBadOidcCaFileStopsWithOneLineNamingTheFlag() {
+    Path leaf = Path.of("src/test/resources/oidc-ca/provider-certificate.pem");
+    Result r = run("render", "-f", TestFiles.repoFile("examples/where2eat.yaml").toString(), "--oidc-ca-file",
+        leaf.toString());
+    assertThat(r.code).isEqualTo(2);
+    assertThat(r.out).isEmpty();
+    assertThat(r.err.lines().toList()).singleElement().satisfies(line -> assertThat(line)
+        .startsWith("render: --oidc-ca-file " + leaf + " certificate 1 is not a CA certificate"));
   }
 
   @Test

@@ -95,6 +95,7 @@ public final class AuthCheck {
 
   private static boolean configApplied(AppPlan plan, Observed o) {
     return o.sidecarConfig() != null && o.sidecarConfig().getData() != null
-        && SidecarConfig.json(plan).equals(o.sidecarConfig().getData().get(SidecarConfig.FILE));
+        && SidecarConfig.json(plan).equals(o.sidecarConfig().getData().get(SidecarConfig.FILE))
+        && java.util.Objects.equals(plan.oidcCaBundle(), o.sidecarConfig().getData().get(SidecarConfig.OIDC_CA_FILE));
   }
 }

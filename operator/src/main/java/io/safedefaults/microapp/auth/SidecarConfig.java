@@ -32,6 +32,11 @@ public final class SidecarConfig {
   public static final String CLIENT_SECRET_DIR = "/etc/microapp-sidecar/oidc";
   public static final String CLIENT_SECRET_FILE = "client-secret";
   public static final String PURGE_TOKEN_DIR = "/etc/microapp-sidecar/purge";
+  /**
+   * The provider's CA bundle (--oidc-ca-file), a second key of the same ConfigMap, so it is
+   * mounted beside {@value #FILE} in {@value #DIR} and named by oidc.caFile.
+   */
+  public static final String OIDC_CA_FILE = "oidc-ca.pem";
   public static final String CALLBACK_PATH = "/oauth2/callback";
   /** amr values that prove a second factor (RFC 8176). */
   public static final List<String> MFA_AMR = List.of("mfa", "otp", "hwk", "swk", "fpt");
@@ -59,6 +64,9 @@ public final class SidecarConfig {
     oidc.put("clientId", plan.clientId());
     if (plan.sealed().clientSecret()) {
       oidc.put("clientSecretFile", CLIENT_SECRET_DIR + "/" + CLIENT_SECRET_FILE);
+    }
+    if (plan.oidcCaBundle() != null) {
+      oidc.put("caFile", DIR + "/" + OIDC_CA_FILE);
     }
     oidc.put("redirectPath", CALLBACK_PATH);
     oidc.put("scopes", List.of("openid", "email", "profile", "groups"));
@@ -110,8 +118,28 @@ public final class SidecarConfig {
     return new ConfigMapBuilder()
         .withMetadata(Names.metadata(app, Names.sidecarConfigMap(app)))
         .withImmutable(false)
-        .addToData(FILE, json(plan))
+        .withData(data(plan))
         .build();
+  }
+
+  /** The ConfigMap's keys: {@value #FILE} and, when the operator has a provider CA, {@value #OIDC_CA_FILE}. */
+  public static Map<String, String> data(AppPlan plan) {
+    Map<String, String> data = new LinkedHashMap<>();
+    data.put(FILE, json(plan));
+    if (plan.oidcCaBundle() != null) {
+      data.put(OIDC_CA_FILE, plan.oidcCaBundle());
+    }
+    return data;
+  }
+
+  /**
+   * The pod template's config hash: everything the sidecar reads from this ConfigMap, so its pods
+   * roll when the configuration or the CA bundle changes. Without a CA it is the hash of
+   * {@value #FILE} alone, as it always was, so existing pods do not roll.
+   */
+  public static String contentHash(AppPlan plan) {
+    String json = json(plan);
+    return hash(plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle());
   }
 
   /** Short content hash put on the pod template, so pods roll when the configuration changes. */

@@ -1,9 +1,12 @@
 package io.safedefaults.microapp.cli;
 
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.auth.CaBundle;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
@@ -71,6 +74,12 @@ public class PolicyOptions {
       description = "Non-root uid the app pods run as (env MICROAPP_RUN_AS_USER).")
   long runAsUser;
 
+  @Option(names = "--oidc-ca-file", defaultValue = "${env:MICROAPP_OIDC_CA_FILE}",
+      description = "PEM bundle of the CAs that sign the OIDC provider's TLS certificates, for a provider behind a"
+          + " private CA; every app's sidecar then trusts exactly these for its provider instead of the JVM's"
+          + " default CAs. Read once at start (env MICROAPP_OIDC_CA_FILE).")
+  String oidcCaFile;
+
   public OperatorConfig toConfig() {
     return OperatorConfig.builder()
         .sidecarImage(sidecarImage)
@@ -87,7 +96,26 @@ public class PolicyOptions {
         .runAsUser(runAsUser)
         .trustedProxyCidrs(trustedProxyCidrs == null ? List.of()
             : trustedProxyCidrs.stream().map(String::trim).filter(s -> !s.isEmpty()).toList())
+        .oidcCaBundle(oidcCaBundle(oidcCaFile, Instant.now()))
         .build();
+  }
+
+  /**
+   * Reads and checks the bundle once, with the sidecar's own rules, so a bundle no sidecar would
+   * accept stops the operator at start instead of every app's pods; the PEM is then written
+   * canonically (certificates only), which is what the apps' ConfigMaps carry.
+   */
+  static String oidcCaBundle(String file, Instant now) {
+    if (file == null || file.isBlank()) {
+      return null;
+    }
+    try {
+      return CaBundle.pem(CaBundle.read(Path.of(file.trim()), now));
+    } catch (CaBundle.Invalid e) {
+      throw new IllegalArgumentException("--oidc-ca-file " + file.trim() + " " + e.getMessage());
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new IllegalArgumentException("--oidc-ca-file: '" + file + "' is not a file path");
+    }
   }
 
   static Duration duration(String flag, String text) {

@@ -87,6 +87,10 @@ public final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     OperatorConfig config = policy.toConfig();
+    if (config.oidcCaBundle() != null) {
+      LOG.info("app sidecars trust their OIDC provider through the {} CA certificate(s) of --oidc-ca-file only",
+          config.oidcCaBundle().split("-----BEGIN CERTIFICATE-----", -1).length - 1);
+    }
     boolean leaderElection = !noLeaderElection
         && !"false".equalsIgnoreCase(System.getenv().getOrDefault("MICROAPP_LEADER_ELECTION", "true"));
     if (keyRotationDays < 1) {

@@ -212,6 +212,14 @@ public record AppPlan(
         io.safedefaults.microapp.auth.SidecarConfig.hash(all.toString()));
   }
 
+  /**
+   * The PEM the app's sidecar trusts for its provider's TLS (--oidc-ca-file), or null: the JVM's
+   * defaults. Only for an app that signs in somewhere; one without an issuer calls no provider.
+   */
+  public String oidcCaBundle() {
+    return issuer == null ? null : config.oidcCaBundle();
+  }
+
   /** True when the app may be reachable from outside the cluster: a host and nothing blocking. */
   public boolean exposed() {
     return host != null && problems.stream().noneMatch(Problem::blocksExposure);

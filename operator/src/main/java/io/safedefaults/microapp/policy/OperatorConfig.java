@@ -26,7 +26,12 @@ public record OperatorConfig(
     Resources appResources,
     Resources sidecarResources,
     long runAsUser,
-    List<String> trustedProxyCidrs) {
+    List<String> trustedProxyCidrs,
+    /**
+     * PEM of the CAs that sign the OIDC provider's TLS certificates (--oidc-ca-file), already
+     * validated and written canonically; null: sidecars trust the JVM's default CAs.
+     */
+    String oidcCaBundle) {
 
   /** Requests per minute per IP, burst per second per IP, requests per minute per user. */
   public record Limits(int perIpPerMinute, int perIpBurstPerSecond, int perUserPerMinute) {}
@@ -62,6 +67,7 @@ public record OperatorConfig(
     private Resources sidecarResources = new Resources("50m", "500m", "160Mi");
     private long runAsUser = 10001;
     private List<String> trustedProxyCidrs = List.of();
+    private String oidcCaBundle;
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -80,6 +86,8 @@ public record OperatorConfig(
     public Builder sidecarResources(Resources v) { sidecarResources = v; return this; }
     public Builder runAsUser(long v) { runAsUser = v; return this; }
     public Builder trustedProxyCidrs(List<String> v) { trustedProxyCidrs = List.copyOf(v); return this; }
+    /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
+    public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
     /** Checks the bounds a platform team could get wrong; each message names the flag. */
     public OperatorConfig build() {
@@ -113,7 +121,8 @@ public record OperatorConfig(
       return new OperatorConfig(sidecarImage, blankToNull(defaultIssuer), blankToNull(clusterIssuer),
           blankToNull(ingressClassName), IngressFlavor.parse(ingressFlavor, ingressClassName),
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
-          maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs);
+          maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
+          oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle);
     }
 
     private static String blankToNull(String s) {

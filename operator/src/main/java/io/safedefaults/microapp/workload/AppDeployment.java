@@ -43,7 +43,7 @@ public final class AppDeployment {
 
   public static Deployment desired(MicroApp app, AppPlan plan) {
     OperatorConfig config = plan.config();
-    String configHash = SidecarConfig.hash(SidecarConfig.json(plan));
+    String configHash = SidecarConfig.contentHash(plan);
     return new DeploymentBuilder()
         .withMetadata(Names.metadata(app, app.getMetadata().getName()))
         .withNewSpec()
