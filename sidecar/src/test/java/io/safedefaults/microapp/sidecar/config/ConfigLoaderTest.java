@@ -41,14 +41,19 @@ class ConfigLoaderTest {
 
   /** Pulls the config.json block out of the ConfigMap in the operator's golden YAML. */
   static String configJsonFrom(List<String> yaml) {
+    return blockFrom(yaml, "config.json");
+  }
+
+  /** Pulls one key's literal block ({@code key: |}) out of the operator's golden YAML. */
+  static String blockFrom(List<String> yaml, String key) {
     int start = -1;
     for (int i = 0; i < yaml.size(); i++) {
-      if (yaml.get(i).trim().equals("config.json: |")) {
+      if (yaml.get(i).trim().equals(key + ": |")) {
         start = i + 1;
         break;
       }
     }
-    assertThat(start).as("config.json in the operator's golden file").isPositive();
+    assertThat(start).as(key + " in the operator's golden file").isPositive();
     String indent = yaml.get(start).replaceAll("^(\\s*).*", "$1");
     return yaml.subList(start, yaml.size()).stream().takeWhile(l -> l.startsWith(indent) || l.isBlank())
         .map(l -> l.length() >= indent.length() ? l.substring(indent.length()) : l).collect(Collectors.joining("\n"));

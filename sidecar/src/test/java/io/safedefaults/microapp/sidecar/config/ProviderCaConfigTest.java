@@ -79,6 +79,20 @@ class ProviderCaConfigTest {
   }
 
   @Test
+  void theOperatorsRenderingWithAProviderCaIsAccepted() throws Exception {
+    // both ends of the contract: the operator's golden output for --oidc-ca-file
+    Path golden = Path.of("..", "operator", "src", "test", "resources", "golden", "where2eat-oidc-ca.yaml");
+    java.util.List<String> yaml = Files.readAllLines(golden);
+    String json = ConfigLoaderTest.configJsonFrom(yaml);
+    assertThat(json).contains("\"caFile\" : \"/etc/microapp-sidecar/oidc-ca.pem\"");
+    // the ConfigMap's second key, where the pod would mount it
+    Path pem = file("oidc-ca.pem", ConfigLoaderTest.blockFrom(yaml, "oidc-ca.pem"));
+    SidecarConfig c = ConfigLoader.parse(json.replace("/etc/microapp-sidecar/oidc-ca.pem", pem.toString()));
+    assertThat(c.oidc().caFile().certificates()).singleElement()
+        .satisfies(cert -> assertThat(cert.getSubjectX500Principal().getName()).contains("CN=Acme Test Root CA"));
+  }
+
+  @Test
   void windowsLineEndingsAndOpensslTextAroundTheBlocksAreFine() throws Exception {
     String withText = "Bag Attributes\r\n    friendlyName: acme\r\nsubject=CN = Acme Test Root CA\r\n"
         + ca.pem().replace("\n", "\r\n");
