@@ -6,6 +6,7 @@
 #   - the RBAC never grows beyond what the operator uses (no wildcards, no secret get/update,
 #     nothing cluster-scoped, no privilege-escalation verbs)
 #   - values.schema.json and the template checks reject bad values with a message naming the value
+#   - oidc.caBundle is mounted into the operator (ConfigMap, volume, env, checksum) only when set
 #
 #   e2e/helm/chart-check.sh          # exit 0 when every check passes
 # helm comes from e2e/control-plane/build-helm.sh (built from the Go module proxy).
@@ -42,7 +43,10 @@ crds_identical() {
 check "chart CRDs are identical to crds/ (generated from the Java model)" crds_identical
 
 # ---- lint ---------------------------------------------------------------------------------------
-all_options=(--set replicaCount=2 --set podDisruptionBudget.enabled=true
+# A test CA certificate (valid until 2124; see operator/src/test/resources/oidc-ca/README.md).
+test_ca="$root/operator/src/test/resources/oidc-ca/acme-test-root-ca.pem"
+second_ca="$root/operator/src/test/resources/oidc-ca/acme-second-root-ca.pem"
+all_options=(--set replicaCount=2 --set podDisruptionBudget.enabled=true --set-file "oidc.caBundle=$test_ca"
   --set networkPolicy.enabled=true --set 'networkPolicy.apiServer.cidrs={10.0.0.1/32}'
   --set networkPolicy.dns=true --set monitoring.serviceMonitor.enabled=true
   --set ingress.clusterIssuer=letsencrypt --set defaults.issuer=https://login.example.com/realms/acme
@@ -136,7 +140,7 @@ expect_kinds() { # NAME EXPECTED-SORTED-KINDS
 check "default objects: SA, app ClusterRole, sealing/public-key/lease Roles, Deployment, Service" \
   expect_kinds default "ClusterRole ClusterRoleBinding Deployment Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount"
 check "ServiceMonitor rendered when the API exists and it is enabled" \
-  expect_kinds all "ClusterRole ClusterRoleBinding Deployment NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
+  expect_kinds all "ClusterRole ClusterRoleBinding ConfigMap Deployment NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
 check_no_servicemonitor() {
   render sm-missing --set monitoring.serviceMonitor.enabled=true
   ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
@@ -173,6 +177,56 @@ check "env: POD_NAMESPACE and POD_NAME come from the downward API" \
   bash -c "grep -q 'fieldPath: metadata.namespace' '$tmp/default.yaml' && grep -q 'fieldPath: metadata.name' '$tmp/default.yaml'"
 check "env: the keys namespace defaults to the release namespace" env_is default MICROAPP_KEYS_NAMESPACE microapp-system
 
+# ---- the OIDC provider's CA bundle (oidc.caBundle) ------------------------------------------------
+# oidca_check FILE MODE [BUNDLE]: MODE "set" -- a ConfigMap <release>-oidc-ca holding exactly the
+# bundle, mounted read-only into the operator container only, MICROAPP_OIDC_CA_FILE naming it and a
+# checksum annotation; MODE "unset" -- none of these. Prints the checksum.
+cat >"$tmp/oidcca.py" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+mode, bundle = sys.argv[2], (open(sys.argv[3]).read() if len(sys.argv) > 3 else None)
+cms = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-oidc-ca")]
+dep = next(d for d in docs if d["kind"] == "Deployment")
+pod = dep["spec"]["template"]["spec"]
+vols = [v for v in pod.get("volumes", []) if "oidc-ca" in v["name"]]
+env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+ann = (dep["spec"]["template"]["metadata"].get("annotations") or {}).get("checksum/oidc-ca")
+if mode == "unset":
+    bad = [what for what, present in [("ConfigMap", cms), ("volume", vols), ("MICROAPP_OIDC_CA_FILE", "MICROAPP_OIDC_CA_FILE" in env),
+                                      ("checksum/oidc-ca", ann)] if present]
+    if bad: print("without oidc.caBundle the render has: " + ", ".join(bad)); sys.exit(1)
+    sys.exit(0)
+assert len(cms) == 1, "one ConfigMap *-oidc-ca, got %d" % len(cms)
+cm = cms[0]
+assert cm["metadata"]["namespace"] == "microapp-system", cm["metadata"]
+assert cm["data"]["ca.pem"].strip() == bundle.strip(), "ca.pem differs from the bundle"
+assert list(cm["data"]) == ["ca.pem"], cm["data"].keys()
+assert len(vols) == 1 and vols[0]["configMap"]["name"] == cm["metadata"]["name"], vols
+path = env.get("MICROAPP_OIDC_CA_FILE")
+for c in pod["containers"]:
+    mounts = [m for m in c.get("volumeMounts", []) if m["name"] == vols[0]["name"]]
+    assert len(mounts) == 1 and mounts[0].get("readOnly") is True, (c["name"], mounts)
+    assert path == mounts[0]["mountPath"] + "/ca.pem", (path, mounts[0]["mountPath"])
+assert ann, "no checksum/oidc-ca annotation: a new bundle would not restart the operator"
+print(ann)
+PY
+oidcca_check() { python3 "$tmp/oidcca.py" "$@"; }
+check "renders with oidc.caBundle, no duplicate keys" render_ok oidcca --set-file "oidc.caBundle=$test_ca"
+check "oidc.caBundle: a ConfigMap with the bundle, mounted read-only, MICROAPP_OIDC_CA_FILE, checksum" \
+  oidcca_check "$tmp/oidcca.yaml" set "$test_ca"
+check "oidc.caBundle set with all options: the same mount" oidcca_check "$tmp/all.yaml" set "$test_ca"
+check "no oidc.caBundle: no ConfigMap, volume, mount, env or checksum (default render)" \
+  oidcca_check "$tmp/default.yaml" unset
+check "no oidc.caBundle: nothing mounted when watching a namespace list" oidcca_check "$tmp/ns.yaml" unset
+checksum_follows_bundle() {
+  render oidcca2 --set-file "oidc.caBundle=$second_ca" || return 1
+  local a b; a="$(oidcca_check "$tmp/oidcca.yaml" set "$test_ca")" && b="$(oidcca_check "$tmp/oidcca2.yaml" set "$second_ca")" \
+    || return 1
+  [[ "$a" != "$b" ]] || { echo "the same checksum for two bundles: $a"; return 1; }
+}
+check "a changed oidc.caBundle changes the pod's checksum, so the operator restarts and reads it" checksum_follows_bundle
+{ cat "$test_ca"; printf -- '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n'; } >"$tmp/with-key.pem"
+
 # ---- bad values are rejected, with a message that names the value -------------------------------
 rejects() { # NAME PATTERN --set ARGS...
   local name="$1" pattern="$2"; shift 2
@@ -198,5 +252,8 @@ rejects "two replicas without leader election" "leaderElection.enabled is false"
 rejects "overriding MICROAPP_* via extraEnv" "operator.extraEnv sets MICROAPP_DEFAULT_LIMITS" --set 'operator.extraEnv[0].name=MICROAPP_DEFAULT_LIMITS'
 rejects "an invalid namespace name"        "/watchNamespaces/0.*does not match"     --set 'watchNamespaces={Team_Food}'
 rejects "a resync below 5 seconds"         "/operator/resyncSeconds.*minimum"       --set operator.resyncSeconds=1
+rejects "a CA bundle that is not PEM"      "/oidc/caBundle.*does not match"         --set oidc.caBundle=acme-root-ca
+rejects "a private key in the CA bundle"   "oidc.caBundle holds a private key"      --set-file "oidc.caBundle=$tmp/with-key.pem"
+rejects "a misspelt oidc key"              "additional properties 'caBundel' not allowed" --set oidc.caBundel=x
 
 summary "chart checks"

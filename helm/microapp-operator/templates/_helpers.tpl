@@ -66,6 +66,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default .Release.Namespace .Values.sealing.keysNamespace }}
 {{- end }}
 
+{{/* Where the operator reads oidc.caBundle: the key ca.pem of the ConfigMap mounted read-only here. */}}
+{{- define "microapp-operator.oidcCaDir" -}}
+/etc/microapp-operator/oidc-ca
+{{- end }}
+{{- define "microapp-operator.oidcCaFile" -}}
+{{ include "microapp-operator.oidcCaDir" . }}/ca.pem
+{{- end }}
+
 {{/* A duration such as 8h, 90m or 1h30m in minutes (the schema has checked its shape). */}}
 {{- define "microapp-operator.minutes" -}}
 {{- $h := 0 }}{{- $m := 0 }}
@@ -104,6 +112,9 @@ the fix.
 {{- if or (hasPrefix "MICROAPP_" .name) (has .name (list "POD_NAMESPACE" "POD_NAME" "JAVA_TOOL_OPTIONS")) }}
 {{- fail (printf "operator.extraEnv sets %s, which the chart derives from its values; set the matching value instead (see values.yaml)" .name) }}
 {{- end }}
+{{- end }}
+{{- if contains "PRIVATE KEY" $v.oidc.caBundle }}
+{{- fail "oidc.caBundle holds a private key; it must hold only the CA certificates (PEM) that sign the OIDC provider's TLS certificates, never a key: remove the key and rotate it" }}
 {{- end }}
 {{- $maxTtl := include "microapp-operator.minutes" $v.bounds.maxSessionTTL | atoi }}
 {{- if gt $maxTtl 1440 }}
@@ -155,6 +166,11 @@ the fix.
 {{- with .Values.defaults.issuer }}
 - name: MICROAPP_DEFAULT_ISSUER
   value: {{ . | quote }}
+{{- end }}
+{{- if .Values.oidc.caBundle }}
+# The provider's CA bundle (oidc.caBundle), mounted from the ConfigMap <release>-oidc-ca.
+- name: MICROAPP_OIDC_CA_FILE
+  value: {{ include "microapp-operator.oidcCaFile" . | quote }}
 {{- end }}
 {{- with .Values.ingress.clusterIssuer }}
 - name: MICROAPP_CLUSTER_ISSUER
