@@ -31,6 +31,7 @@ if [[ -z "$(node_mounts)" ]]; then
 else
   echo "down.sh: kept $CP_STATE: something is still mounted under it" >&2
 fi
+rm -rf "$CP_STATE.failed-logs"   # a failed up's logs (see up.sh)
 rc=0
 "$here/check-clean.sh" ${saved:+--saved "$saved"} || rc=$?
 [[ -n "$saved" ]] && rm -f "$saved"

@@ -66,7 +66,7 @@ node_save_host() {
       [[ -r "/proc/sys/$k" ]] && echo "sysctl $k $(tr '\t' ' ' <"/proc/sys/$k")"
     done
     for k in "${NODE_HOST_PATHS[@]}"; do [[ -e "$k" ]] && echo "existed $k"; done
-    ip -o addr show dev lo | grep -q " $NODE_IP/32 " && echo "lo-alias-existed"
+    # (whether the lo alias existed is up.sh's to say: it adds the alias before this runs)
     nft list tables 2>/dev/null | sed 's/^table /nft-table /'
   } >"$HOST_SAVED.tmp"
   mv "$HOST_SAVED.tmp" "$HOST_SAVED"
@@ -229,12 +229,33 @@ node_clean_host_paths() {
   done
 }
 
+# node_stop_processes: like cp_stop (newest first: add-ons, kube-proxy, scheduler, kubelet,
+# containerd, then the control plane), but the pods die right after containerd: a pod's open watch
+# (CoreDNS's) would otherwise keep the apiserver's graceful shutdown waiting its full 60 s.
+node_stop_processes() {
+  local proc pid procs=() pids=() i
+  [[ -f "$CP_STATE/pids" ]] || return 0
+  while read -r proc pid; do
+    [[ -n "${pid:-}" ]] || continue
+    procs=("$proc" "${procs[@]}") pids=("$pid" "${pids[@]}")
+  done <"$CP_STATE/pids"
+  for i in "${!pids[@]}"; do
+    cp_stop_one "${procs[$i]}" "${pids[$i]}"
+    # Each component was started with setsid, so it leads a process group; what it spawned and
+    # did not wait for (an iptables call of the kubelet or kube-proxy still waiting for the xtables
+    # lock) is still in that group and would recreate tables after the cleanup below.
+    [[ "${pids[$i]}" =~ ^[0-9]+$ ]] && kill -KILL -- "-${pids[$i]}" 2>/dev/null
+    [[ "${procs[$i]}" == containerd ]] && node_kill_containers
+  done
+  : >"$CP_STATE/pids"
+}
+
 # node_teardown: stop and undo everything, in an order that lets each step succeed: processes
 # (newest first: add-ons, kube-proxy, scheduler, kubelet, containerd, then the control plane),
 # then the containers they leave behind, mounts, network, cgroups, host files, sysctls.
 node_teardown() {
   node_dirs
-  cp_stop
+  node_stop_processes
   node_kill_containers
   node_umount_all
   node_clean_net

@@ -14,21 +14,32 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
+# checked before anything touches the state dir
+[[ "$(id -u)" -eq 0 ]] || { echo "up.sh: a node needs root (containerd, iptables, mounts, cgroups); run as root" >&2; exit 1; }
 cp_init "${1:-}"
 node_dirs
 cp_dir="$here/../control-plane"
 timeout_s="${NODE_START_TIMEOUT:-60}"
 INGRESS_DOMAINS="${NODE_INGRESS_DOMAINS:-example.com}"
+INGRESS_DOMAINS="${INGRESS_DOMAINS//,/ }"
 t_start=$SECONDS
 die() { echo "up.sh: $*" >&2; exit 1; }
 
 # --- prerequisites: one line naming what is missing ------------------------------------------------
-[[ "$(id -u)" -eq 0 ]] || die "a node needs root (containerd, iptables, mounts, cgroups); run as root"
 for h in cpu cpuacct memory pids devices freezer; do
   grep -qE "^cgroup /sys/fs/cgroup/[^ ]*\b$h\b[^ ]* cgroup " /proc/mounts \
     || die "no cgroup v1 '$h' hierarchy mounted under /sys/fs/cgroup (the node runs the kubelet with cgroup v1)"
 done
 "$here/install-node-deps.sh" >&2 || die "Debian packages missing (see above)"
+# bad input is refused before anything starts: these end up in CoreDNS's Corefile
+for d in $INGRESS_DOMAINS; do
+  [[ "$d" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] \
+    || die "NODE_INGRESS_DOMAINS: '$d' is not a lower-case DNS domain (e.g. example.com)"
+  [[ "$d" == cluster.local || "$d" == *.cluster.local ]] && die "NODE_INGRESS_DOMAINS: '$d' is the cluster's own domain"
+done
+for u in ${NODE_DNS_UPSTREAM:-}; do
+  [[ "$u" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}(:[0-9]{1,5})?$ ]] || die "NODE_DNS_UPSTREAM: '$u' is not an IPv4 address[:port]"
+done
 (( ${#CTRD_SOCK} < 100 )) || die "state dir path too long for containerd's socket ($CTRD_SOCK); set CONTROL_PLANE_STATE_DIR shorter"
 
 # --- one node per host -----------------------------------------------------------------------------
@@ -69,8 +80,11 @@ elif cp_running; then
 fi
 
 # --- binaries and images (fast no-ops once built) -------------------------------------------------
-"$here/build.sh" >&2 || die "building the node failed (see above)"
-for b in kubelet kube-scheduler kube-proxy kubectl; do
+# NODE_NO_BUILD=1: use what is there (CI that built in an earlier step; a quick missing-binary check)
+if [[ -z "${NODE_NO_BUILD:-}" ]]; then
+  "$here/build.sh" >&2 || die "building the node failed (see above)"
+fi
+for b in etcd kube-apiserver kube-controller-manager kubelet kube-scheduler kube-proxy kubectl; do
   [[ -x "$CP_BIN/$b" ]] || die "missing binary $CP_BIN/$b (run e2e/node/build.sh)"
 done
 kube_router="$NODE_ADDONS/kube-router-$KUBE_ROUTER_VERSION/kube-router"
