@@ -90,8 +90,7 @@ node_restore_sysctls() {
 node_kill_containers() {
   local round pids p
   for round in $(seq 50); do
-    pids="$(cat /sys/fs/cgroup/*/kubepods/cgroup.procs /sys/fs/cgroup/*/kubepods/*/cgroup.procs \
-      /sys/fs/cgroup/*/kubepods/*/*/cgroup.procs /sys/fs/cgroup/*/kubepods/*/*/*/cgroup.procs 2>/dev/null | sort -u)"
+    pids="$(find /sys/fs/cgroup/*/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)"
     for p in $(node_shim_pids); do pids+=" $p"; done
     [[ -z "${pids// /}" ]] && return 0
     # shellcheck disable=SC2086
