@@ -43,7 +43,8 @@ fi
 
 # network: bridge, veths, node IP, routes, network namespaces of the pods
 ip -o link show type bridge 2>/dev/null | grep -qE ": ($BRIDGE|cni0)[:@]" && leftover "bridge $BRIDGE"
-while read -r l; do leftover "veth $l"; done < <(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1)
+# the bridge plugin's host-side names: veth + 8 hex digits
+while read -r l; do leftover "veth $l"; done < <(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^veth[0-9a-f]{8}$')
 if ip -o addr show dev lo | grep -q " $NODE_IP/32 "; then
   if [[ -z "$saved" ]] || ! grep -qx lo-alias-existed "$saved"; then leftover "address $NODE_IP on lo"; fi
 fi

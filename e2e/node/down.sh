@@ -18,8 +18,13 @@ node_dirs
 [[ "$(id -u)" -eq 0 ]] || { echo "down.sh: needs root (it undoes iptables, mounts and cgroups)" >&2; exit 1; }
 t0=$SECONDS
 
-if [[ ! -e "$CP_STATE" ]] && ! { [[ -f "$NODE_MARKER" ]] && [[ "$(cut -d' ' -f1 "$NODE_MARKER")" == "$CP_NAME" ]]; }; then
+running="$(cut -d' ' -f1 "$NODE_MARKER" 2>/dev/null || true)"
+if [[ ! -e "$CP_STATE" && "$running" != "$CP_NAME" ]]; then
   echo "node '$CP_NAME' is not running (no $CP_STATE)"
+  if [[ -n "$running" ]]; then
+    echo "(node '$running' runs on this host; not touching it)"
+    exit 0
+  fi
   "$here/check-clean.sh"
   exit 0
 fi

@@ -213,6 +213,14 @@ node_clean_host_paths() {
     find /var/log/containers -maxdepth 1 -type l -lname "$NODE_STATE/*" -delete 2>/dev/null || true
   fi
   # containerd's shim sockets of this instance (named by a hash; the shims are gone by now)
+  # A /run/containerd that was there before (a system containerd) keeps its own files; ours are
+  # the shim sockets made since up that nobody listens on any more.
+  if [[ -d /run/containerd/s && -f "$HOST_SAVED" ]] && grep -qx "existed /run/containerd" "$HOST_SAVED"; then
+    local listening; listening="$(ss -xlH 2>/dev/null | awk '{print $5}')"
+    for p in $(find /run/containerd/s -maxdepth 1 -type s -newer "$HOST_SAVED" 2>/dev/null); do
+      grep -qxF "$p" <<<"$listening" || rm -f "$p"
+    done
+  fi
   for p in "${NODE_HOST_PATHS[@]}"; do
     grep -qx "existed $p" "$HOST_SAVED" 2>/dev/null && continue
     [[ -e "$p" ]] || continue

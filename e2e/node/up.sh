@@ -55,7 +55,7 @@ print_usage_hint() {
 }
 if [[ -f "$NODE_MARKER" ]]; then
   read -r other other_state <"$NODE_MARKER" || true
-  if [[ "$other" == "$CP_NAME" ]]; then
+  if [[ "$other" == "$CP_NAME" && "$other_state" == "$CP_STATE" ]]; then
     if node_healthy; then
       echo "node '$CP_NAME' is already up ($NODE_NAME Ready)"
       print_usage_hint
@@ -65,7 +65,7 @@ if [[ -f "$NODE_MARKER" ]]; then
     "$here/down.sh" "$CP_NAME" >&2 || die "could not clean up the stale node '$CP_NAME' (see above)"
   else
     # is the other one alive? (its recorded processes run)
-    if ( cp_init "$other" >/dev/null && [[ "$CP_STATE" == "$other_state" ]] && cp_running ); then
+    if ( CONTROL_PLANE_STATE_DIR="$(dirname "$other_state")" && cp_init "$other" >/dev/null && cp_running ); then
       die "node '$other' is running on this host (only one node per host: it owns 10.250.0.1, the bridge and iptables); stop it with $here/down.sh $other"
     fi
     echo "node '$other' left state behind without running processes: cleaning it up first"
@@ -95,7 +95,7 @@ done
 for t in containerd ctr runc iptables ip nft; do command -v "$t" >/dev/null || die "missing command '$t' (e2e/node/install-node-deps.sh installs it)"; done
 
 # --- from here on, a failure tears down everything this run started ---------------------------------
-up_done=0
+up_done=0 had_alias=0
 current="" current_log=""
 on_exit() {
   local rc=$?
@@ -112,6 +112,8 @@ on_exit() {
     rm -rf "$CP_STATE.failed-logs"; cp -r "$CP_STATE/logs" "$CP_STATE.failed-logs" 2>/dev/null || true
   fi
   node_teardown >&2 || true
+  # an alias that was there before we started stays (host.saved may not exist yet to say so)
+  ((had_alias)) && ip addr add "$NODE_IP/32" dev lo 2>/dev/null
   rm -rf "$CP_STATE"
   echo "up.sh: tore down what it started; logs in $CP_STATE.failed-logs" >&2
   "$here/check-clean.sh" >&2 || true
@@ -121,15 +123,13 @@ trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 # --- the control plane in node-IP mode -------------------------------------------------------------
-# The node IP must exist before the apiserver binds it. It is recorded as ours in host.saved
-# below; until then node_clean_net would remove it on failure, which is right unless it was there
-# before, so check that first.
-had_alias=0
+# The node IP must exist before the apiserver binds it. Teardown removes it unless it was there
+# before (host.saved says so once written; on_exit puts a pre-existing one back before that).
 ip -o addr show dev lo | grep -q " $NODE_IP/32 " && had_alias=1
 ((had_alias)) || ip addr add "$NODE_IP/32" dev lo
 echo "$CP_NAME $CP_STATE" >"$NODE_MARKER"
 current="control plane"
-CONTROL_PLANE_NODE_IP="$NODE_IP" "$cp_dir/up.sh" "$CP_NAME" >&2 || { ((had_alias)) || ip addr del "$NODE_IP/32" dev lo 2>/dev/null; exit 1; }
+CONTROL_PLANE_NODE_IP="$NODE_IP" "$cp_dir/up.sh" "$CP_NAME" >&2
 t_cp=$SECONDS
 node_save_host
 ((had_alias)) && echo "lo-alias-existed" >>"$HOST_SAVED"
