@@ -80,6 +80,7 @@ node_restore_sysctls() {
     [[ "$(tr '\t' ' ' <"/proc/sys/$k" 2>/dev/null)" == "$v" ]] && continue
     echo "$v" >"/proc/sys/$k" 2>/dev/null || node_warn "could not restore $k to '$v'"
   done <"$HOST_SAVED"
+  return 0
 }
 
 # --- teardown ----------------------------------------------------------------------------------------
@@ -90,7 +91,8 @@ node_restore_sysctls() {
 node_kill_containers() {
   local round pids p
   for round in $(seq 50); do
-    pids="$(find /sys/fs/cgroup/*/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)"
+    # (no kubepods yet: find fails, which pipefail would turn into an exit)
+    pids="$(find /sys/fs/cgroup/*/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u || true)"
     for p in $(node_shim_pids); do pids+=" $p"; done
     [[ -z "${pids// /}" ]] && return 0
     # shellcheck disable=SC2086
@@ -124,6 +126,7 @@ node_umount_all() {
   done
   left="$(node_mounts)"
   [[ -z "$left" ]] || node_warn "still mounted: $left"
+  return 0
 }
 node_mounts() {
   # /proc/self/mountinfo escapes spaces as \040; our paths have none
@@ -148,6 +151,7 @@ node_clean_iptables() {
                print; next }
       { print }' <<<"$dump" | "$restore" -w 5 || node_warn "$restore failed while removing the node's chains"
   done
+  return 0
 }
 
 # node_clean_ipsets: kube-router's sets (after the rules that use them are gone)
@@ -157,6 +161,7 @@ node_clean_ipsets() {
   for s in $(ipset list -n 2>/dev/null | grep -E "$NODE_IPSET_RE"); do
     ipset destroy "$s" 2>/dev/null || node_warn "could not destroy ipset $s"
   done
+  return 0
 }
 
 # node_clean_nft: nftables tables that did not exist at up and hold no rule any more (the ip/ip6
@@ -174,6 +179,7 @@ node_clean_nft() {
     fi
     nft delete table "$fam" "$name" 2>/dev/null || true
   done < <(nft list tables 2>/dev/null)
+  return 0
 }
 
 # node_clean_cgroups: the kubelet's kubepods tree in every v1 hierarchy, leaves first
@@ -190,7 +196,7 @@ node_clean_cgroups() {
 # node_clean_net: the bridge (its veths went with the pods' network namespaces), our routes, the
 # lo alias (unless it was there before), conntrack entries of the node's ranges
 node_clean_net() {
-  ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE" 2>/dev/null
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" 2>/dev/null || node_warn "could not delete bridge $BRIDGE"; fi
   ip route del unreachable "$CLUSTER_CIDR" 2>/dev/null || true
   ip route del "$SERVICE_CIDR" 2>/dev/null || true
   if ! grep -qx lo-alias-existed "$HOST_SAVED" 2>/dev/null; then
@@ -203,6 +209,7 @@ node_clean_net() {
       conntrack -D -d "$c" >/dev/null 2>&1 || true
     done
   fi
+  return 0
 }
 
 # node_clean_host_paths: fixed host paths the node created (see NODE_HOST_PATHS)
@@ -234,6 +241,7 @@ node_clean_host_paths() {
       rm -f "$p"
     fi
   done
+  return 0
 }
 
 # node_stop_processes: like cp_stop (newest first: add-ons, kube-proxy, scheduler, kubelet,
@@ -251,7 +259,7 @@ node_stop_processes() {
     # Each component was started with setsid, so it leads a process group; what it spawned and
     # did not wait for (an iptables call of the kubelet or kube-proxy still waiting for the xtables
     # lock) is still in that group and would recreate tables after the cleanup below.
-    [[ "${pids[$i]}" =~ ^[0-9]+$ ]] && kill -KILL -- "-${pids[$i]}" 2>/dev/null
+    if [[ "${pids[$i]}" =~ ^[0-9]+$ ]]; then kill -KILL -- "-${pids[$i]}" 2>/dev/null || true; fi
     [[ "${procs[$i]}" == containerd ]] && node_kill_containers
   done
   : >"$CP_STATE/pids"

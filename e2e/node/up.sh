@@ -113,10 +113,14 @@ on_exit() {
   fi
   node_teardown >&2 || true
   # an alias that was there before we started stays (host.saved may not exist yet to say so)
-  ((had_alias)) && ip addr add "$NODE_IP/32" dev lo 2>/dev/null
-  rm -rf "$CP_STATE"
+  if ((had_alias)); then ip addr add "$NODE_IP/32" dev lo 2>/dev/null || true; fi
+  local saved=""
+  if [[ -f "$HOST_SAVED" ]]; then saved="$(mktemp)"; cp "$HOST_SAVED" "$saved"; fi
+  if ((had_alias)) && [[ -n "$saved" ]] && ! grep -qx lo-alias-existed "$saved"; then echo lo-alias-existed >>"$saved"; fi
+  [[ -z "$(node_mounts)" ]] && rm -rf "$CP_STATE"
   echo "up.sh: tore down what it started; logs in $CP_STATE.failed-logs" >&2
-  "$here/check-clean.sh" >&2 || true
+  "$here/check-clean.sh" ${saved:+--saved "$saved"} >&2 || true
+  [[ -n "$saved" ]] && rm -f "$saved"
   exit "$rc"
 }
 trap on_exit EXIT
