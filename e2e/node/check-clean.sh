@@ -42,14 +42,14 @@ if [[ -n "$saved" ]] && command -v nft >/dev/null; then
 fi
 
 # network: bridge, veths, node IP, routes, network namespaces of the pods
-ip -o link show type bridge 2>/dev/null | grep -qE ": ($BRIDGE|cni0)[:@]" && leftover "bridge $BRIDGE"
+grep -qE ": ($BRIDGE|cni0)[:@]" <<<"$(ip -o link show type bridge 2>/dev/null)" && leftover "bridge $BRIDGE"
 # the bridge plugin's host-side names: veth + 8 hex digits
 while read -r l; do leftover "veth $l"; done < <(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^veth[0-9a-f]{8}$')
-if ip -o addr show dev lo | grep -q " $NODE_IP/32 "; then
+if grep -q " $NODE_IP/32 " <<<"$(ip -o addr show dev lo)"; then
   if [[ -z "$saved" ]] || ! grep -qx lo-alias-existed "$saved"; then leftover "address $NODE_IP on lo"; fi
 fi
-ip route show "$SERVICE_CIDR" 2>/dev/null | grep -q . && leftover "route $SERVICE_CIDR"
-ip route show type unreachable 2>/dev/null | grep -q "^unreachable $CLUSTER_CIDR" && leftover "route unreachable $CLUSTER_CIDR"
+[[ -n "$(ip route show "$SERVICE_CIDR" 2>/dev/null)" ]] && leftover "route $SERVICE_CIDR"
+grep -q "^unreachable $CLUSTER_CIDR" <<<"$(ip route show type unreachable 2>/dev/null)" && leftover "route unreachable $CLUSTER_CIDR"
 
 # mounts: pod network namespaces, container root filesystems, kubelet volumes, anything of a node
 while read -r m; do leftover "mount $m"; done < <(awk '$5 ~ /\/node\/(containerd|kubelet|cni)(\/|$)/ || $5 ~ /\/netns\/cni-/ {print $5}' /proc/self/mountinfo)
@@ -66,7 +66,7 @@ for p in "${NODE_HOST_PATHS[@]}"; do
     grep -qx "existed $p" "$saved" || leftover "$p (created while the node ran)"
   elif [[ -d "$p" && -n "$(find "$p" -mindepth 1 -print -quit 2>/dev/null)" ]]; then
     case "$p" in
-      /var/log/containers) find "$p" -maxdepth 1 -xtype l | grep -q . && leftover "dangling log links in $p" ;;
+      /var/log/containers) [[ -n "$(find "$p" -maxdepth 1 -xtype l)" ]] && leftover "dangling log links in $p" ;;
       *) leftover "$p is not empty" ;;
     esac
   fi

@@ -167,16 +167,16 @@ node_clean_ipsets() {
 # node_clean_nft: nftables tables that did not exist at up and hold no rule any more (the ip/ip6
 # filter, nat, mangle tables iptables-nft creates on first use)
 node_clean_nft() {
-  local fam name
+  local fam name listing
   command -v nft >/dev/null || return 0
   while read -r _ fam name; do
     [[ -n "$name" ]] || continue
     grep -qx "nft-table $fam $name" "$HOST_SAVED" 2>/dev/null && continue
-    if ! nft -a list table "$fam" "$name" 2>/dev/null | grep -q '# handle' ; then continue; fi
-    # a rule line carries "# handle N" and is not a chain/table/set header
-    if nft -a list table "$fam" "$name" | grep '# handle' | grep -qvE '^\s*(table|chain|set|map|type|flowtable) |^\s*}'; then
-      continue
-    fi
+    # (the listing goes to a variable first: `nft | grep -q` fails under pipefail when grep
+    # stops reading early)
+    listing="$(nft -a list table "$fam" "$name" 2>/dev/null)" || continue
+    # a rule line carries "# handle N" and is not a table/chain/set header
+    [[ -n "$(grep '# handle' <<<"$listing" | grep -vE '^\s*(table|chain|set|map|flowtable) ')" ]] && continue
     nft delete table "$fam" "$name" 2>/dev/null || true
   done < <(nft list tables 2>/dev/null)
   return 0

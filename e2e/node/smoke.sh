@@ -192,7 +192,7 @@ ex() { k -n smoke-a exec client -- /nettest "$@"; }
 expect() { local want="$1" got; shift; got="$("$@" 2>&1)" || { echo "$got"; return 1; }
   [[ "$(tail -n1 <<<"$got")" == "$want" ]] || { echo "expected '$want', got: $got"; return 1; }; }
 check "kubectl exec works" expect exec-ok ex echo exec-ok
-logs_ok() { k -n smoke-a logs "$hello_pod" | grep -q "serving $hello_pod"; }
+logs_ok() { grep -q "serving $hello_pod" <<<"$(k -n smoke-a logs "$hello_pod")"; }
 check "kubectl logs works" logs_ok
 check "DNS: kubernetes.default.svc.cluster.local -> 10.0.0.1" expect 10.0.0.1 ex lookup kubernetes.default.svc.cluster.local
 check "DNS: hello.smoke-a.svc.cluster.local -> $svc_ip" expect "$svc_ip" ex lookup hello.smoke-a.svc.cluster.local
@@ -266,7 +266,7 @@ job_done() {
   grep -qx Succeeded <<<"$pods"
 }
 check "a CronJob-created Job pod runs to completion (next minute)" until_ok 90 job_done
-job_logged() { k -n smoke-a logs -l batch.kubernetes.io/job-name --tail=5 | grep -q 'tick done'; }
+job_logged() { grep -q 'tick done' <<<"$(k -n smoke-a logs -l batch.kubernetes.io/job-name --tail=5)"; }
 check "the Job's pod logged its work" job_logged
 
 # --- deleting a namespace removes its pods --------------------------------------------------------

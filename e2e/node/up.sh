@@ -46,7 +46,7 @@ done
 kubectl_bin="$CP_BIN/kubectl"
 kc() { "$kubectl_bin" --kubeconfig="$CP_STATE/kubeconfig" --request-timeout=10s "$@"; }
 node_healthy() {
-  cp_running && kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -qx True
+  cp_running && [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 print_usage_hint() {
   echo "kubeconfig: $CP_STATE/kubeconfig"
@@ -129,7 +129,7 @@ trap 'exit 130' INT TERM
 # --- the control plane in node-IP mode -------------------------------------------------------------
 # The node IP must exist before the apiserver binds it. Teardown removes it unless it was there
 # before (host.saved says so once written; on_exit puts a pre-existing one back before that).
-ip -o addr show dev lo | grep -q " $NODE_IP/32 " && had_alias=1
+grep -q " $NODE_IP/32 " <<<"$(ip -o addr show dev lo)" && had_alias=1
 ((had_alias)) || ip addr add "$NODE_IP/32" dev lo
 echo "$CP_NAME $CP_STATE" >"$NODE_MARKER"
 current="control plane"
@@ -453,7 +453,7 @@ pod_cidr="$(kc get node "$NODE_NAME" -o jsonpath='{.spec.podCIDR}')"
 [[ "$pod_cidr" == "$POD_SUBNET" ]] || node_warn "node podCIDR is '$pod_cidr', the CNI config uses $POD_SUBNET"
 wait_for kube-proxy "its /healthz" curl -fsS "http://127.0.0.1:$proxy_healthz_port/healthz"
 wait_for kube-router "its firewall chains" iptables -w 5 -n -L KUBE-ROUTER-FORWARD
-dns_ok() { "$(nettest_bin)" dns "$DNS_IP:53" kubernetes.default.svc.cluster.local A | grep -q "^NOERROR 10.0.0.1$"; }
+dns_ok() { [[ "$("$(nettest_bin)" dns "$DNS_IP:53" kubernetes.default.svc.cluster.local A)" == "NOERROR 10.0.0.1" ]]; }
 current_log=""
 wait_for coredns "the kube-dns Service answering" dns_ok || {
   kc -n kube-system get pods -l k8s-app=kube-dns -o wide >&2 || true
@@ -470,7 +470,7 @@ current="cert-manager webhook configuration"; current_log="$logs/apply.log"
 kc apply -f "$NODE_STATE/manifests/cert-manager-webhook.yaml" >>"$logs/apply.log" 2>&1
 issuers_applied() { kc apply -f "$here/manifests/issuers.yaml" >>"$logs/apply.log" 2>&1; }
 wait_for cert-manager "the CRDs to accept the issuers" issuers_applied
-ca_ready() { kc get clusterissuer microapp-local-ca -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
+ca_ready() { [[ "$(kc get clusterissuer microapp-local-ca -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]; }
 wait_for cert-manager "ClusterIssuer microapp-local-ca Ready" ca_ready
 kc -n cert-manager get secret microapp-local-ca -o jsonpath='{.data.ca\.crt}' | base64 -d >"$CP_STATE/ingress-ca.crt"
 grep -q 'BEGIN CERTIFICATE' "$CP_STATE/ingress-ca.crt" || { current="ingress CA"; exit 1; }
