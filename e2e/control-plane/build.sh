@@ -4,7 +4,17 @@
 # Binaries land where Fabric8 kube-api-test looks in offline mode:
 #   $KUBE_API_TEST_DIR/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kubectl,kube-controller-manager}
 # A second run with the binaries present returns in well under a second.
+#
+#   build.sh          the control plane (what kube-api-test and up.sh need)
+#   build.sh --node   also kubelet, kube-scheduler and kube-proxy for a real node (e2e/node), from
+#                     the same wrapper module and with the same version stamping
 set -euo pipefail
+node=0
+case "${1:-}" in
+  --node) node=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--node]" >&2; exit 2 ;;
+esac
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
@@ -42,8 +52,16 @@ if [[ -x "$out/etcd.bin" && -x "$out/kube-apiserver" && -x "$out/kube-controller
   install_etcd_wrapper
   echo "$stamp" > "$out/.stamp"
 fi
-if have_all; then
-  echo "control plane v$KUBE_VERSION already built in $out"
+# The node's binaries carry their own stamp, so the control plane's stays what kube-api-test
+# setups already have.
+node_bins=(kubelet kube-scheduler kube-proxy)
+node_stamp="k8s=$KUBE_VERSION node=1"
+have_node() {
+  for b in "${node_bins[@]}"; do [[ -x "$out/$b" ]] || return 1; done
+  [[ "$(cat "$out/.stamp-node" 2>/dev/null)" == "$node_stamp" ]]
+}
+if have_all && { ((node == 0)) || have_node; }; then
+  echo "control plane v$KUBE_VERSION already built in $out$( ((node)) && echo ' (with the node)')"
   exit 0
 fi
 
@@ -88,6 +106,22 @@ import (
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
+# The node's packages go in a file of their own, written the first time --node runs and then
+# left in place: `go mod tidy` reads every file, so go.mod keeps the node's modules and later
+# control-plane-only runs do not drop and re-add them.
+if ((node)); then
+  cat > tools_node.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+)
+GO
+fi
 
 export CGO_ENABLED=0 GOFLAGS="-mod=mod" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 echo "resolving modules for kubernetes v$KUBE_VERSION / etcd v$ETCD_VERSION ..."
@@ -102,12 +136,24 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 par="${CONTROL_PLANE_BUILD_JOBS:-2}"
 
-go build -p "$par" -trimpath -ldflags "-s -w" -o "$out/etcd.bin" go.etcd.io/etcd/server/v3 && echo "built etcd"
-install_etcd_wrapper
-for b in kube-apiserver kube-controller-manager kubectl; do
-  go build -p "$par" -trimpath -ldflags "$ld" -o "$out/$b" "k8s.io/kubernetes/cmd/$b"
-  echo "built $b"
-done
-echo "$stamp" > "$out/.stamp"
-"$out/kubectl" version --client
-echo "control plane v$KUBE_VERSION built in $out"
+if ! have_all; then
+  go build -p "$par" -trimpath -ldflags "-s -w" -o "$out/etcd.bin" go.etcd.io/etcd/server/v3 && echo "built etcd"
+  install_etcd_wrapper
+  for b in kube-apiserver kube-controller-manager kubectl; do
+    go build -p "$par" -trimpath -ldflags "$ld" -o "$out/$b" "k8s.io/kubernetes/cmd/$b"
+    echo "built $b"
+  done
+  echo "$stamp" > "$out/.stamp"
+  "$out/kubectl" version --client
+  echo "control plane v$KUBE_VERSION built in $out"
+fi
+if ((node)) && ! have_node; then
+  # Upstream builds these with CGO_ENABLED=0 too (the kubelet's cadvisor works without cgo).
+  for b in "${node_bins[@]}"; do
+    go build -p "$par" -trimpath -ldflags "$ld" -o "$out/$b" "k8s.io/kubernetes/cmd/$b"
+    echo "built $b"
+  done
+  echo "$node_stamp" > "$out/.stamp-node"
+  "$out/kubelet" --version
+  echo "node binaries v$KUBE_VERSION built in $out"
+fi

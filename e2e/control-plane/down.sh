@@ -19,6 +19,11 @@ if [[ ! -e "$CP_STATE" ]]; then
   echo "control plane '$CP_NAME' is not running (no $CP_STATE)"
   exit 0
 fi
+# An instance with a node (e2e/node/up.sh) has mounts, containers and host changes that only the
+# node's down.sh undoes; rm -rf here could reach into mounted pod volumes.
+if [[ -d "$CP_STATE/node" ]]; then
+  exec "$here/../node/down.sh" "$CP_NAME"
+fi
 cp_stop
 rm -rf "$CP_STATE"
 echo "control plane '$CP_NAME' stopped, $CP_STATE removed"

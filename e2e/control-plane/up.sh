@@ -10,6 +10,13 @@
 #   ${CONTROL_PLANE_STATE_DIR:-~/.microapp-controlplane}/NAME
 # and is thrown away by down.sh. Pods are created by the controllers but stay
 # Pending, because no kubelet or scheduler runs.
+#
+# Node-IP mode (used by e2e/node/up.sh, which adds a kubelet and friends): with
+# CONTROL_PLANE_NODE_IP set (an address already on this host, 10.250.0.1 there),
+# kube-apiserver binds and advertises that address instead of 127.0.0.1, so pods reach it
+# through the `kubernetes` Service (the endpoint reconciler stays on); it talks to the kubelet
+# with a client cert; the controller manager also runs the node controllers. Without it nothing
+# changes. etcd stays on 127.0.0.1 either way.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
@@ -19,6 +26,8 @@ source "$here/lib.sh"
 cp_init "${1:-}"
 
 timeout_s="${CONTROL_PLANE_START_TIMEOUT:-90}"
+node_ip="${CONTROL_PLANE_NODE_IP:-}"
+api_ip="${node_ip:-127.0.0.1}"
 state="$CP_STATE"
 pki="$state/pki"
 kubectl="$CP_BIN/kubectl"
@@ -36,6 +45,10 @@ if cp_running; then
 fi
 # Leftovers of a crashed or half-started instance: stop what may still run and
 # start from a clean directory (certs and etcd data are cheap to recreate).
+if [[ -d "$state/node" ]]; then
+  echo "up.sh: '$CP_NAME' has a node's state (mounts, containers); clean it with e2e/node/down.sh $CP_NAME" >&2
+  exit 1
+fi
 if [[ -e "$state" ]]; then
   echo "control plane '$CP_NAME': cleaning up stale state in $state"
   cp_stop
@@ -78,19 +91,19 @@ trap on_exit EXIT
 # Bind all sockets at once (so the four ports differ), read the numbers the
 # kernel picked, release them. There is a tiny window before our processes bind
 # them; a collision makes startup fail loudly rather than share a port.
-read -r etcd_client_port etcd_peer_port apiserver_port kcm_port < <(python3 - <<'PY'
-import socket
+read -r etcd_client_port etcd_peer_port apiserver_port kcm_port < <(python3 - "$api_ip" <<'PY'
+import socket, sys
 socks = []
-for _ in range(4):
+for i in range(4):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
+    s.bind((sys.argv[1] if i == 2 else "127.0.0.1", 0))  # the third is the apiserver's
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 for s in socks:
     s.close()
 PY
 )
-apiserver_url="https://127.0.0.1:$apiserver_port"
+apiserver_url="https://$api_ip:$apiserver_port"
 etcd_url="http://127.0.0.1:$etcd_client_port"
 
 # --- certificates ------------------------------------------------------------
@@ -121,9 +134,12 @@ issue() {
 # use (first IP of the service range); harmless here, but keeps the cert honest.
 issue apiserver "/CN=kube-apiserver" \
   "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local${node_ip:+,IP:$node_ip}"
 issue admin "/O=system:masters/CN=microapp-admin" "extendedKeyUsage=clientAuth"
 issue controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"
+# the apiserver's identity towards the kubelet (logs, exec, port-forward); e2e/node/up.sh binds
+# it to the system:kubelet-api-admin ClusterRole, which the kubelet's webhook authorizer checks
+[[ -n "$node_ip" ]] && issue kubelet-client "/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
 
 openssl_quiet genrsa -out "$pki/sa.key" 2048
 openssl_quiet rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
@@ -164,6 +180,7 @@ export KUBECONFIG=$state/kubeconfig
 export APISERVER_URL=$apiserver_url
 export ETCD_URL=$etcd_url
 EOF
+[[ -n "$node_ip" ]] && echo "export NODE_IP=$node_ip" >>"$state/env"
 
 # --- process helpers -----------------------------------------------------------
 # start PROC ARGS...: run a binary in its own session (so closing the terminal or
@@ -221,10 +238,21 @@ wait_for etcd "etcd /health" curl -fsS "$etcd_url/health"
 # --endpoint-reconciler-type=none: the "kubernetes" Service keeps no Endpoints,
 # because a loopback advertise address is not a valid endpoint IP (the default
 # reconciler would log an error every 10 s); nothing here runs in-cluster anyway.
+# In node-IP mode the node IP is a valid endpoint, so the default (lease) reconciler
+# publishes it and pods reach the API through 10.0.0.1:443.
+apiserver_mode_flags=(--endpoint-reconciler-type=none)
+if [[ -n "$node_ip" ]]; then
+  apiserver_mode_flags=(
+    --kubelet-preferred-address-types=InternalIP
+    --kubelet-client-certificate="$pki/kubelet-client.crt"
+    --kubelet-client-key="$pki/kubelet-client.key"
+    --kubelet-certificate-authority="$pki/ca.crt"
+  )
+fi
 start kube-apiserver \
   --etcd-servers="$etcd_url" \
-  --bind-address=127.0.0.1 \
-  --advertise-address=127.0.0.1 \
+  --bind-address="$api_ip" \
+  --advertise-address="$api_ip" \
   --secure-port="$apiserver_port" \
   --cert-dir="$state/apiserver-certs" \
   --tls-cert-file="$pki/apiserver.crt" \
@@ -235,7 +263,7 @@ start kube-apiserver \
   --service-account-key-file="$pki/sa.pub" \
   --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range=10.0.0.0/24 \
-  --endpoint-reconciler-type=none \
+  "${apiserver_mode_flags[@]}" \
   --allow-privileged=true \
   --profiling=false \
   --v=1
@@ -267,6 +295,26 @@ controllers=(
   disruption-controller
   horizontal-pod-autoscaler-controller
 )
+# With a node: the node's lifecycle (clears the not-ready taint, evicts from a dead node), its
+# pod CIDR (nodeipam), volume claims and the pod garbage collector.
+kcm_mode_flags=()
+if [[ -n "$node_ip" ]]; then
+  controllers+=(
+    node-lifecycle-controller
+    taint-eviction-controller
+    node-ipam-controller
+    ttl-controller
+    pod-garbage-collector-controller
+    persistentvolume-binder-controller
+    persistentvolume-protection-controller
+    persistentvolumeclaim-protection-controller
+    persistentvolume-expander-controller
+    ephemeral-volume-controller
+    persistentvolume-attach-detach-controller
+  )
+  kcm_mode_flags=(--allocate-node-cidrs=true --cluster-cidr=10.244.0.0/16 --node-cidr-mask-size=24
+    --service-cluster-ip-range=10.0.0.0/24)
+fi
 ctrl_list="$(IFS=,; echo "${controllers[*]}")"
 # Its own HTTPS port (/healthz, /metrics) is on loopback too. Client certs are
 # checked against our CA directly (--authentication-skip-lookup: the apiserver has
@@ -281,6 +329,7 @@ start kube-controller-manager \
   --authorization-kubeconfig="$state/controller-manager.kubeconfig" \
   --leader-elect=false \
   --controllers="$ctrl_list" \
+  "${kcm_mode_flags[@]}" \
   --service-account-private-key-file="$pki/sa.key" \
   --root-ca-file="$pki/ca.crt" \
   --use-service-account-credentials=true \

@@ -1,0 +1,3 @@
+module microapp.local/nettest
+
+go 1.24
