@@ -3,6 +3,8 @@
 #   coredns       cluster DNS (a custom main with only the plugins the node uses)
 #   kube-router   the NetworkPolicy enforcer (firewall only)
 #   cert-manager  controller and webhook
+#   traefik       the ingress controller (Ingress, ingress-nginx annotations, Gateway API) and the
+#                 Gateway API CRDs it serves
 #   nettest       the project's own test binary (e2e/node/src/nettest, Go standard library only)
 # into $KUBE_API_TEST_DIR/node/<name>-<version>/. Each tool has its own wrapper module (their
 # Kubernetes client libraries differ) in $KUBE_API_TEST_DIR/build/node-<name>-<version>. A tool
@@ -116,6 +118,104 @@ build_cert_manager() {
   echo "built cert-manager controller and webhook"
 }
 
+# --- Traefik (the ingress controller) and the Gateway API CRDs ---------------------------------------
+# Traefik's own go.mod cannot be built as is from the module proxy here; a wrapper module fixes
+# what the proxy does not serve (measured 2026-12-07, Traefik v3.7.13 with lego v5.4.1):
+#  - github.com/traefik/traefik/dynamic/ext is replaced by ./pkg/config/dynamic/ext inside Traefik's
+#    repository, which the module zip does not contain: a local stub (in open-source Traefik it is
+#    two empty structs, an extension point).
+#  - Traefik's fork of go-http-auth at v0.4.1-0.20260804094822-b975dcaa8c48 is refused; the previous
+#    fork commit (Traefik <= v3.6) is served and has the same API. The node uses no basic/digest auth.
+#  - huaweicloud-sdk-go-v3 v0.1.213 (lego's) is refused; v0.1.215 is served.
+#  - five of lego's ACME DNS-01 providers need SDK modules the proxy serves in no version (Akamai
+#    EdgeDNS, Oracle Cloud, Sakura Cloud, UCloud, Yandex Cloud): lego is built from a local copy
+#    without them. ACME is not used here (cert-manager issues every certificate).
+# The dashboard's web files are not in the module either: run with the dashboard off.
+build_traefik() {
+  local v="$TRAEFIK_VERSION" lego="$TRAEFIK_LEGO_VERSION" gw="$GATEWAY_API_VERSION"
+  local stamp="traefik=$v lego=$lego gateway-api=$gw recipe=1"
+  if up_to_date "$node_dir/traefik-$v" "$stamp" traefik gateway-api-crds.yaml; then echo "traefik v$v already built"; return; fi
+  begin traefik "$v"
+  local cut_providers=(edgedns oraclecloud sakuracloud ucloud yandexcloud)
+  local cut_modules=(github.com/akamai/AkamaiOPEN-edgegrid-golang/v13 github.com/nrdcg/oci-go-sdk/common/v1065
+    github.com/nrdcg/oci-go-sdk/dns/v1065 github.com/sacloud/sacloud-sdk-go github.com/ucloud/ucloud-sdk-go
+    github.com/yandex-cloud/go-sdk/services/dns)
+  mkdir -p ext
+  printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24.0\n' > ext/go.mod
+  {
+    echo "// Package ext stands in for Traefik's dynamic-configuration extension point (empty in open source)."
+    echo "package ext"
+    echo
+    echo "// HTTP is embedded in dynamic.HTTPConfiguration."
+    echo "type HTTP struct{}"
+    echo
+    echo "// Router is embedded in dynamic.Router."
+    echo "type Router struct{}"
+  } > ext/ext.go
+  local lego_src
+  lego_src="$(go mod download -json "github.com/go-acme/lego/v5@v$lego" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$lego_src" ]] || { echo "build-addons: could not download lego v$lego" >&2; exit 1; }
+  rm -rf lego
+  cp -r "$lego_src" lego
+  chmod -R u+w lego
+  rm -f lego/providers/dns/dns_providers_test.go
+  local gen=lego/providers/dns/zz_gen_dns_providers.go p m
+  for p in "${cut_providers[@]}"; do
+    rm -rf "lego/providers/dns/$p"
+    # drop the import line and the two-line `case "...":` / `return p.NewDNSProvider()` entry
+    awk -v p="$p" '
+      $0 == "\t\"github.com/go-acme/lego/v5/providers/dns/" p "\"" { next }
+      held != "" { if ($0 == "\t\treturn " p ".NewDNSProvider()") { held = ""; next } print held; held = "" }
+      /^\tcase / { held = $0; next }
+      { print }
+      END { if (held != "") print held }' "$gen" > "$gen.new"
+    mv "$gen.new" "$gen"
+    if grep -q "dns/$p\"\|[^a-z]$p\.NewDNSProvider" "$gen"; then
+      echo "build-addons: could not cut provider $p from lego" >&2; exit 1
+    fi
+  done
+  for m in "${cut_modules[@]}"; do (cd lego && go mod edit -droprequire="$m"); done
+  {
+    echo "module local/traefik"
+    echo
+    echo "go 1.26.0"
+    echo
+    echo "require ("
+    echo "	github.com/traefik/traefik/v3 v$v"
+    echo "	sigs.k8s.io/gateway-api v$gw"
+    echo ")"
+    echo
+    echo "replace ("
+    echo "	github.com/traefik/traefik/dynamic/ext => ./ext"
+    echo "	github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e"
+    echo "	github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59"
+    echo "	github.com/go-acme/lego/v5 => ./lego"
+    echo "	github.com/huaweicloud/huaweicloud-sdk-go-v3 => github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.215"
+    echo ")"
+    echo
+    echo "exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible"
+  } > go.mod
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "github.com/traefik/traefik/v3/cmd/traefik"\n\t_ "sigs.k8s.io/gateway-api/apis/v1"\n)\n' > tools.go
+  tidy
+  if grep -qE "Forbidden|not available|cannot find module|ambiguous import" tidy.log; then
+    grep -vE "^go: (downloading|finding|found)" tidy.log >&2
+    echo "build-addons: some of Traefik's modules could not be resolved (see above)" >&2
+    exit 1
+  fi
+  local pkgv=github.com/traefik/traefik/v3/pkg/version
+  go build -p "$par" -trimpath -ldflags "-s -w -X $pkgv.Version=v$v -X $pkgv.Codename=cheddar -X $pkgv.BuildDate=unknown" \
+    -o "$out/traefik" github.com/traefik/traefik/v3/cmd/traefik
+  # the Gateway API's standard-channel CRDs of the version Traefik implements, from the module
+  local gsrc f
+  gsrc="$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)"
+  for f in "$gsrc"/config/crd/standard/*.yaml; do
+    echo "---"
+    cat "$f"
+  done > "$out/gateway-api-crds.yaml"
+  echo "$stamp" > "$out/.stamp"
+  "$out/traefik" version | head -1
+}
+
 # --- nettest (the project's test binary) --------------------------------------------------------------
 build_nettest() {
   local key; key="$(cat "$here"/src/nettest/*.go "$here"/src/nettest/go.mod | sha256sum | cut -c1-16)"
@@ -129,10 +229,11 @@ build_nettest() {
 
 only="${1:-all}"
 case "$only" in
-  all) build_coredns; build_kube_router; build_cert_manager; build_nettest ;;
+  all) build_coredns; build_kube_router; build_cert_manager; build_traefik; build_nettest ;;
   coredns) build_coredns ;;
   kube-router) build_kube_router ;;
   cert-manager) build_cert_manager ;;
+  traefik) build_traefik ;;
   nettest) build_nettest ;;
-  *) echo "usage: $0 [all|coredns|kube-router|cert-manager|nettest]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|coredns|kube-router|cert-manager|traefik|nettest]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 #   pause.tar    ghcr.io/safedefaults/e2e-pause:3.10     containerd's sandbox_image (src/pause.c)
 #   coredns.tar  ghcr.io/safedefaults/e2e-coredns:<ver>  cluster DNS (binary from build-addons.sh)
 #   nettest.tar  ghcr.io/safedefaults/e2e-nettest:1      the smoke test's server and probes
+#   traefik.tar  ghcr.io/safedefaults/e2e-traefik:<ver>  the ingress controller
 # Each is a static binary on a minimal base (passwd/group with the non-root user, /tmp, mount
 # points; no shell, no libc). An archive whose inputs did not change is kept, so a second run is
 # a fast no-op. Prints nothing but progress; the archive paths are fixed (see above).
@@ -70,3 +71,4 @@ fi
 image pause "$PAUSE_IMAGE" "$pause_bin" /pause 65535:65535 '["/pause"]'
 image coredns "$COREDNS_IMAGE" "$NODE_ADDONS/coredns-$COREDNS_VERSION/coredns" /coredns 10001:10001 '["/coredns"]'
 image nettest "$NETTEST_IMAGE" "$(nettest_bin)" /nettest 10001:10001 '["/nettest"]'
+image traefik "$TRAEFIK_IMAGE" "$NODE_ADDONS/traefik-$TRAEFIK_VERSION/traefik" /traefik 10001:10001 '["/traefik"]'

@@ -23,6 +23,7 @@ NODE_ADDONS="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/node"
 PAUSE_IMAGE=ghcr.io/safedefaults/e2e-pause:3.10
 COREDNS_IMAGE="ghcr.io/safedefaults/e2e-coredns:$COREDNS_VERSION"
 NETTEST_IMAGE=ghcr.io/safedefaults/e2e-nettest:1
+TRAEFIK_IMAGE="ghcr.io/safedefaults/e2e-traefik:$TRAEFIK_VERSION"
 # sysctls the node changes (we set them, or the kubelet does with protectKernelDefaults off):
 # recorded at up, restored at down
 NODE_SYSCTLS=(net/ipv4/ip_forward net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables

@@ -89,7 +89,9 @@ for b in etcd kube-apiserver kube-controller-manager kubelet kube-scheduler kube
 done
 kube_router="$NODE_ADDONS/kube-router-$KUBE_ROUTER_VERSION/kube-router"
 cm_dir="$NODE_ADDONS/cert-manager-$CERT_MANAGER_VERSION"
-for b in "$kube_router" "$cm_dir/controller" "$cm_dir/webhook" "$cm_dir/crds.yaml" "$NODE_ADDONS/images/pause.tar" "$NODE_ADDONS/images/coredns.tar"; do
+traefik_dir="$NODE_ADDONS/traefik-$TRAEFIK_VERSION"
+for b in "$kube_router" "$cm_dir/controller" "$cm_dir/webhook" "$cm_dir/crds.yaml" "$traefik_dir/gateway-api-crds.yaml" \
+    "$NODE_ADDONS/images/pause.tar" "$NODE_ADDONS/images/coredns.tar" "$NODE_ADDONS/images/traefik.tar"; do
   [[ -e "$b" ]] || die "missing $b (run e2e/node/build.sh)"
 done
 for t in containerd ctr runc iptables ip nft; do command -v "$t" >/dev/null || die "missing command '$t' (e2e/node/install-node-deps.sh installs it)"; done
@@ -297,7 +299,8 @@ cat >"$CNI_DIR/net.d/10-microapp.conflist" <<JSON
 JSON
 start containerd "$(command -v containerd)" --config "$CTRD_DIR/config.toml" --log-level warn
 wait_for containerd "its socket" node_ctr version
-"$here/load-images.sh" "$NODE_ADDONS/images/pause.tar" "$NODE_ADDONS/images/coredns.tar" >"$logs/images.log" 2>&1 \
+"$here/load-images.sh" "$NODE_ADDONS/images/pause.tar" "$NODE_ADDONS/images/coredns.tar" "$NODE_ADDONS/images/traefik.tar" \
+  >"$logs/images.log" 2>&1 \
   || { current="image import"; current_log="$logs/images.log"; exit 1; }
 
 # --- kubelet ----------------------------------------------------------------------------------------------
@@ -420,6 +423,11 @@ sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_IP@|$DNS_IP|g" -e "s|@ING
 } >"$NODE_STATE/manifests/all.yaml"
 kc apply -f "$NODE_STATE/manifests/all.yaml" >"$logs/apply.log" 2>&1
 kc apply --server-side -f "$cm_dir/crds.yaml" >>"$logs/apply.log" 2>&1
+# the ingress controller: Gateway API CRDs first (its Gateway provider watches them), then Traefik
+kc apply --server-side -f "$traefik_dir/gateway-api-crds.yaml" >>"$logs/apply.log" 2>&1
+sed -e "s|@TRAEFIK_IMAGE@|$TRAEFIK_IMAGE|g" -e "s|@TRAEFIK_VERSION@|$TRAEFIK_VERSION|g" -e "s|@NODE_IP@|$NODE_IP|g" \
+  "$here/manifests/traefik.yaml" >"$NODE_STATE/manifests/traefik.yaml"
+kc apply -f "$NODE_STATE/manifests/traefik.yaml" >>"$logs/apply.log" 2>&1
 
 # --- kube-router (NetworkPolicy only) -------------------------------------------------------------------
 # No health port: it would listen on every interface; readiness is its iptables chains.
@@ -474,6 +482,13 @@ ca_ready() { [[ "$(kc get clusterissuer microapp-local-ca -o jsonpath='{.status.
 wait_for cert-manager "ClusterIssuer microapp-local-ca Ready" ca_ready
 kc -n cert-manager get secret microapp-local-ca -o jsonpath='{.data.ca\.crt}' | base64 -d >"$CP_STATE/ingress-ca.crt"
 grep -q 'BEGIN CERTIFICATE' "$CP_STATE/ingress-ca.crt" || { current="ingress CA"; exit 1; }
+ingress_ready() { [[ "$(kc -n ingress-system get deploy ingress-controller -o jsonpath='{.status.readyReplicas}')" == 1 ]]; }
+current_log=""
+wait_for ingress-controller "the ingress controller (Traefik) ready" ingress_ready || {
+  kc -n ingress-system get pods -o wide >&2 || true
+  kc -n ingress-system logs deploy/ingress-controller --tail=20 >&2 || true
+  exit 1
+}
 
 cat >>"$CP_STATE/env" <<ENV
 export NODE_NAME=$NODE_NAME
