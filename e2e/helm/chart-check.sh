@@ -137,19 +137,23 @@ expect_kinds() { # NAME EXPECTED-SORTED-KINDS
   local got; got="$(kinds_of "$1")"
   [[ "$got" == "$2" ]] || { echo "got: $got"; return 1; }
 }
-check "default objects: SA, app ClusterRole, sealing/public-key/lease Roles, Deployment, Service" \
-  expect_kinds default "ClusterRole ClusterRoleBinding Deployment Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+check "default objects: SA, app ClusterRole, sealing/public-key/lease Roles, the Lease, Deployment, Service" \
+  expect_kinds default "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount"
 check "ServiceMonitor rendered when the API exists and it is enabled" \
-  expect_kinds all "ClusterRole ClusterRoleBinding ConfigMap Deployment NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
+  expect_kinds all "ClusterRole ClusterRoleBinding ConfigMap Deployment Lease NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
 check_no_servicemonitor() {
   render sm-missing --set monitoring.serviceMonitor.enabled=true
   ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
 }
 check "no ServiceMonitor when the cluster lacks monitoring.coreos.com/v1" check_no_servicemonitor
 check "namespace list: Role+RoleBinding per namespace; nothing cluster-scoped" \
-  expect_kinds ns "Deployment Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount"
-check "without leader election: no Lease Role, Recreate strategy" \
-  bash -c "! grep -q 'leader-election' '$tmp/nole.yaml' && grep -q 'type: Recreate' '$tmp/nole.yaml'"
+  expect_kinds ns "Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+check "without leader election: no Lease and no Lease Role, Recreate strategy" \
+  bash -c "! grep -q 'leader-election' '$tmp/nole.yaml' && ! grep -q 'kind: Lease' '$tmp/nole.yaml' && grep -q 'type: Recreate' '$tmp/nole.yaml'"
+check "the chart's Lease has no spec (the operator's alone: an upgrade must not reset a running election)" \
+  python3 -c 'import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "Lease"]
+sys.exit(0 if len(docs) == 1 and "spec" not in docs[0] else 1)' "$tmp/default.yaml"
 check "RBAC guard rails hold (default render)" python3 "$tmp/yamlcheck.py" "$tmp/default.yaml" rbac
 check "RBAC guard rails hold (namespace-list render)" python3 "$tmp/yamlcheck.py" "$tmp/ns.yaml" rbac
 

@@ -513,8 +513,7 @@ check "documented: uninstall keeps the sealing keyset (sealed values open again 
   exists "$ns" secret microapp-sealing-keys
 token_rejected() { ! ksa auth whoami >/dev/null 2>&1; }
 eventually 30 "the minted token stops working with its ServiceAccount" token_rejected
-check "documented: the operator's Lease stays until its namespace goes (not a Helm object)" \
-  exists "$ns" lease "$lease"
+check "uninstall removes the leader-election Lease (part of the release)" gone "$ns" lease "$lease"
 check "reinstall over the kept CRD and apps" h install "$release" "$chart" -n "$ns" "${install_values[@]}"
 crd_unchanged() { [[ "$(k get crd microapps.safedefaults.io -o jsonpath='{.metadata.resourceVersion}')" == "$crd_rv" ]]; }
 check "reinstall leaves the existing CRD untouched" crd_unchanged

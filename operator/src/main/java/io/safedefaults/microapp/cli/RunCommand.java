@@ -11,6 +11,7 @@ import io.safedefaults.microapp.MicroAppReconciler;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.runtime.HealthServer;
+import io.safedefaults.microapp.runtime.LeaderLease;
 import io.safedefaults.microapp.secrets.SealingKeyStore;
 import java.time.Clock;
 import java.time.Duration;
@@ -130,6 +131,9 @@ public final class RunCommand implements Callable<Integer> {
             LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, identity, callbacks, false));
       }
     });
+    if (leaderElection) {
+      LeaderLease.prepare(client, leaseNamespace, leaseName, LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE);
+    }
     SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), Clock.systemUTC());
     keys.ensure();
     ScheduledExecutorService keyRotation = Executors.newSingleThreadScheduledExecutor(r -> {

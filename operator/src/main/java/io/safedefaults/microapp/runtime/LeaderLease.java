@@ -1,0 +1,71 @@
+package io.safedefaults.microapp.runtime;
+
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpecBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+
+/**
+ * Makes the leader-election Lease readable for Fabric8's lock before the election starts.
+ *
+ * <p>The Helm chart owns the Lease object, so {@code helm uninstall} removes it with the rest of the
+ * operator, but it leaves the spec to the operator: a chart that set holder or times would have
+ * every {@code helm upgrade} put them back (Helm's three-way merge restores what the chart sets),
+ * taking the lease from a running leader. Fabric8's LeaseLock cannot read a Lease without a
+ * duration and both times, so a spec that lacks them is filled in once, unheld and renewed at the
+ * epoch, with an optimistic lock: if another replica got there first, its values stand.
+ */
+public final class LeaderLease {
+  static final ZonedDateTime EPOCH = Instant.EPOCH.atZone(ZoneOffset.UTC);
+
+  private LeaderLease() {}
+
+  /** The spec Fabric8 can read, or null when {@code spec} already is one. Never takes or changes a holder. */
+  static LeaseSpec completed(LeaseSpec spec, Duration leaseDuration) {
+    if (spec != null && spec.getLeaseDurationSeconds() != null && spec.getAcquireTime() != null
+        && spec.getRenewTime() != null) {
+      return null;
+    }
+    LeaseSpecBuilder b = spec == null ? new LeaseSpecBuilder() : new LeaseSpecBuilder(spec);
+    if (spec == null || spec.getLeaseDurationSeconds() == null) {
+      b.withLeaseDurationSeconds((int) leaseDuration.toSeconds());
+    }
+    if (spec == null || spec.getAcquireTime() == null) {
+      b.withAcquireTime(EPOCH);
+    }
+    if (spec == null || spec.getRenewTime() == null) {
+      b.withRenewTime(EPOCH);
+    }
+    if (spec == null || spec.getLeaseTransitions() == null) {
+      b.withLeaseTransitions(0);
+    }
+    return b.build();
+  }
+
+  /** Fills in a Lease the chart created empty; a missing Lease is left for Fabric8 to create. */
+  public static void prepare(KubernetesClient client, String namespace, String name, Duration leaseDuration) {
+    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
+    if (lease == null) {
+      return;
+    }
+    LeaseSpec spec = completed(lease.getSpec(), leaseDuration);
+    if (spec == null) {
+      return;
+    }
+    lease.setSpec(spec);
+    try {
+      // a PUT carrying the resourceVersion read above: if another replica changed it meanwhile, that
+      // change wins (409) and the election reads it
+      client.resource(lease).update();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+    }
+  }
+}
