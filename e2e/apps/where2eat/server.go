@@ -92,7 +92,29 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/me", a.deleteMine)
 	mux.HandleFunc("POST /api/me", a.deleteMine) // the sidecar's /.well-known/microapp/delete forwards POST or DELETE
 	mux.HandleFunc("POST /internal/purge", a.purge)
+	mux.HandleFunc("GET /api/whoami", whoami)
 	return accessLog(a.log, securityHeaders(mux))
+}
+
+// whoami answers what reached the app, for tests through the sidecar: the path as received, the
+// identity headers and every header of the forwarding and identity families, so a test can see
+// that spoofed values never arrive. Values are the caller's own; nothing is stored or logged.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	received := map[string][]string{}
+	for name, values := range r.Header {
+		l := strings.ToLower(name)
+		if strings.HasPrefix(l, "x-forwarded-") || strings.HasPrefix(l, "x-auth-request-") || strings.HasPrefix(l, "x-real-") ||
+			l == "forwarded" || l == "authorization" || l == "cookie" || l == "x-original-url" || l == "x-rewrite-url" ||
+			strings.Contains(l, "client-ip") {
+			received[l] = values
+		}
+	}
+	id, _ := identityOf(r)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"path": r.URL.EscapedPath(), "query": r.URL.RawQuery,
+		"user": id.User, "email": id.Email, "username": id.Username, "groups": id.Groups,
+		"headers": received,
+	})
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) {

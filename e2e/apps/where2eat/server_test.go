@@ -284,3 +284,32 @@ func TestLandingServesOnlyItsPage(t *testing.T) {
 		t.Errorf("POST /: %d", rec.Code)
 	}
 }
+
+func TestWhoamiEchoesIdentityAndForwardingHeadersOnly(t *testing.T) {
+	a := newTestApp(t)
+	rec := a.do("GET", "/api/whoami?x=1", "ann-sub", nil, map[string]string{
+		"X-Forwarded-Groups": "food-team,admins", "X-Forwarded-For": "203.0.113.7", "X-Auth-Request-User": "spoofed",
+		"User-Agent": "test", "Forwarded": "for=1.2.3.4"})
+	if rec.Code != 200 {
+		t.Fatalf("whoami: %d", rec.Code)
+	}
+	var got struct {
+		Path, Query, User string
+		Groups            []string
+		Headers           map[string][]string
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != "/api/whoami" || got.Query != "x=1" || got.User != "ann-sub" || len(got.Groups) != 2 {
+		t.Fatalf("identity %+v", got)
+	}
+	for _, h := range []string{"x-forwarded-for", "x-auth-request-user", "forwarded", "x-forwarded-user"} {
+		if _, ok := got.Headers[h]; !ok {
+			t.Errorf("%s not echoed: %v", h, got.Headers)
+		}
+	}
+	if _, ok := got.Headers["user-agent"]; ok {
+		t.Errorf("unrelated header echoed: %v", got.Headers)
+	}
+}
