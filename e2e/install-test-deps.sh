@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the machine packages the tests run for real: redis-server (shared rate limits),
-# chromium + chromedriver (the browser sign-in test), PostgreSQL (the purge runner's target),
-# skopeo + umoci (ContainerImageIT reads and unpacks the image archives with them).
+# chromium + chromedriver (the browser sign-in tests) and certutil (libnss3-tools: the browser on
+# the node trusts the cluster's CA through its certificate store), PostgreSQL (the purge runner's
+# target), skopeo + umoci (ContainerImageIT reads and unpacks the image archives with them).
 # From Debian's packages only; a no-op when everything is present. The Maven build calls this
 # before the tests that need them, so `mvn -B verify` works on a fresh machine.
 set -euo pipefail
@@ -10,6 +11,7 @@ declare -A need=(
   [redis-server]=redis-server
   [chromium]=chromium
   [chromedriver]=chromium-driver
+  [certutil]=libnss3-tools
   [skopeo]=skopeo
   [umoci]=umoci
 )

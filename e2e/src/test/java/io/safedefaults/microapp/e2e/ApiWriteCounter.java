@@ -72,6 +72,18 @@ public final class ApiWriteCounter {
   /** Cumulative write counters keyed "VERB resource[/subresource]". */
   public record Snapshot(Map<String, Double> counts) {
 
+    /**
+     * What the operator could have written since {@code before}: writes to the objects it manages
+     * and to the MicroApp's status. Subresources of its children ({@code deployments/status},
+     * {@code serviceaccounts/token}, ...) are written by their controllers and the kubelet, e.g.
+     * when the operator's own pod restarts on the node, never by the operator.
+     */
+    public Map<String, Long> operatorWritesSince(Snapshot before) {
+      Map<String, Long> writes = new TreeMap<>(since(before, OPERATOR_RESOURCES));
+      writes.keySet().removeIf(key -> key.contains("/") && !key.endsWith(" microapps/status"));
+      return writes;
+    }
+
     /** Per-key increase since {@code before}, only for keys whose resource is in {@code resources} (empty: all). */
     public Map<String, Long> since(Snapshot before, Collection<String> resources) {
       Map<String, Long> diff = new TreeMap<>();

@@ -92,7 +92,6 @@ class BadInputIT extends E2ETestBase {
     MicroApp[] last = new MicroApp[1];
     try {
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
-        e2e.fakeKubelet().markDeploymentPodsReady(ns, name);
         last[0] = microApp(ns, name);
         return "False".equals(conditionStatus(last[0], "Ready"));
       });

@@ -1,57 +1,50 @@
 package io.safedefaults.microapp.e2e;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.util.Arrays;
-import java.util.List;
 
 /**
- * The cluster and the operator, shared by every IT class of a run: started lazily by the first
- * test that needs them, torn down once by a JVM shutdown hook (operator first, then the control
- * plane). A failed start is remembered, so later classes fail fast with the same cause instead
- * of trying again.
+ * The platform and the operator, shared by every IT class of a run: started lazily by the first
+ * test that needs them, torn down once by a JVM shutdown hook. A failed start is remembered, so
+ * later classes fail fast with the same cause instead of trying again.
  */
 public final class E2E {
 
   private static ControlPlane controlPlane;
-  private static OperatorProcess operatorProcess;
   private static E2E instance;
   private static RuntimeException clusterFailure;
   private static RuntimeException operatorFailure;
 
   private final ControlPlane cp;
-  private final OperatorProcess operator;
-  private final FakeKubelet fakeKubelet;
+  private final InClusterOperator operator;
   private final ApiWriteCounter writeCounter;
+  private final IngressHttp ingress;
 
-  private E2E(ControlPlane cp, OperatorProcess operator) {
+  private E2E(ControlPlane cp, InClusterOperator operator) {
     this.cp = cp;
     this.operator = operator;
-    this.fakeKubelet = new FakeKubelet(cp.client());
     this.writeCounter = new ApiWriteCounter(cp.client());
+    this.ingress = new IngressHttp(cp.ingressAddress(), cp.ingressCa());
   }
 
-  /** The cluster with the CRDs applied, without the operator (for the harness's own checks). */
+  /** The platform (node, ingress controller, CA issuer, provider, the operator's release). */
   public static synchronized ControlPlane cluster() {
     if (controlPlane != null) {
       return controlPlane;
     }
-    rethrow("the control plane", clusterFailure);
+    rethrow("the platform", clusterFailure);
     try {
       ControlPlane cp = ControlPlane.start();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        OperatorProcess op;
+        E2E e;
         synchronized (E2E.class) {
-          op = operatorProcess;
+          e = instance;
         }
-        if (op != null) {
-          op.stop();
+        if (e != null) {
+          e.operator.close();
         }
         cp.stop();
       }, "e2e-teardown"));
       controlPlane = cp;
-      cp.applyCrds();
-      // Where the operator keeps its sealing keys (its own namespace when installed by the chart).
-      cp.kubectl().run("create", "namespace", OperatorProcess.KEYS_NAMESPACE).orFail();
       return cp;
     } catch (RuntimeException | Error e) {
       clusterFailure = e instanceof RuntimeException re ? re : new IllegalStateException(e.toString(), e);
@@ -59,7 +52,7 @@ public final class E2E {
     }
   }
 
-  /** Cluster, CRDs and a running operator. */
+  /** The platform with the operator's pod ready and its log followed. */
   public static synchronized E2E get() {
     if (instance != null) {
       return instance;
@@ -67,10 +60,7 @@ public final class E2E {
     ControlPlane cp = cluster();
     rethrow("the operator", operatorFailure);
     try {
-      OperatorProcess op = new OperatorProcess(Env.operatorJar(cp.repoRoot()), cp.kubeconfig(), cp.targetDir(), extraOperatorArgs());
-      operatorProcess = op;
-      op.start();
-      instance = new E2E(cp, op);
+      instance = new E2E(cp, new InClusterOperator(cp.client(), cp.kubectl(), cp.targetDir()));
       return instance;
     } catch (RuntimeException | Error e) {
       operatorFailure = e instanceof RuntimeException re ? re : new IllegalStateException(e.toString(), e);
@@ -84,17 +74,11 @@ public final class E2E {
     }
   }
 
-  /** Extra operator flags, space separated, from E2E_OPERATOR_ARGS (e.g. to try a renamed flag). */
-  private static List<String> extraOperatorArgs() {
-    String v = System.getenv("E2E_OPERATOR_ARGS");
-    return v == null || v.isBlank() ? List.of() : Arrays.asList(v.strip().split("\\s+"));
-  }
-
   public ControlPlane controlPlane() {
     return cp;
   }
 
-  public OperatorProcess operator() {
+  public InClusterOperator operator() {
     return operator;
   }
 
@@ -106,11 +90,12 @@ public final class E2E {
     return cp.client();
   }
 
-  public FakeKubelet fakeKubelet() {
-    return fakeKubelet;
-  }
-
   public ApiWriteCounter writeCounter() {
     return writeCounter;
+  }
+
+  /** HTTPS to app hosts through the cluster's ingress controller, checked against the cluster CA. */
+  public IngressHttp ingress() {
+    return ingress;
   }
 }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.safedefaults.microapp.api.MicroApp;
 import java.io.IOException;
@@ -51,8 +52,31 @@ public abstract class E2ETestBase {
     return e2e.client();
   }
 
-  protected static OperatorProcess operator() {
+  protected static InClusterOperator operator() {
     return e2e.operator();
+  }
+
+  protected static IngressHttp ingress() {
+    return e2e.ingress();
+  }
+
+  /** The running pod of an app's Deployment (the newest, if a rollout is under way). */
+  protected static Pod runningPod(String namespace, String app) {
+    return client().pods().inNamespace(namespace).withLabel("safedefaults.io/app", app).list().getItems().stream()
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null && "Running".equals(p.getStatus().getPhase()))
+        .filter(p -> !p.getMetadata().getLabels().containsKey("job-name"))
+        .max(java.util.Comparator.comparing(p -> p.getMetadata().getCreationTimestamp()))
+        .orElseThrow(() -> new AssertionError("no running pod of " + namespace + "/" + app + "; pods: "
+            + client().pods().inNamespace(namespace).list().getItems().stream()
+                .map(p -> p.getMetadata().getName() + "=" + p.getStatus().getPhase()).toList()));
+  }
+
+  /** {@code kubectl exec} in one container of a pod; the container's output, or a failed assertion. */
+  protected static String exec(Pod pod, String container, String... command) {
+    List<String> args = new ArrayList<>(List.of("-n", pod.getMetadata().getNamespace(), "exec", pod.getMetadata().getName(),
+        "-c", container, "--"));
+    args.addAll(List.of(command));
+    return kubectl().run(args.toArray(String[]::new)).orFail().stdout();
   }
 
   /**
@@ -91,9 +115,24 @@ public abstract class E2ETestBase {
     return manifest.replaceAll("(?m)^[ \t]+namespace:[ \t]*\\S+[ \t]*(\r?\n|$)", "");
   }
 
-  /** {@code kubectl apply -n <namespace> -f -} of an example file, re-targeted at the test's namespace. */
+  /**
+   * {@code kubectl apply -n <namespace> -f -} of an example file, re-targeted at the test's
+   * namespace and at a host of its own ({@link #appHost}): two apps on one host would share the
+   * ingress controller's route, and each test must reach its own pod.
+   */
   protected static Kubectl.Result applyExampleIn(String file, String namespace) {
-    return kubectl().runWithInput(withoutNamespace(readExample(file)), "apply", "-n", namespace, "-f", "-");
+    return kubectl().runWithInput(inNamespace(readExample(file), namespace), "apply", "-n", namespace, "-f", "-");
+  }
+
+  /** An example's manifest for another namespace: no namespace line, and its host moved to {@link #appHost}. */
+  protected static String inNamespace(String manifest, String namespace) {
+    return withoutNamespace(manifest).replaceAll("(?m)^(\\s*host:\\s*)([a-z0-9-]+)\\.apps\\.example\\.com\\s*$",
+        "$1$2." + namespace + ".apps.example.com");
+  }
+
+  /** The host an example app gets in a test namespace: {@code <app>.<namespace>.apps.example.com}. */
+  protected static String appHost(String app, String namespace) {
+    return app + "." + namespace + ".apps.example.com";
   }
 
   protected static Kubectl.Result applyYaml(String yaml, String namespace) {
@@ -138,15 +177,11 @@ public abstract class E2ETestBase {
     return sb.toString();
   }
 
-  /**
-   * Keeps marking the Deployment's pods Ready (the fake kubelet) until the MicroApp reports
-   * Ready=True for its current generation.
-   */
+  /** Waits until the MicroApp reports Ready=True for its current generation: its pod really runs. */
   protected static MicroApp awaitReady(String namespace, String name, Duration timeout) {
     MicroApp[] last = new MicroApp[1];
     try {
       await().atMost(timeout).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
-        e2e.fakeKubelet().markDeploymentPodsReady(namespace, name);
         MicroApp app = microApp(namespace, name);
         last[0] = app;
         return app != null && app.getStatus() != null
@@ -155,13 +190,24 @@ public abstract class E2ETestBase {
       });
     } catch (org.awaitility.core.ConditionTimeoutException e) {
       throw new AssertionError("MicroApp " + namespace + "/" + name + " not Ready within " + timeout.toSeconds() + " s; status: "
-          + describeStatus(last[0]) + "\noperator log tail:\n" + operator().logTail(30), e);
+          + describeStatus(last[0]) + "\npods: " + podStates(namespace) + "\noperator log tail:\n" + operator().logTail(30), e);
     }
     return last[0];
   }
 
-  /** Asserts the operator process is still alive (a crash would make every later check meaningless). */
+  /** Each pod's phase and its containers' waiting/terminated reasons, for assertion messages. */
+  protected static String podStates(String namespace) {
+    return client().pods().inNamespace(namespace).list().getItems().stream().map(p -> p.getMetadata().getName() + "="
+        + p.getStatus().getPhase() + p.getStatus().getContainerStatuses().stream()
+            .map(cs -> " " + cs.getName() + (cs.getState().getWaiting() != null ? ":" + cs.getState().getWaiting().getReason()
+                : cs.getState().getTerminated() != null ? ":" + cs.getState().getTerminated().getReason() : "")
+                + (cs.getRestartCount() > 0 ? "(restarts " + cs.getRestartCount() + ")" : ""))
+            .collect(java.util.stream.Collectors.joining(",", "[", "]")))
+        .toList().toString();
+  }
+
+  /** Asserts the operator pod is ready and never restarted (a crash would make every later check meaningless). */
   protected static void assertOperatorAlive() {
-    assertThat(operator().isRunning()).as("operator process alive; log tail:\n%s", operator().logTail(40)).isTrue();
+    assertThat(operator().isRunning()).as("operator pod ready without restarts; log tail:\n%s", operator().logTail(40)).isTrue();
   }
 }

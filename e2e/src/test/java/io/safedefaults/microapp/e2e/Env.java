@@ -11,6 +11,16 @@ final class Env {
     return flag("E2E_USE_EXISTING_CLUSTER");
   }
 
+  /**
+   * {@code E2E_STACK=NAME}: run against the platform {@code e2e/stack.sh up NAME} already started
+   * (and leave it running), instead of starting and stopping one. For writing tests: the node's
+   * start is paid once.
+   */
+  static String stack() {
+    String v = System.getenv("E2E_STACK");
+    return v == null || v.isBlank() ? null : v.strip();
+  }
+
   /** {@code E2E_KEEP_CLUSTER=true}: leave the dedicated control plane running after the tests (debugging). */
   static boolean keepCluster() {
     return flag("E2E_KEEP_CLUSTER");
@@ -18,11 +28,11 @@ final class Env {
 
   /**
    * {@code E2E_MEASURE_WRITES}: the API-write counters are cluster-wide, so on a shared cluster other
-   * clients' writes would be counted. Default: measure on the dedicated control plane only.
+   * clients' writes would be counted. Default: measure on a platform of this run only.
    */
   static boolean measureWrites() {
     String v = System.getenv("E2E_MEASURE_WRITES");
-    return v == null || v.isBlank() ? !useExistingCluster() : Boolean.parseBoolean(v.strip());
+    return v == null || v.isBlank() ? !useExistingCluster() && stack() == null : Boolean.parseBoolean(v.strip());
   }
 
   /** Where the control-plane binaries live: $KUBE_API_TEST_DIR, else -Dkube.api.test.dir, else ~/.kubeapitest. */
@@ -38,7 +48,7 @@ final class Env {
     return Path.of(System.getProperty("user.home"), ".kubeapitest").toString();
   }
 
-  /** The operator jar: -De2e.operatorJar / E2E_OPERATOR_JAR, else operator/target/microapp-operator-all.jar. */
+  /** The operator jar (for its CLI): -De2e.operatorJar / E2E_OPERATOR_JAR, else operator/target/microapp-operator-all.jar. */
   static Path operatorJar(Path repoRoot) {
     String env = System.getenv("E2E_OPERATOR_JAR");
     if (env != null && !env.isBlank()) {

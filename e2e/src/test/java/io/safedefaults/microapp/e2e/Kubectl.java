@@ -95,6 +95,31 @@ public final class Kubectl {
     }
   }
 
+  /**
+   * Starts a long-running kubectl (e.g. {@code logs -f}) with stdout and stderr appended to
+   * {@code output}; the caller stops it.
+   */
+  public Process start(Path output, String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(binary.toString());
+    if (kubeconfig != null) {
+      cmd.add("--kubeconfig=" + kubeconfig);
+    }
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
+    if (kubeconfig != null) {
+      pb.environment().remove("KUBECONFIG");
+    }
+    try {
+      Process p = pb.start();
+      p.getOutputStream().close();
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + binary, e);
+    }
+  }
+
   /** One thread per stream (not the common pool: on 2 cores it has a single worker). */
   private static CompletableFuture<String> drain(InputStream in) {
     CompletableFuture<String> result = new CompletableFuture<>();

@@ -78,9 +78,9 @@ class MicroAppLifecycleIT extends E2ETestBase {
         .containsAllEntriesOf(service.getSpec().getSelector());
 
     Ingress ingress = client().network().v1().ingresses().inNamespace(ns).withName(APP).get();
-    assertIngressLockedDown(ingress, "where2eat.apps.example.com", "where2eat-tls", "100");
+    assertIngressLockedDown(ingress, appHost(APP, ns), "where2eat-tls", "100");
     assertThat(ingress.getSpec().getRules()).as("Ingress rules").allSatisfy(rule -> {
-      assertThat(rule.getHost()).isEqualTo("where2eat.apps.example.com");
+      assertThat(rule.getHost()).isEqualTo(appHost(APP, ns));
       assertThat(rule.getHttp().getPaths()).allSatisfy(p -> assertThat(p.getBackend().getService().getName()).isEqualTo(APP));
     });
 
@@ -92,7 +92,7 @@ class MicroAppLifecycleIT extends E2ETestBase {
     // Pods exist = the template passed the API server's Pod Security "restricted" admission.
     try {
       await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
-          .until(() -> !e2e.fakeKubelet().podsOf(ns, APP).isEmpty());
+          .until(() -> !client().pods().inNamespace(ns).withLabel("safedefaults.io/app", APP).list().getItems().isEmpty());
     } catch (org.awaitility.core.ConditionTimeoutException e) {
       throw new AssertionError("no pod of Deployment " + APP + " was created; FailedCreate events: " + failedCreateEvents(ns), e);
     }
@@ -101,7 +101,7 @@ class MicroAppLifecycleIT extends E2ETestBase {
   @Test
   @Order(2)
   void statusReportsEveryDefault() {
-    MicroApp app = awaitReady(ns, APP, Duration.ofSeconds(90));
+    MicroApp app = awaitReady(ns, APP, ExamplesIT.READY);
     String desc = describeStatus(app);
     assertThat(app.getStatus().getObservedGeneration()).as(desc).isEqualTo(app.getMetadata().getGeneration());
     for (String type : List.of("Ready", "AuthEnforced", "TLSEnforced", "RateLimited", "LeastPrivilege")) {
@@ -110,7 +110,7 @@ class MicroAppLifecycleIT extends E2ETestBase {
     assertThat(app.getStatus().getChecklist()).as(desc).isNotNull();
     assertThat(app.getStatus().getChecklist().getTotal()).as(desc).isPositive();
     assertThat(app.getStatus().getChecklist().getPassed()).as(desc).isEqualTo(app.getStatus().getChecklist().getTotal());
-    assertThat(app.getStatus().getUrl()).as(desc).isEqualTo("https://where2eat.apps.example.com");
+    assertThat(app.getStatus().getUrl()).as(desc).isEqualTo("https://" + appHost(APP, ns));
     Deployment d = client().apps().deployments().inNamespace(ns).withName(APP).get();
     assertThat(d.getStatus().getAvailableReplicas()).as("Deployment availableReplicas").isGreaterThanOrEqualTo(1);
   }
@@ -122,7 +122,7 @@ class MicroAppLifecycleIT extends E2ETestBase {
     String header = get.stdout().lines().findFirst().orElse("");
     assertThat(header).as("kubectl get microapps header:\n%s", get.stdout())
         .contains("READY", "VISIBILITY", "HOST", "CHECKLIST");
-    assertThat(get.stdout()).contains(APP, "where2eat.apps.example.com", "private");
+    assertThat(get.stdout()).contains(APP, appHost(APP, ns), "private");
     Kubectl.Result shortName = kubectl().run("get", "mapp", "-n", ns).orFail();
     assertThat(shortName.stdout()).contains(APP);
   }
@@ -203,6 +203,8 @@ class MicroAppLifecycleIT extends E2ETestBase {
       assertThat(client().network().v1().ingresses().inNamespace(ns).withName(APP).get()).as("Ingress").isNull();
       assertThat(client().network().v1().networkPolicies().inNamespace(ns).withName(APP).get()).as("NetworkPolicy").isNull();
       assertThat(client().serviceAccounts().inNamespace(ns).withName(APP).get()).as("ServiceAccount").isNull();
+      assertThat(client().pods().inNamespace(ns).withLabel("safedefaults.io/app", APP).list().getItems())
+          .as("the app's pods (stopped by the kubelet, removed)").isEmpty();
     });
     assertOperatorAlive();
   }
@@ -269,7 +271,7 @@ class MicroAppLifecycleIT extends E2ETestBase {
     });
     Map<String, String> a = Optional.ofNullable(ingress.getMetadata().getAnnotations()).orElse(Map.of());
     assertThat(a).as("Ingress annotations")
-        .containsEntry("cert-manager.io/cluster-issuer", "letsencrypt-test")
+        .containsEntry("cert-manager.io/cluster-issuer", "microapp-local-ca")
         .containsEntry("nginx.ingress.kubernetes.io/force-ssl-redirect", "true")
         .containsEntry("nginx.ingress.kubernetes.io/limit-rpm", rpm);
     assertThat(a.keySet()).as("Ingress annotations (no snippets: IngressNightmare)").noneMatch(k -> k.contains("snippet"));

@@ -27,7 +27,7 @@ class OperatorLogIT extends E2ETestBase {
       int n = 0;
       for (String line : new String(Files.readAllBytes(log), StandardCharsets.UTF_8).split("\n")) {
         n++;
-        if (line.isBlank()) {
+        if (line.isBlank() || n == 1 && line.startsWith("Picked up JAVA_TOOL_OPTIONS: -")) {
           continue;
         }
         lines++;

@@ -3,6 +3,7 @@ package io.safedefaults.microapp.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Sealing the way a user does it: the CLI fetches the cluster's public key and seals a value
  * from stdin, the sealed value goes into the manifest, kubectl applies it, the operator opens it
- * into the app's Secret. The plaintext appears nowhere in the operator's log.
+ * into the app's Secret, and the running pod's app container gets it while its sidecar does not.
+ * The plaintext appears nowhere in the operator's log.
  */
 @Order(5)
 class SealedSecretsIT extends E2ETestBase {
@@ -37,14 +39,14 @@ class SealedSecretsIT extends E2ETestBase {
   @Test
   void valueSealedWithTheCliOpensIntoTheAppsSecretAndIsNeverLogged() throws Exception {
     Cli sealed = cli(PLAINTEXT, "seal", "-n", ns, "--app", "where2eat", "--name", "MAPS_API_KEY",
-        "--keys-namespace", OperatorProcess.KEYS_NAMESPACE);
+        "--keys-namespace", InClusterOperator.NAMESPACE);
     assertThat(sealed.code).as(sealed.err).isZero();
     assertThat(sealed.out).contains("# sealed for " + ns + "/where2eat/MAPS_API_KEY with key ")
         .doesNotContain(PLAINTEXT);
     String value = sealed.out.lines().filter(l -> l.startsWith("MAPS_API_KEY: ")).findFirst().orElseThrow()
         .replaceAll("^MAPS_API_KEY: \"([^\"]+)\".*$", "$1");
 
-    String manifest = withoutNamespace(readExample("where2eat.yaml"))
+    String manifest = inNamespace(readExample("where2eat.yaml"), ns)
         + "  secrets:\n    sealed:\n      MAPS_API_KEY: \"" + value + "\"\n";
     applyYaml(manifest, ns).orFail();
 
@@ -55,23 +57,39 @@ class SealedSecretsIT extends E2ETestBase {
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
         assertThat(conditionStatus(microApp(ns, "where2eat"), "SecretsSealed")).isEqualTo("True"));
     assertThat(operator().log()).doesNotContain(PLAINTEXT).doesNotContain(value);
+
+    // In the running pod: the app container has it, the sidecar (which holds the session keys and
+    // the provider's secret, and faces the internet) has it nowhere: not in its environment, not in
+    // any file of its filesystem and mounts.
+    awaitReady(ns, "where2eat", ExamplesIT.READY);
+    Pod pod = runningPod(ns, "where2eat");
+    assertThat(exec(pod, "app", "/where2eat", "getenv", "MAPS_API_KEY").strip()).isEqualTo(PLAINTEXT);
+    ContainerProcess sidecar = ContainerProcess.of(e2e.controlPlane(), pod, "auth-proxy");
+    assertThat(sidecar.environment()).as("the sidecar's environment").doesNotContainKey("MAPS_API_KEY")
+        .allSatisfy((k, v) -> assertThat(v).doesNotContain(PLAINTEXT));
+    assertThat(sidecar.mounts()).as("the sidecar's mounts").noneMatch(m -> m.contains("app-secrets"));
+    try (var files = Files.walk(sidecar.path("/etc/microapp-sidecar"))) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        assertThat(Files.readString(f, StandardCharsets.ISO_8859_1)).as("%s in the sidecar", f).doesNotContain(PLAINTEXT);
+      }
+    }
   }
 
   @Test
   void privateKeysetBacksUpAndRestoresButNeverOverwrites(@TempDir Path dir) throws Exception {
     Path backup = dir.resolve("sealing-keys.json");
-    Cli export = cli(null, "keys", "export", "--out", backup.toString(), "--keys-namespace", OperatorProcess.KEYS_NAMESPACE);
+    Cli export = cli(null, "keys", "export", "--out", backup.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
     assertThat(export.code).as(export.err).isZero();
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(backup))).isEqualTo("rw-------");
 
-    Cli again = cli(null, "keys", "import", "--file", backup.toString(), "--keys-namespace", OperatorProcess.KEYS_NAMESPACE);
+    Cli again = cli(null, "keys", "import", "--file", backup.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
     assertThat(again.code).isEqualTo(2);
     assertThat(again.err).contains("already exists; import never replaces keys");
 
     String restoreNs = newNamespace("restore");
     Cli restore = cli(null, "keys", "import", "--file", backup.toString(), "--keys-namespace", restoreNs);
     assertThat(restore.code).as(restore.err).isZero();
-    Secret original = client().secrets().inNamespace(OperatorProcess.KEYS_NAMESPACE).withName("microapp-sealing-keys").get();
+    Secret original = client().secrets().inNamespace(InClusterOperator.NAMESPACE).withName("microapp-sealing-keys").get();
     Secret restored = client().secrets().inNamespace(restoreNs).withName("microapp-sealing-keys").get();
     assertThat(restored.getData()).isEqualTo(original.getData());
   }
@@ -79,7 +97,7 @@ class SealedSecretsIT extends E2ETestBase {
   @Test
   void publicKeyCanBeFetchedForOfflineSealing(@TempDir Path dir) throws Exception {
     Path pub = dir.resolve("public.json");
-    Cli keys = cli(null, "keys", "--out", pub.toString(), "--keys-namespace", OperatorProcess.KEYS_NAMESPACE);
+    Cli keys = cli(null, "keys", "--out", pub.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
     assertThat(keys.code).as(keys.err).isZero();
     assertThat(Files.readString(pub)).contains("HpkePublicKey").doesNotContain("HpkePrivateKey");
     // Offline: no cluster needed with --public-key (KUBECONFIG pointing nowhere proves it).
