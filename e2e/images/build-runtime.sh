@@ -60,7 +60,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-for tool in dpkg-deb apt-get apt-cache dpkg python3 sha256sum flock; do
+for tool in dpkg-deb apt-get apt-cache dpkg python3 sha256sum flock setarch; do
   command -v "$tool" >/dev/null 2>&1 \
     || die "'$tool' not found: the images are built on Debian/Ubuntu with apt, dpkg and python3 (skip them with mvn -Dimages.skip)"
 done
@@ -157,7 +157,15 @@ java="$root/opt/java/bin/java"
 # The class-data sharing archive (faster start, the JDK classes' metadata shared read-only). Dumped
 # with SerialGC so no Java heap objects are archived: JDK 17 writes those non-deterministically
 # (jlink --generate-cds-archive does), and SerialGC, which the sidecar runs, cannot map them anyway.
-"$java" -XX:+UseSerialGC -Xshare:dump -Xlog:cds=off -Xlog:cds+heap=off >/dev/null \
+# The archive's layout follows the addresses and the order in which the dumping JVM meets classes,
+# so the dump runs without address-space randomisation (setarch -R) and without the JIT (-Xint: its
+# compiler threads load and link classes concurrently). Measured on one runtime, archive removed: 2
+# distinct archives in 4 dumps with -Xint alone, 3 in 5 with neither; 1 in 16 with both. The archive
+# maps the same with the JIT on and randomisation on at run time. The header also records
+# lib/modules' mtime (not checked at run time for the runtime image), so the runtime gets its final
+# timestamps first.
+find "$root/opt/java" -exec touch -h -d "@$epoch" {} +
+setarch "$(uname -m)" -R "$java" -Xint -XX:+UseSerialGC -Xshare:dump -Xlog:cds=off -Xlog:cds+heap=off >/dev/null \
   || die "dumping the CDS archive failed"
 
 # ---- 2. the shared libraries it links against, from Debian's packages --------------------------------
