@@ -464,8 +464,14 @@ eventually 30 "one replica holds Lease $ns/$lease" holder_is_one_of replica-a re
 eventually 60 "landing converges to the new default: limit-rpm 50" limit_rpm "$app_ns" landing 50
 check "where2eat keeps the limit its spec sets explicitly (100)" limit_rpm "$app_ns" where2eat 100
 leader="$(lease_holder)"; standby=replica-a; [[ "$leader" == replica-a ]] && standby=replica-b
+t_stop=$(date +%s%N)
 stop_operator "$leader"
+# A planned stop gives the Lease up (without it the holder stays the stopped leader until the lease
+# expires, 15 s): right after the process exits, nobody or the standby holds it.
+released() { local got; got="$(lease_holder)"; [[ "$got" != "$leader" ]] || { echo "holder=$got"; return 1; }; }
+check "$leader released the Lease on SIGTERM" released
 eventually 60 "failover: $standby takes the Lease after $leader stops" holder_is "$standby"
+echo "     (planned handover: $(( ($(date +%s%N) - t_stop) / 1000000 )) ms from SIGTERM to $standby holding the Lease, polled each second)"
 k -n "$app_ns" delete service landing --wait=true >/dev/null
 eventually 60 "the new leader repairs drift (deleted Service comes back)" exists "$app_ns" service landing
 check "no 403 in the log of replica-a" no_forbidden_in_log replica-a

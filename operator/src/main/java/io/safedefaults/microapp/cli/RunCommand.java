@@ -106,15 +106,16 @@ public final class RunCommand implements Callable<Integer> {
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     KubernetesClient client = new KubernetesClientBuilder().build();
+    // The pod name as identity makes `kubectl get lease` say which replica leads.
+    String identity = System.getenv().getOrDefault("POD_NAME", "").isBlank()
+        ? "microapp-operator-" + java.util.UUID.randomUUID() : System.getenv("POD_NAME");
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build())
-          .withCloseClientOnStop(true)
+          // closed by the shutdown hook, after the Lease is released with it
+          .withCloseClientOnStop(false)
           .withStopOnInformerErrorDuringStartup(true);
       if (leaderElection) {
-        // The pod name as identity makes `kubectl get lease` say which replica leads.
-        String identity = System.getenv().getOrDefault("POD_NAME", "").isBlank()
-            ? "microapp-operator-" + java.util.UUID.randomUUID() : System.getenv("POD_NAME");
         // JOSDK's default exits from inside the leader-election callback, which deadlocks with our
         // SIGTERM shutdown hook. Losing the lease while running still ends the process, so the
         // pod restarts and rejoins the election; losing it because we are stopping does not.
@@ -166,6 +167,17 @@ public final class RunCommand implements Callable<Integer> {
         stopping.set(true);
         LOG.info("stopping on signal");
         operator.stop();
+        if (leaderElection) {
+          // only now that no controller runs: a standby must not start while we still reconcile
+          try {
+            if (LeaderLease.release(client, leaseNamespace, leaseName, identity, Clock.systemUTC())) {
+              LOG.info("released the lease {}", leaseName);
+            }
+          } catch (RuntimeException e) {
+            LOG.warn("could not release the lease {} ({}); a standby takes over when it expires", leaseName, e.getMessage());
+          }
+        }
+        client.close();
         stopped.countDown();
       }, "shutdown"));
       operator.start();

@@ -44,4 +44,31 @@ class LeaderLeaseTest {
     assertThat(s.getAcquireTime()).isEqualTo(LeaderLease.EPOCH);
     assertThat(s.getLeaseDurationSeconds()).isEqualTo(15);
   }
+
+  @Test
+  void theHolderGivesTheLeaseUpAsFabric8Would() {
+    ZonedDateTime acquired = ZonedDateTime.now().minusMinutes(5);
+    ZonedDateTime now = ZonedDateTime.now();
+    LeaseSpec held = new LeaseSpecBuilder().withHolderIdentity("pod-a").withLeaseDurationSeconds(10)
+        .withAcquireTime(acquired).withRenewTime(now.minusSeconds(1)).withLeaseTransitions(4).build();
+    LeaseSpec s = LeaderLease.released(held, "pod-a", now);
+    assertThat(s).isNotNull();
+    assertThat(s.getHolderIdentity()).as("nobody holds it, so a standby may take it at once").isNull();
+    assertThat(s.getLeaseDurationSeconds()).isEqualTo(1);
+    assertThat(s.getRenewTime()).isEqualTo(now);
+    assertThat(s.getAcquireTime()).isEqualTo(now);
+    assertThat(s.getLeaseTransitions()).as("a release is not a transition").isEqualTo(4);
+  }
+
+  @Test
+  void aLeaseHeldByAnotherReplicaOrNobodyIsNeverReleased() {
+    ZonedDateTime now = ZonedDateTime.now();
+    LeaseSpec other = new LeaseSpecBuilder().withHolderIdentity("pod-b").withLeaseDurationSeconds(10)
+        .withAcquireTime(now).withRenewTime(now).withLeaseTransitions(1).build();
+    assertThat(LeaderLease.released(other, "pod-a", now)).isNull();
+    assertThat(LeaderLease.released(new LeaseSpecBuilder(other).withHolderIdentity(null).build(), "pod-a", now)).isNull();
+    assertThat(LeaderLease.released(new LeaseSpecBuilder(other).withHolderIdentity("").build(), "", now)).isNull();
+    assertThat(LeaderLease.released(null, "pod-a", now)).isNull();
+    assertThat(LeaderLease.released(other, "pod-b-2", now)).as("identity compared exactly").isNull();
+  }
 }
