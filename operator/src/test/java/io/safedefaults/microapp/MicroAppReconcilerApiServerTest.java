@@ -332,6 +332,10 @@ class MicroAppReconcilerApiServerTest {
     tooMany.getSpec().getAuth().setAllowedGroups(java.util.stream.IntStream.range(0, 65).mapToObj(i -> "g" + i).toList());
     assertRejected(tooMany, "spec.auth.allowedGroups", "65");
 
+    MicroApp noSpec = TestApps.where2eat(ns);
+    noSpec.setSpec(null);
+    assertRejected(noSpec, "spec", "Required value");
+
     assertThat(client.resources(MicroApp.class).inNamespace(ns).list().getItems()).isEmpty();
   }
 

@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.api;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.generator.annotation.Required;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -23,6 +24,13 @@ import io.fabric8.kubernetes.model.annotation.Version;
 public class MicroApp extends CustomResource<MicroAppSpec, MicroAppStatus> implements Namespaced {
   public static final String GROUP = "safedefaults.io";
   public static final String VERSION = "v1alpha1";
+
+  /** Required: without it the API server refuses the object, naming {@code spec}. */
+  @Override
+  @Required
+  public MicroAppSpec getSpec() {
+    return super.getSpec();
+  }
 
   @Override
   protected MicroAppStatus initStatus() {

@@ -76,6 +76,12 @@ public record AppPlan(
     String name = app.getMetadata().getName();
     List<Problem> problems = new ArrayList<>();
 
+    if (app.getSpec() == null) {
+      // The CRD requires spec, but objects stored before it did (or written around it) must not
+      // reach the builders: nothing is created and status says what to add.
+      problems.add(new Problem(Problem.Area.SPEC, "SpecMissing",
+          "spec is missing; add at least spec.image (and spec.host to expose the app)", true));
+    }
     if (!DNS_LABEL.matcher(name).matches()) {
       problems.add(new Problem(Problem.Area.NAME, "InvalidName",
           "metadata.name '" + name + "' cannot name the app's Service; use at most 63 lowercase letters,"
@@ -225,9 +231,9 @@ public record AppPlan(
     return host != null && problems.stream().noneMatch(Problem::blocksExposure);
   }
 
-  /** True when the name itself is unusable and no child can be created. */
+  /** True when the name itself is unusable, or there is no spec, and no child can be created. */
   public boolean fatal() {
-    return problems.stream().anyMatch(p -> p.area() == Problem.Area.NAME);
+    return problems.stream().anyMatch(p -> p.area() == Problem.Area.NAME || p.area() == Problem.Area.SPEC);
   }
 
   public List<Problem> problems(Problem.Area area) {

@@ -7,6 +7,9 @@ package io.safedefaults.microapp.policy;
  */
 public record Problem(Area area, String reason, String message, boolean blocksExposure) {
 
-  /** Checklist area a problem belongs to; it decides which condition turns False. */
-  public enum Area { NAME, AUTH, TLS, RATE_LIMIT, RETENTION, OVERRIDES }
+  /**
+   * Checklist area a problem belongs to; it decides which condition turns False. NAME and SPEC are
+   * fatal: no child is created at all.
+   */
+  public enum Area { NAME, SPEC, AUTH, TLS, RATE_LIMIT, RETENTION, OVERRIDES }
 }

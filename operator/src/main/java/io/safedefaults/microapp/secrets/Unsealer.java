@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.secrets;
 
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.MicroAppSpec;
 import io.safedefaults.microapp.api.MicroAppStatus.SealedValueStatus;
 import io.safedefaults.microapp.secrets.SealedValueDecryptor.UnsealException;
 import java.util.ArrayList;
@@ -39,8 +40,9 @@ public final class Unsealer {
     List<Failure> failures = new ArrayList<>();
     byte[] clientSecret = null;
 
-    Map<String, String> sealed = app.getSpec().getSecrets() == null || app.getSpec().getSecrets().getSealed() == null
-        ? Map.of() : new TreeMap<>(app.getSpec().getSecrets().getSealed());
+    MicroAppSpec spec = app.getSpec() == null ? new MicroAppSpec() : app.getSpec();
+    Map<String, String> sealed = spec.getSecrets() == null || spec.getSecrets().getSealed() == null
+        ? Map.of() : new TreeMap<>(spec.getSecrets().getSealed());
     for (var e : sealed.entrySet()) {
       byte[] v = openOne(decryptor, e.getValue(), ns, name, e.getKey(), "spec.secrets.sealed." + e.getKey(),
           statuses, failures);
@@ -48,7 +50,7 @@ public final class Unsealer {
         values.put(e.getKey(), v);
       }
     }
-    var auth = app.getSpec().getAuth();
+    var auth = spec.getAuth();
     if (auth != null && auth.getClientSecret() != null && auth.getClientSecret().getSealed() != null) {
       clientSecret = openOne(decryptor, auth.getClientSecret().getSealed(), ns, name, CLIENT_SECRET,
           "spec.auth.clientSecret.sealed", statuses, failures);

@@ -64,7 +64,8 @@ class AppPlanTest {
 
     assertThat(plan.visibility()).isEqualTo(Visibility.PRIVATE);
     assertThat(plan.exposed()).isFalse();
-    assertThat(plan.problems()).singleElement().satisfies(p -> {
+    // the first problem is the one Ready names
+    assertThat(plan.problems()).first().satisfies(p -> {
       assertThat(p.reason()).isEqualTo("OverrideNotAllowed");
       assertThat(p.message()).contains("spec.overrides[0]").contains("visibility").contains("platform team");
     });
@@ -87,7 +88,8 @@ class AppPlanTest {
     app.getSpec().setHost("notes.example.com");
     AppPlan plan = AppPlan.resolve(app, OperatorConfig.builder().clusterIssuer("le").build());
     assertThat(plan.exposed()).isFalse();
-    assertThat(plan.problems()).singleElement().satisfies(p -> {
+    // the first problem is the one Ready names
+    assertThat(plan.problems()).first().satisfies(p -> {
       assertThat(p.reason()).isEqualTo("IssuerMissing");
       assertThat(p.message()).startsWith("spec.auth.issuer").contains("set spec.auth.issuer");
     });
@@ -110,7 +112,8 @@ class AppPlanTest {
     app.getSpec().setAuth(auth);
     AppPlan plan = AppPlan.resolve(app, POLICY);
     assertThat(plan.sessionTtl()).isEqualTo(Duration.ofHours(12));
-    assertThat(plan.problems()).singleElement().satisfies(p -> {
+    // the first problem is the one Ready names
+    assertThat(plan.problems()).first().satisfies(p -> {
       assertThat(p.reason()).isEqualTo("SessionTTLTooLong");
       assertThat(p.message()).contains("20h").contains("12h");
       assertThat(p.blocksExposure()).as("a capped session is still secure").isFalse();
@@ -168,5 +171,23 @@ class AppPlanTest {
     AppPlan plan = AppPlan.resolve(app, POLICY);
     auth.getAllowedGroups().add("everyone");
     assertThat(plan.allowedGroups()).containsExactly("team");
+  }
+
+  @Test
+  void anAppWithoutSpecCreatesNothingAndSaysWhatToAdd() {
+    MicroApp app = minimal("nospec");
+    app.setSpec(null);
+    AppPlan plan = AppPlan.resolve(app, POLICY);
+    assertThat(plan.fatal()).as("no child at all").isTrue();
+    assertThat(plan.exposed()).isFalse();
+    // the first problem is the one Ready names
+    assertThat(plan.problems()).first().satisfies(p -> {
+      assertThat(p.reason()).isEqualTo("SpecMissing");
+      assertThat(p.message()).contains("spec.image");
+    });
+    // what the reconciler reads next must not throw either (it did: NullPointerException on every retry)
+    var unsealed = io.safedefaults.microapp.secrets.Unsealer.open(app, null);
+    assertThat(unsealed.statuses()).isEmpty();
+    assertThat(unsealed.failures()).isEmpty();
   }
 }
