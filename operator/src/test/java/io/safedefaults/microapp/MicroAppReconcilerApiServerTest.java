@@ -339,6 +339,48 @@ class MicroAppReconcilerApiServerTest {
     assertThat(client.resources(MicroApp.class).inNamespace(ns).list().getItems()).isEmpty();
   }
 
+  /**
+   * Justifications that are long enough but say nothing an auditor can read: generated from
+   * invisible and format characters, spaces and punctuation (optionally with up to 9 letters or
+   * digits), every one refused at admission; real reasons in several scripts pass. Server-side dry
+   * run, so nothing is stored.
+   */
+  @Test
+  void justificationsWithoutWordsAreRefusedInEverySpelling() {
+    int[] noWords = {0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF,
+        0x00AD, 0x034F, 0x180E, 0x0301, 0x0308, 0x20DD, 0xE0020, 0xE0041, 0xE007F, 0x2000, 0x2003, 0x200A, 0x3000,
+        0x00A0, ' ', '.', '-', '!', '?', '*', '_', 0x2014, 0x3002};
+    String letters = "abcXYZ09éßЖ字";
+    java.util.Random random = new java.util.Random(20261207);
+    for (int i = 0; i < 40; i++) {
+      StringBuilder b = new StringBuilder();
+      int length = 20 + random.nextInt(60);
+      int words = i % 2 == 0 ? 0 : random.nextInt(10); // up to 9 letters or digits hidden among them
+      for (int k = 0; k < length; k++) {
+        b.appendCodePoint(noWords[random.nextInt(noWords.length)]);
+      }
+      for (int k = 0; k < words; k++) {
+        b.insert(random.nextInt(b.length() + 1), letters.charAt(random.nextInt(letters.length())));
+      }
+      MicroApp app = TestApps.where2eat(ns);
+      app.getMetadata().setName("justify-" + i);
+      app.getSpec().setOverrides(List.of(new DefaultOverride(DefaultOverride.Setting.RETENTION, b.toString())));
+      String shown = b.codePoints().mapToObj(c -> String.format("U+%04X", c)).collect(java.util.stream.Collectors.joining(" "));
+      assertThatThrownBy(() -> client.resource(app).dryRun().create())
+          .as("justification %s", shown)
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+          .hasMessageContaining("spec.overrides[].justification");
+    }
+    for (String reason : List.of("static page: stores no data, so there is nothing to purge",
+        "静的なページで、個人データもフォームもないため削除対象がありません",
+        "статическая страница без данных: удалять нечего")) {
+      MicroApp app = TestApps.where2eat(ns);
+      app.getSpec().setOverrides(List.of(new DefaultOverride(DefaultOverride.Setting.RETENTION, reason)));
+      assertThat(client.resource(app).dryRun().create().getSpec().getOverrides().get(0).getJustification()).isEqualTo(reason);
+    }
+  }
+
   @Test
   void sealedValuesReachOnlyTheirContainersAndStatusNamesTheirKeys() {
     MicroApp app = TestApps.where2eat(ns);

@@ -21,6 +21,11 @@ public class DefaultOverride {
   @JsonPropertyDescription("Why the default does not fit this app, in a sentence an auditor can judge (20-512 characters).")
   @ValidationRule(value = "self.trim().size() >= 20",
       message = "spec.overrides[].justification must say why in at least 20 characters")
+  // Length alone counts invisible and format characters (zero-width spaces, joiners, soft hyphens,
+  // combining marks, tag characters): what an auditor reads is letters and digits, in any script.
+  @ValidationRule(value = "self.findAll(r'[\\p{L}\\p{N}]').size() >= 10",
+      message = "spec.overrides[].justification must say why in words: at least 10 letters or digits"
+          + " (spaces, punctuation, invisible and format characters do not count)")
   private String justification;
 
   public DefaultOverride() {}
