@@ -232,9 +232,12 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
 
     boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
     metrics.observe(app.getMetadata().getNamespace(), app.getMetadata().getName(), status, ready);
-    Set<String> existing = context.getPrimaryCache().list()
+    var cache = context.getPrimaryCache();
+    Supplier<Set<String>> live = () -> cache.list()
         .map(a -> a.getMetadata().getNamespace() + "/" + a.getMetadata().getName())
         .collect(Collectors.toSet());
+    metrics.liveApps(live);
+    Set<String> existing = live.get();
     metrics.retain(existing);
     announced.keySet().retainAll(existing);
     error.ifPresent(e -> metrics.reconcileError("ApplyFailed"));

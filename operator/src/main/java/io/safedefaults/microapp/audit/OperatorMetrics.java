@@ -6,7 +6,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.safedefaults.microapp.api.MicroAppStatus;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * Our own Prometheus metrics beside JOSDK's: how many apps have which checklist score and whether
@@ -17,6 +19,8 @@ public final class OperatorMetrics {
   private final MeterRegistry registry;
   private final Map<String, String> scoreByApp = new ConcurrentHashMap<>();
   private final Map<String, Boolean> registered = new ConcurrentHashMap<>();
+  /** The apps that exist now (namespace/name), read at every scrape; null until the first reconcile. */
+  private volatile Supplier<Set<String>> live;
 
   public OperatorMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -33,7 +37,7 @@ public final class OperatorMetrics {
     scoreByApp.put(key, score);
     registered.computeIfAbsent(score, s -> {
       String[] parts = s.split("\\|");
-      Gauge.builder("microapp_apps", scoreByApp, m -> m.values().stream().filter(s::equals).count())
+      Gauge.builder("microapp_apps", scoreByApp, m -> count(m, s))
           .description("MicroApps by checklist score and readiness")
           .tags(Tags.of("checklist", parts[0], "ready", parts[1]))
           .register(registry);
@@ -41,8 +45,26 @@ public final class OperatorMetrics {
     });
   }
 
+  /**
+   * Where the apps that exist come from (the controller's cache of MicroApps): a deleted app leaves
+   * the counts at the next scrape, not when some other app is reconciled next (up to a resync later).
+   */
+  public void liveApps(Supplier<Set<String>> apps) {
+    this.live = apps;
+  }
+
+  private double count(Map<String, String> scores, String score) {
+    Supplier<Set<String>> source = live;
+    if (source == null) {
+      return scores.values().stream().filter(score::equals).count();
+    }
+    Set<String> existing = source.get();
+    scores.keySet().retainAll(existing);
+    return scores.entrySet().stream().filter(e -> score.equals(e.getValue()) && existing.contains(e.getKey())).count();
+  }
+
   /** Drops apps that no longer exist (keys are namespace/name). */
-  public void retain(java.util.Set<String> existing) {
+  public void retain(Set<String> existing) {
     scoreByApp.keySet().retainAll(existing);
   }
 
