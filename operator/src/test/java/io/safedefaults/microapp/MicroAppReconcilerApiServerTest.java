@@ -381,6 +381,87 @@ class MicroAppReconcilerApiServerTest {
     }
   }
 
+  /** A random image reference from the grammar spec.image follows (registry, path, tag, digest). */
+  static String imageReference(java.util.Random r) {
+    String lower = "abcdefghijklmnopqrstuvwxyz0123456789";
+    String any = lower + "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    java.util.function.BiFunction<String, Integer, String> run = (alphabet, max) -> {
+      StringBuilder b = new StringBuilder();
+      for (int i = 0, n = 1 + r.nextInt(max); i < n; i++) {
+        b.append(alphabet.charAt(r.nextInt(alphabet.length())));
+      }
+      return b.toString();
+    };
+    StringBuilder ref = new StringBuilder();
+    if (r.nextBoolean()) {
+      ref.append(run.apply(any, 6));
+      for (int i = r.nextInt(3); i > 0; i--) {
+        ref.append('.').append(run.apply(any, 6));
+      }
+      if (r.nextInt(3) == 0) {
+        ref.append(':').append(1 + r.nextInt(65535));
+      }
+      ref.append('/');
+    }
+    String[] separators = {".", "_", "__", "-", "--"};
+    for (int c = 0, n = 1 + r.nextInt(3); c < n; c++) {
+      ref.append(c > 0 ? "/" : "").append(run.apply(lower, 8));
+      for (int i = r.nextInt(3); i > 0; i--) {
+        ref.append(separators[r.nextInt(separators.length)]).append(run.apply(lower, 5));
+      }
+    }
+    if (r.nextBoolean()) {
+      ref.append(':').append(run.apply(any + "_", 1)).append(r.nextBoolean() ? "" : run.apply(any + "_.-", 30));
+    }
+    if (r.nextInt(3) == 0) {
+      StringBuilder hex = new StringBuilder();
+      for (int i = 0; i < 64; i++) {
+        hex.append("0123456789abcdef".charAt(r.nextInt(16)));
+      }
+      ref.append("@sha256:").append(hex);
+    }
+    return ref.toString();
+  }
+
+  /**
+   * spec.image takes exactly what a Deployment can pull: generated references from the grammar are
+   * accepted by the CRD and by the API server in a Deployment; the same references with a character
+   * no reference may contain (whitespace, control, non-ASCII, symbols) inserted anywhere are refused
+   * at admission, naming spec.image. Server-side dry run: nothing is stored.
+   */
+  @Test
+  void imageReferencesAreAcceptedExactlyWhenTheyAreReferences() {
+    java.util.Random random = new java.util.Random(7_2026_12);
+    int[] never = {' ', '\t', '\n', '\r', 0, 1, 0x1b, 0x7f, 0x85, 0xA0, 0x200B, 0xFEFF, 0x2028, 0x0130, 0x0131, 0x017F,
+        '!', '#', '$', '%', '&', '*', '(', ')', '+', '=', ',', ';', '<', '>', '?', '[', ']', '{', '}', '|', '\\', '"', '\'', '`', '~', '^'};
+    for (int i = 0; i < 30; i++) {
+      String image = imageReference(random);
+      assertThat(image).as("generator self-check").matches(io.safedefaults.microapp.api.MicroAppSpec.IMAGE_REFERENCE);
+      MicroApp app = TestApps.where2eat(ns);
+      app.getSpec().setImage(image);
+      assertThat(client.resource(app).dryRun().create().getSpec().getImage()).isEqualTo(image);
+      Deployment d = new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
+          .withNewMetadata().withName("image-" + i).withNamespace(ns).endMetadata()
+          .withNewSpec().withNewSelector().addToMatchLabels("a", "b").endSelector()
+          .withNewTemplate().withNewMetadata().addToLabels("a", "b").endMetadata()
+          .withNewSpec().addNewContainer().withName("app").withImage(image).endContainer().endSpec()
+          .endTemplate().endSpec().build();
+      assertThat(client.resource(d).dryRun().create().getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+          .as("the Deployment the operator would write").isEqualTo(image);
+
+      StringBuilder bad = new StringBuilder(image);
+      int cp = never[random.nextInt(never.length)];
+      bad.insert(bad.offsetByCodePoints(0, random.nextInt(image.length() + 1)), Character.toChars(cp));
+      MicroApp refused = TestApps.where2eat(ns);
+      refused.getSpec().setImage(bad.toString());
+      assertThatThrownBy(() -> client.resource(refused).dryRun().create())
+          .as("U+%04X inserted into %s", cp, image)
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+          .hasMessageContaining("spec.image must be an image reference");
+    }
+  }
+
   @Test
   void sealedValuesReachOnlyTheirContainersAndStatusNamesTheirKeys() {
     MicroApp app = TestApps.where2eat(ns);

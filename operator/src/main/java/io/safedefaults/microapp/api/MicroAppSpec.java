@@ -33,8 +33,22 @@ public class MicroAppSpec {
   @Required
   @Size(min = 1, max = 512)
   @JsonPropertyDescription("Container image of the app, e.g. ghcr.io/acme/where2eat:1.4.2. Pin a tag or a digest.")
-  @ValidationRule(value = "!self.contains(' ')", message = "spec.image must not contain spaces")
+  // The container image reference grammar (github.com/distribution/reference, without IPv6 hosts):
+  // [registry[:port]/]path[:tag][@algorithm:hex]. Anything else (whitespace, control characters,
+  // upper case in the path, an empty tag) would be copied into the Deployment and fail only when
+  // the kubelet pulls, with status saying no more than PodsNotReady.
+  @ValidationRule(value = "self.matches(r'" + IMAGE_REFERENCE + "')",
+      message = "spec.image must be an image reference such as ghcr.io/acme/app:1.2.3 or"
+          + " ghcr.io/acme/app@sha256:<64 hex>: a lowercase repository path, an optional tag of letters,"
+          + " digits, '_', '.', '-' (at most 128), no spaces or control characters")
   private String image;
+
+  /** See {@link #image}; public so tests generate references from the same grammar. */
+  public static final String IMAGE_REFERENCE = "^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+      + "(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?"
+      + "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+      + "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+      + "(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$";
 
   @Min(1)
   @Max(65535)
