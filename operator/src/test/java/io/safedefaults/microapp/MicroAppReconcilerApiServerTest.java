@@ -462,6 +462,48 @@ class MicroAppReconcilerApiServerTest {
     }
   }
 
+  /**
+   * Group names the sidecar would refuse at start (blank) or that can only be accidents (line
+   * breaks, control characters) are refused at admission, naming the field; names real providers
+   * use (spaces, LDAP DNs with commas, other scripts, slashes) pass. Generated, server-side dry run.
+   */
+  @Test
+  void groupNamesTheSidecarWouldRefuseAreRefusedNamingTheEntry() {
+    java.util.Random random = new java.util.Random(1207);
+    List<String> fine = List.of("food-team", "Food Team", "CN=food,OU=groups,DC=acme,DC=com", "/acme/food", "料理チーム",
+        "équipe cuisine", "g_1.2");
+    int[] blank = {' ', '\t', 0x00A0, 0x2003, 0x3000, 0x1680, 0x205F};
+    int[] broken = {'\n', '\r', 0, 0x07, 0x1b, 0x1c, 0x7f, 0x85, 0x9b, 0x2028, 0x2029};
+    for (int i = 0; i < 30; i++) {
+      List<String> groups = new java.util.ArrayList<>();
+      for (int k = 0, n = 1 + random.nextInt(4); k < n; k++) {
+        groups.add(fine.get(random.nextInt(fine.size())));
+      }
+      StringBuilder bad = new StringBuilder();
+      if (i % 2 == 0) {
+        for (int k = 0, n = 1 + random.nextInt(5); k < n; k++) {
+          bad.appendCodePoint(blank[random.nextInt(blank.length)]);
+        }
+      } else {
+        bad.append(fine.get(random.nextInt(fine.size())));
+        bad.insert(random.nextInt(bad.length() + 1), Character.toChars(broken[random.nextInt(broken.length)]));
+      }
+      int at = random.nextInt(groups.size() + 1);
+      groups.add(at, bad.toString());
+      MicroApp app = TestApps.where2eat(ns);
+      app.getSpec().getAuth().setAllowedGroups(groups);
+      String shown = bad.codePoints().mapToObj(c -> String.format("U+%04X", c)).collect(java.util.stream.Collectors.joining(" "));
+      assertThatThrownBy(() -> client.resource(app).dryRun().create())
+          .as("allowedGroups[%d] = %s", at, shown)
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+          .hasMessageContaining("spec.auth.allowedGroups: every entry must name a group");
+    }
+    MicroApp ok = TestApps.where2eat(ns);
+    ok.getSpec().getAuth().setAllowedGroups(fine);
+    assertThat(client.resource(ok).dryRun().create().getSpec().getAuth().getAllowedGroups()).isEqualTo(fine);
+  }
+
   @Test
   void sealedValuesReachOnlyTheirContainersAndStatusNamesTheirKeys() {
     MicroApp app = TestApps.where2eat(ns);

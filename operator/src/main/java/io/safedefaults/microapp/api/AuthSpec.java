@@ -29,7 +29,16 @@ public class AuthSpec {
 
   @Size(max = 64)
   @JsonPropertyDescription("Groups (from the ID token's groups claim) whose members may sign in.")
+  // The sidecar refuses blank entries at start (the pod would crash-loop behind a green status) and
+  // a line break or control character can only come from a copy-paste accident. (A messageExpression
+  // naming the entry's index exceeds the API server's CEL cost budget for 64 entries of 256 characters.)
+  @ValidationRule(value = "self.all(g, g.trim() != '' && !g.matches(" + GROUP_BAD_CHAR + "))",
+      message = "spec.auth.allowedGroups: every entry must name a group: not blank, and no line breaks or"
+          + " control characters")
   private List<@Size(min = 1, max = 256) String> allowedGroups = new ArrayList<>();
+
+  /** C0 and C1 control characters (line breaks included), DEL, and the Unicode line and paragraph separators. */
+  private static final String GROUP_BAD_CHAR = "r'[\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}]'";
 
   @Size(max = 32)
   @JsonPropertyDescription("E-mail domains whose verified users may sign in, e.g. acme.com (exact match, no wildcards).")
