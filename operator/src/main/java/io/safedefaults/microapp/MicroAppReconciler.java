@@ -208,6 +208,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     Optional<String> error = Optional.empty();
     if (!plan.fatal()) {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
+      if (namespaceTerminating(result.getErroredDependents())) {
+        // The namespace controller is removing the namespace, this app with it: the API refuses new
+        // children there, and retrying, warning or counting it as a failure helps nobody.
+        LOG.debug("{}/{}: namespace is terminating, not re-creating children",
+            app.getMetadata().getNamespace(), app.getMetadata().getName());
+        return UpdateControl.noUpdate();
+      }
       error = describe(result.getErroredDependents());
       rotateSessionKeys(app, context);
     }
@@ -309,6 +316,23 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     announced.put(ns + "/" + name, now);
     LOG.info("status of {}/{} changed: {}", ns, name, next.getConditions().stream()
         .map(c -> c.getType() + "=" + c.getStatus()).collect(Collectors.joining(" ")));
+  }
+
+  /** True when there are errors and every one is the API refusing new content in a terminating namespace. */
+  @SuppressWarnings("rawtypes")
+  static boolean namespaceTerminating(Map<DependentResource, Exception> errors) {
+    return !errors.isEmpty() && errors.values().stream().allMatch(MicroAppReconciler::namespaceTerminating);
+  }
+
+  static boolean namespaceTerminating(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getDetails() != null
+          && k.getStatus().getDetails().getCauses() != null
+          && k.getStatus().getDetails().getCauses().stream().anyMatch(c -> "NamespaceTerminating".equals(c.getReason()))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @SuppressWarnings("rawtypes")

@@ -504,6 +504,33 @@ class MicroAppReconcilerApiServerTest {
     assertThat(client.resource(ok).dryRun().create().getSpec().getAuth().getAllowedGroups()).isEqualTo(fine);
   }
 
+  /**
+   * Deleting a namespace full of apps: while it terminates (here for good, as nothing finalizes it
+   * without a namespace controller) the API refuses new children, and the operator must not warn,
+   * count failures or retry about it. Drift is made so the operator tries to re-create a child.
+   */
+  @Test
+  void appsInATerminatingNamespaceAreLeftQuietly() throws Exception {
+    client.resource(TestApps.where2eat(ns)).create();
+    await().atMost(Duration.ofSeconds(30)).until(() -> client.services().inNamespace(ns).withName("where2eat").get() != null);
+    client.namespaces().withName(ns).delete();
+    await().atMost(Duration.ofSeconds(10)).until(() -> "Terminating".equals(client.namespaces().withName(ns).get().getStatus().getPhase()));
+    int from = LOGS.list.size();
+    client.services().inNamespace(ns).withName("where2eat").delete();
+    Thread.sleep(6_000); // three resyncs at the test's 2 s interval
+    List<String> noise = LOGS.list.subList(from, LOGS.list.size()).stream()
+        .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+        .map(ILoggingEvent::getFormattedMessage)
+        .filter(m -> m.contains(ns) || m.contains("could not apply") || m.contains("being terminated"))
+        .toList();
+    assertThat(noise).as("warnings about the terminating namespace").isEmpty();
+    assertThat(client.services().inNamespace(ns).withName("where2eat").get()).as("nothing re-created").isNull();
+    // what the namespace controller would do next (none runs here): the app goes, and with it the
+    // operator's attempts, which would count as writes in the resync test
+    client.resource(TestApps.where2eat(ns)).delete();
+    await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get() == null);
+  }
+
   @Test
   void sealedValuesReachOnlyTheirContainersAndStatusNamesTheirKeys() {
     MicroApp app = TestApps.where2eat(ns);
