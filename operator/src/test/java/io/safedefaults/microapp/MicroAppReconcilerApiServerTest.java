@@ -69,6 +69,16 @@ class MicroAppReconcilerApiServerTest {
   static final String PLAIN_CLIENT_SECRET = "plain-client-secret-77ab";
   /** Every log event of the run, to prove no plaintext reaches a log. */
   static final ListAppender<ILoggingEvent> LOGS = new ListAppender<>();
+
+  /**
+   * A copy of what was logged so far. The operator's threads keep logging while a test reads, and
+   * the appender adds under its own lock (AppenderBase.doAppend), so the copy is taken under it.
+   */
+  static List<ILoggingEvent> logs() {
+    synchronized (LOGS) {
+      return new java.util.ArrayList<>(LOGS.list);
+    }
+  }
   static SealingKeyStore keys;
   static final String KEYS_NS = "microapp-system";
   static final Set<String> MANAGED = Set.of("serviceaccounts", "configmaps", "secrets", "deployments", "services",
@@ -515,10 +525,11 @@ class MicroAppReconcilerApiServerTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> client.services().inNamespace(ns).withName("where2eat").get() != null);
     client.namespaces().withName(ns).delete();
     await().atMost(Duration.ofSeconds(10)).until(() -> "Terminating".equals(client.namespaces().withName(ns).get().getStatus().getPhase()));
-    int from = LOGS.list.size();
+    int from = logs().size();
     client.services().inNamespace(ns).withName("where2eat").delete();
     Thread.sleep(6_000); // three resyncs at the test's 2 s interval
-    List<String> noise = LOGS.list.subList(from, LOGS.list.size()).stream()
+    List<ILoggingEvent> all = logs();
+    List<String> noise = all.subList(from, all.size()).stream()
         .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
         .map(ILoggingEvent::getFormattedMessage)
         .filter(m -> m.contains(ns) || m.contains("could not apply") || m.contains("being terminated"))
@@ -690,8 +701,9 @@ class MicroAppReconcilerApiServerTest {
 
   @AfterAll
   static void noPlaintextWasLogged() {
-    assertThat(LOGS.list).isNotEmpty();
-    for (ILoggingEvent e : LOGS.list) {
+    List<ILoggingEvent> all = logs();
+    assertThat(all).isNotEmpty();
+    for (ILoggingEvent e : all) {
       String line = e.getFormattedMessage() + " " + java.util.Arrays.toString(e.getArgumentArray())
           + (e.getThrowableProxy() == null ? "" : e.getThrowableProxy().getMessage());
       assertThat(line).doesNotContain(PLAIN_API_KEY).doesNotContain(PLAIN_CLIENT_SECRET).doesNotContain("old-value");
