@@ -44,7 +44,6 @@ apply_examples() {
     }
   done
   # Ready means the pods are available; the ingress controller routes to them a moment later.
-  source "$state/env"
   local i code
   for i in $(seq 1 60); do
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$INGRESS_CA" \
@@ -52,29 +51,15 @@ apply_examples() {
     [[ "$code" != 503 && "$code" != 404 && "$code" != 000 ]] && break
     sleep 1
   done
-  # A pod in another namespace, to show the NetworkPolicy refusing it (the landing image's binary
-  # has a `probe` command; the pod is as locked down as the apps' own).
+  # A pod in another namespace, to show the NetworkPolicy refusing it.
   "$kubectl" apply -f - >/dev/null <<'YAML'
 apiVersion: v1
 kind: Namespace
 metadata:
   name: demo-elsewhere
   labels: {pod-security.kubernetes.io/enforce: restricted}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: netprobe, namespace: demo-elsewhere}
-spec:
-  automountServiceAccountToken: false
-  securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
-  containers:
-  - name: probe
-    image: ghcr.io/acme/landing:2.0.0
-    imagePullPolicy: IfNotPresent
-    readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
-    resources: {limits: {cpu: 100m, memory: 32Mi}}
-    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
 YAML
+  "$kubectl" -n demo-elsewhere apply -f "$here/apps/netprobe.yaml" >/dev/null
   "$kubectl" -n demo-elsewhere wait pod/netprobe --for=condition=Ready --timeout=120s >/dev/null \
     || die "the probe pod in demo-elsewhere did not start: $("$kubectl" -n demo-elsewhere describe pod netprobe | tail -5)"
 }

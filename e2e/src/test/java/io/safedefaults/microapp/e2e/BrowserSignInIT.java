@@ -25,12 +25,8 @@ class BrowserSignInIT extends E2ETestBase {
 
   @BeforeAll
   static void app() {
-    ns = newNamespace("browser");
-    applyExampleIn("where2eat.yaml", ns).orFail();
-    awaitReady(ns, "where2eat", ExamplesIT.READY);
+    ns = where2eatBehindIngress("browser");
     base = "https://" + appHost("where2eat", ns);
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
-        .until(() -> ingress().get(base + "/", "Accept: text/html").status() == 302);
   }
 
   static void signInAtTheProvider(Chromium chromium, String user, String claims) throws Exception {

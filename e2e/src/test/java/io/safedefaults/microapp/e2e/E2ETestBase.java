@@ -130,6 +130,22 @@ public abstract class E2ETestBase {
         "$1$2." + namespace + ".apps.example.com");
   }
 
+  /**
+   * examples/where2eat.yaml in a new namespace, Ready, and routed: the ingress controller answers
+   * its host with the sidecar's sign-in redirect (it picks up the route and cert-manager's
+   * certificate within moments of Ready). Returns the namespace; the app is at
+   * {@code https://} + {@link #appHost}.
+   */
+  protected static String where2eatBehindIngress(String prefix) {
+    String ns = newNamespace(prefix);
+    applyExampleIn("where2eat.yaml", ns).orFail();
+    awaitReady(ns, "where2eat", ExamplesIT.READY);
+    String base = "https://" + appHost("where2eat", ns);
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> ingress().get(base + "/", "Accept: text/html").status() == 302);
+    return ns;
+  }
+
   /** The host an example app gets in a test namespace: {@code <app>.<namespace>.apps.example.com}. */
   protected static String appHost(String app, String namespace) {
     return app + "." + namespace + ".apps.example.com";

@@ -49,22 +49,9 @@ class NetworkPolicyIT extends E2ETestBase {
     kubectl().run("-n", INGRESS_NAMESPACE, "delete", "pod", "netprobe", "--ignore-not-found", "--wait=false");
   }
 
-  /** A long-running restricted pod of the example image, whose binary has a {@code probe} command. */
+  /** e2e/apps/netprobe.yaml: a long-running restricted pod of the example image, with a {@code probe} command. */
   static void startProbe(String namespace) {
-    kubectl().runWithInput("""
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: netprobe, labels: {app.kubernetes.io/part-of: microapp-e2e}}
-        spec:
-          automountServiceAccountToken: false
-          securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
-          containers:
-          - name: probe
-            image: ghcr.io/acme/landing:2.0.0
-            imagePullPolicy: IfNotPresent
-            readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
-            securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-        """, "apply", "-n", namespace, "-f", "-").orFail();
+    kubectl().run("apply", "-n", namespace, "-f", repoRoot().resolve("e2e/apps/netprobe.yaml").toString()).orFail();
     probes.add(new String[] {namespace, "netprobe"});
   }
 

@@ -34,12 +34,8 @@ class SessionKeyRotationIT extends E2ETestBase {
 
   @BeforeAll
   static void app() {
-    ns = newNamespace("keys");
-    applyExampleIn("where2eat.yaml", ns).orFail();
-    awaitReady(ns, "where2eat", ExamplesIT.READY);
+    ns = where2eatBehindIngress("keys");
     base = "https://" + appHost("where2eat", ns);
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
-        .until(() -> ingress().get(base + "/", "Accept: text/html").status() == 302);
   }
 
   /** A fresh sign-in; its session cookie's value. */

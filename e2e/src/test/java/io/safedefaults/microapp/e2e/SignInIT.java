@@ -1,14 +1,12 @@
 package io.safedefaults.microapp.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,13 +37,8 @@ class SignInIT extends E2ETestBase {
 
   @BeforeAll
   static void app() {
-    ns = newNamespace("signin");
-    applyExampleIn("where2eat.yaml", ns).orFail();
-    awaitReady(ns, "where2eat", ExamplesIT.READY);
+    ns = where2eatBehindIngress("signin");
     base = "https://" + appHost("where2eat", ns);
-    // the ingress controller picks up the route and cert-manager's certificate within moments
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
-        .until(() -> ingress().get(base + "/", "Accept: text/html").status() == 302);
   }
 
   @Test
