@@ -59,7 +59,6 @@ public final class OperatorMetrics {
       return scores.values().stream().filter(score::equals).count();
     }
     Set<String> existing = source.get();
-    scores.keySet().retainAll(existing);
     return scores.entrySet().stream().filter(e -> score.equals(e.getValue()) && existing.contains(e.getKey())).count();
   }
 

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.util.function.UnaryOperator;
 
 /**
  * Makes the leader-election Lease readable for Fabric8's lock before the election starts.
@@ -70,8 +71,22 @@ public final class LeaderLease {
    * (409) means another replica already acted on the Lease: then it is left as it is.
    */
   public static boolean release(KubernetesClient client, String namespace, String name, String identity, Clock clock) {
+    return rewrite(client, namespace, name, spec -> released(spec, identity, ZonedDateTime.now(clock)));
+  }
+
+  /** Fills in a Lease the chart created empty; a missing Lease is left for Fabric8 to create. */
+  public static void prepare(KubernetesClient client, String namespace, String name, Duration leaseDuration) {
+    rewrite(client, namespace, name, spec -> completed(spec, leaseDuration));
+  }
+
+  /**
+   * Replaces the Lease's spec with {@code change}'s answer (null: nothing to write) in a PUT carrying
+   * the resourceVersion just read: if another replica changed the Lease meanwhile, its change wins
+   * (409) and this returns false, as it does when there is no Lease or nothing to write.
+   */
+  private static boolean rewrite(KubernetesClient client, String namespace, String name, UnaryOperator<LeaseSpec> change) {
     Lease lease = client.leases().inNamespace(namespace).withName(name).get();
-    LeaseSpec spec = lease == null ? null : released(lease.getSpec(), identity, ZonedDateTime.now(clock));
+    LeaseSpec spec = lease == null ? null : change.apply(lease.getSpec());
     if (spec == null) {
       return false;
     }
@@ -84,28 +99,6 @@ public final class LeaderLease {
         return false;
       }
       throw e;
-    }
-  }
-
-  /** Fills in a Lease the chart created empty; a missing Lease is left for Fabric8 to create. */
-  public static void prepare(KubernetesClient client, String namespace, String name, Duration leaseDuration) {
-    Lease lease = client.leases().inNamespace(namespace).withName(name).get();
-    if (lease == null) {
-      return;
-    }
-    LeaseSpec spec = completed(lease.getSpec(), leaseDuration);
-    if (spec == null) {
-      return;
-    }
-    lease.setSpec(spec);
-    try {
-      // a PUT carrying the resourceVersion read above: if another replica changed it meanwhile, that
-      // change wins (409) and the election reads it
-      client.resource(lease).update();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 409) {
-        throw e;
-      }
     }
   }
 }
