@@ -9,6 +9,8 @@ import io.javaoperatorsdk.operator.processing.dependent.Creator;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -30,6 +32,21 @@ public class GeneratedSecretDependent extends KubernetesDependentResource<Secret
   @Override
   protected Secret desired(MicroApp app, Context<MicroApp> context) {
     return generate.apply(app);
+  }
+
+  /** Only a Secret this app owns is its child; see ChildOwnership. */
+  @Override
+  public Optional<Secret> getSecondaryResource(MicroApp app, Context<MicroApp> context) {
+    return super.getSecondaryResource(app, context).filter(r -> ChildOwnership.belongsTo(r, app));
+  }
+
+  @Override
+  public Secret create(Secret desired, MicroApp app, Context<MicroApp> context) {
+    try {
+      return super.create(useSSA(context) ? ChildOwnership.createOnly(desired) : desired, app, context);
+    } catch (KubernetesClientException e) {
+      throw ChildOwnership.onCreateFailure(e, desired);
+    }
   }
 
   @Override

@@ -9,6 +9,8 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.Optional;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
@@ -39,6 +41,22 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   @Override
   protected R desired(MicroApp app, Context<MicroApp> context) {
     return desired.apply(app, AppPlan.resolve(app, config));
+  }
+
+  /** Only an object this app owns is its child; see ChildOwnership. */
+  @Override
+  public Optional<R> getSecondaryResource(MicroApp app, Context<MicroApp> context) {
+    return super.getSecondaryResource(app, context).filter(r -> ChildOwnership.belongsTo(r, app));
+  }
+
+  /** Creation never adopts an object that exists under the child's name: it fails instead. */
+  @Override
+  public R create(R desired, MicroApp app, Context<MicroApp> context) {
+    try {
+      return super.create(useSSA(context) ? ChildOwnership.createOnly(desired) : desired, app, context);
+    } catch (KubernetesClientException e) {
+      throw ChildOwnership.onCreateFailure(e, desired);
+    }
   }
 
   /** The child's id without computing desired state. */

@@ -53,11 +53,7 @@ public final class ManifestRenderer {
     out.add(AppNetworkPolicy.desired(app, plan));
     out.add(AppDeployment.desired(app, plan));
     out.add(AppService.desired(app));
-    if (plan.exposed()) {
-      out.add(IngressTlsDefault.desired(app, plan));
-    }
     if (plan.retention().scheduled()) {
-      out.add(AppServiceAccount.desired(app, Names.purge(app)));
       out.add(PurgeJob.config(app, plan));
       if (PurgeJob.usesToken(plan)) {
         Secret token = PurgeJob.token(app);
@@ -66,6 +62,10 @@ public final class ManifestRenderer {
         out.add(token);
       }
       out.add(PurgeJob.cronJob(app, plan));
+    }
+    // Last, as the operator writes it: only once every other child is in place.
+    if (plan.exposed()) {
+      out.add(IngressTlsDefault.desired(app, plan));
     }
     return out;
   }

@@ -51,6 +51,7 @@ import io.safedefaults.microapp.secrets.SealedValueDecryptor;
 import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.UnsealedSecretDependent;
 import io.safedefaults.microapp.secrets.Unsealer;
+import io.safedefaults.microapp.status.ApplyError;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.Observed;
@@ -89,6 +90,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
   private final Workflow<MicroApp> workflow;
+  /** The Ingress alone, reconciled after every other child: see reconcile(). */
+  private final Workflow<MicroApp> exposure;
+  private static final String CHILDREN_APPLIED = "children-applied";
   /** Condition states already announced per app, so a reconcile that ran on a stale cache does not repeat Events. */
   private final Map<String, Map<String, String>> announced = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -131,8 +135,6 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         a -> a.getMetadata().getName(), AppNetworkPolicy::desired);
     ingress = new ManagedDependent<>(Ingress.class, "ingress", config,
         a -> a.getMetadata().getName(), IngressTlsDefault::desired);
-    var purgeServiceAccount = new ManagedDependent<>(ServiceAccount.class, "purge-service-account", config,
-        Names::purge, (a, p) -> AppServiceAccount.desired(a, Names.purge(a)));
     var purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", config, Names::purge, PurgeJob::config);
     var purgeToken = new GeneratedSecretDependent("purge-token", Names::purgeToken, PurgeJob::token);
     purgeCronJob = new ManagedDependent<>(CronJob.class, "purge-cronjob", config, Names::purge, PurgeJob::cronJob);
@@ -147,16 +149,20 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         // Not dependsOn the sealed Secret: an unmet precondition would delete the Deployment too.
         .addDependentResourceAndConfigure(deployment).dependsOn(serviceAccount, sidecarConfig, sessionKeys)
         .addDependentResourceAndConfigure(service).dependsOn(deployment)
-        // No Ingress unless sign-in and TLS can be set up: never a half-secured app on the internet.
-        .addDependentResourceAndConfigure(ingress).dependsOn(service, networkPolicy)
-        .withReconcilePrecondition((dr, app, ctx) -> AppPlan.resolve((MicroApp) app, config).exposed())
         // Checklist 8: the purge and what it needs exist only while a purge is scheduled.
-        .addDependentResourceAndConfigure(purgeServiceAccount).withReconcilePrecondition(purgeScheduled)
         .addDependentResourceAndConfigure(purgeConfig).withReconcilePrecondition(purgeScheduled)
         .addDependentResourceAndConfigure(purgeToken)
         .withReconcilePrecondition((dr, app, ctx) -> PurgeJob.usesToken(AppPlan.resolve((MicroApp) app, config)))
-        .addDependentResourceAndConfigure(purgeCronJob).dependsOn(purgeServiceAccount, purgeConfig)
+        .addDependentResourceAndConfigure(purgeCronJob).dependsOn(serviceAccount, purgeConfig)
         .withReconcilePrecondition(purgeScheduled)
+        .withThrowExceptionFurther(false)
+        .build();
+    // No Ingress unless sign-in and TLS can be set up and every other child is in place: never a
+    // half-secured app on the internet, nor one exposed without its purge. Otherwise it is deleted.
+    this.exposure = new WorkflowBuilder<MicroApp>()
+        .addDependentResourceAndConfigure(ingress)
+        .withReconcilePrecondition((dr, app, ctx) -> AppPlan.resolve((MicroApp) app, config).exposed()
+            && ctx.managedWorkflowAndDependentResourceContext().get(CHILDREN_APPLIED, Boolean.class).orElse(false))
         .withThrowExceptionFurther(false)
         .build();
   }
@@ -164,6 +170,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   @Override
   public List<EventSource<?, MicroApp>> prepareEventSources(EventSourceContext<MicroApp> context) {
     List<EventSource<?, MicroApp>> sources = new ArrayList<>(EventSourceUtils.eventSourcesFromWorkflow(context, workflow));
+    sources.addAll(EventSourceUtils.eventSourcesFromWorkflow(context, exposure));
     // Purge Jobs belong to the CronJob, not the app: map them back through their label.
     sources.add(new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, MicroApp.class)
         .withName("purge-jobs")
@@ -205,17 +212,21 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   @Override
   public UpdateControl<MicroApp> reconcile(MicroApp app, Context<MicroApp> context) {
     AppPlan plan = AppPlan.resolve(app, config);
-    Optional<String> error = Optional.empty();
+    Optional<ApplyError> error = Optional.empty();
     if (!plan.fatal()) {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
-      if (namespaceTerminating(result.getErroredDependents())) {
+      context.managedWorkflowAndDependentResourceContext().put(CHILDREN_APPLIED, result.getErroredDependents().isEmpty());
+      @SuppressWarnings("rawtypes")
+      Map<DependentResource, Exception> errors = new java.util.LinkedHashMap<>(result.getErroredDependents());
+      errors.putAll(exposure.reconcile(app, context).getErroredDependents());
+      if (namespaceTerminating(errors)) {
         // The namespace controller is removing the namespace, this app with it: the API refuses new
         // children there, and retrying, warning or counting it as a failure helps nobody.
         LOG.debug("{}/{}: namespace is terminating, not re-creating children",
             app.getMetadata().getNamespace(), app.getMetadata().getName());
         return UpdateControl.noUpdate();
       }
-      error = describe(result.getErroredDependents());
+      error = describe(errors);
       rotateSessionKeys(app, context);
     }
     // Each dependent picks its own child by name: two Secrets (session keys, sealed values) share a type.
@@ -247,7 +258,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     Set<String> existing = live.get();
     metrics.retain(existing);
     announced.keySet().retainAll(existing);
-    error.ifPresent(e -> metrics.reconcileError("ApplyFailed"));
+    error.ifPresent(e -> metrics.reconcileError(e.reason()));
 
     if (Objects.equals(app.getStatus(), status)) {
       return error.isPresent() ? UpdateControl.<MicroApp>noUpdate().rescheduleAfter(Duration.ofSeconds(30))
@@ -281,6 +292,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     String name = app.getMetadata().getName();
     Map<String, String> already = announced.getOrDefault(ns + "/" + name, Map.of());
     Map<String, String> now = new java.util.HashMap<>();
+    // Ready repeats the first failing area's reason and message: one failure is one Warning.
+    Set<String> warned = new java.util.HashSet<>();
     for (io.fabric8.kubernetes.api.model.Condition c : next.getConditions()) {
       String state = c.getStatus() + "/" + c.getReason();
       now.put(c.getType(), state);
@@ -304,7 +317,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         }
       } else if (isTrue && Conditions.READY.equals(c.getType())) {
         events.normal(app, "Ready", c.getMessage());
-      } else if (!isTrue && !TRANSIENT.contains(c.getReason())) {
+      } else if (!isTrue && !TRANSIENT.contains(c.getReason()) && warned.add(c.getReason() + "\n" + c.getMessage())) {
         events.warning(app, c.getReason(), c.getMessage());
       }
     }
@@ -336,16 +349,23 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   @SuppressWarnings("rawtypes")
-  private static Optional<String> describe(Map<DependentResource, Exception> errors) {
+  private static Optional<ApplyError> describe(Map<DependentResource, Exception> errors) {
     if (errors.isEmpty()) {
       return Optional.empty();
     }
-    var first = errors.entrySet().iterator().next();
-    Exception e = first.getValue();
+    // The same failure must read the same on every reconcile, or status would be rewritten each time.
+    var first = errors.entrySet().stream().min(Comparator.comparing(en -> en.getKey().name())).orElseThrow();
+    Throwable e = first.getValue();
+    while (e.getCause() != null && !(e instanceof KubernetesClientException) && !(e instanceof ChildOwnership.NameTaken)) {
+      e = e.getCause();
+    }
+    if (e instanceof ChildOwnership.NameTaken taken) {
+      return Optional.of(new ApplyError("NameTaken", taken.getMessage()));
+    }
     String why = e instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null
         ? "HTTP " + k.getCode() + ": " + k.getStatus().getMessage()
         : e.getClass().getSimpleName();
     LOG.warn("could not apply {}: {}", first.getKey().name(), why);
-    return Optional.of("could not apply the " + first.getKey().name() + ": " + why);
+    return Optional.of(new ApplyError("ApplyFailed", "could not apply the " + first.getKey().name() + ": " + why));
   }
 }

@@ -3,6 +3,10 @@ package io.safedefaults.microapp;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.safedefaults.microapp.api.MicroApp;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -28,6 +32,30 @@ public final class Names {
 
   private Names() {}
 
+  /**
+   * The CronJob controller names each run's Job {@code <cronjob>-<minutes since epoch>} and the
+   * Job's pods carry that name in a label, so a CronJob's name may have at most 52 characters.
+   */
+  public static final int CRONJOB_NAME_MAX = 52;
+  /** Hex characters of the name's SHA-256 kept when a child name has to be shortened. */
+  static final int HASH_LENGTH = 8;
+
+  /*
+   * The naming rule (README, "Names of the children"). An app's name is a DNS label of at most 63
+   * characters (admission refuses others). Each kind holds at most one name without a suffix, and
+   * within a kind no suffix ends another, so two apps' children can never share a name:
+   *
+   *   Deployment, Service, NetworkPolicy, Ingress, ServiceAccount   <app>
+   *   ConfigMap   <app>-auth-proxy (sidecar), <purge> (purge job)
+   *   Secret      <app>-session-keys, <app>-sealed, <app>-tls (cert-manager), <purge>-token
+   *   CronJob     <purge>
+   *
+   * where <purge> is <app>-purge, shortened to 52 characters when longer: the first characters of
+   * the app's name, '-', the first 8 hex characters of the SHA-256 of the full name, '-purge'.
+   * Only names of 47 characters or more are shortened, so shorter apps keep their names across
+   * versions. Objects the app does not control are never taken over (ManagedDependent).
+   */
+
   public static String sidecarConfigMap(MicroApp app) {
     return app.getMetadata().getName() + "-auth-proxy";
   }
@@ -36,16 +64,46 @@ public final class Names {
     return app.getMetadata().getName() + "-session-keys";
   }
 
+  public static String sealedValuesSecret(MicroApp app) {
+    return app.getMetadata().getName() + "-sealed";
+  }
+
+  /** The CronJob and the purge job's ConfigMap. */
   public static String purge(MicroApp app) {
-    return app.getMetadata().getName() + "-purge";
+    return fit(app.getMetadata().getName(), "-purge", CRONJOB_NAME_MAX);
   }
 
   public static String purgeToken(MicroApp app) {
-    return app.getMetadata().getName() + "-purge-token";
+    return purge(app) + "-token";
   }
 
   public static String tlsSecret(MicroApp app) {
     return app.getMetadata().getName() + "-tls";
+  }
+
+  /**
+   * {@code base + suffix} if that has at most {@code max} characters; otherwise the start of
+   * {@code base}, '-', a hash of all of {@code base}, and the suffix, in exactly {@code max}.
+   */
+  static String fit(String base, String suffix, int max) {
+    if (base.length() + suffix.length() <= max) {
+      return base + suffix;
+    }
+    String hash = HexFormat.of().formatHex(sha256(base)).substring(0, HASH_LENGTH);
+    String head = base.substring(0, max - suffix.length() - HASH_LENGTH - 1);
+    // A DNS name cannot hold "--" at a label's end; trimming keeps the result a valid name.
+    while (head.endsWith("-")) {
+      head = head.substring(0, head.length() - 1);
+    }
+    return head + "-" + hash + suffix;
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 
   /** Name, namespace and labels of a child of {@code app}. */

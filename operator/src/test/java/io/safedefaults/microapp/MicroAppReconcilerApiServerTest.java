@@ -542,6 +542,95 @@ class MicroAppReconcilerApiServerTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get() == null);
   }
 
+  /**
+   * Names that used to break: the longest name (its purge CronJob would need 69 characters), the
+   * first lengths that need shortening, and apps whose names are another app's child names.
+   */
+  @Test
+  void everyNameTheApiAcceptsGetsAllItsChildrenAndSiblingsShareNone() {
+    String longest = "l" + "o".repeat(61) + "g";
+    List<String> names = List.of("a", "a-purge", "a-auth-proxy", "a-session-keys", "a-purge-token", longest,
+        longest.substring(0, 46), longest.substring(0, 47), longest.substring(0, 48) + "-purge");
+    for (String name : names) {
+      MicroApp app = TestApps.where2eat(ns);
+      app.getMetadata().setName(name);
+      app.getSpec().setHost(name + ".apps.example.com");
+      client.resource(app).create();
+    }
+    for (String name : names) {
+      MicroApp app = client.resources(MicroApp.class).inNamespace(ns).withName(name).get();
+      String purge = Names.purge(app);
+      assertThat(purge).as("purge CronJob of " + name).hasSizeLessThanOrEqualTo(52);
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        for (var child : List.of(
+            client.batch().v1().cronjobs().inNamespace(ns).withName(purge).get(),
+            client.configMaps().inNamespace(ns).withName(purge).get(),
+            client.secrets().inNamespace(ns).withName(Names.purgeToken(app)).get(),
+            client.serviceAccounts().inNamespace(ns).withName(name).get(),
+            client.apps().deployments().inNamespace(ns).withName(name).get(),
+            client.network().v1().ingresses().inNamespace(ns).withName(name).get())) {
+          assertThat(child).as("a child of " + name).isNotNull();
+          assertThat(child.getMetadata().getOwnerReferences()).as(child.getKind() + " " + child.getMetadata().getName())
+              .singleElement().satisfies(o -> assertThat(o.getUid()).isEqualTo(app.getMetadata().getUid()));
+        }
+      });
+      assertThat(Conditions.find(awaitCondition(ns, name, Conditions.RETENTION_SCHEDULED, "True").getStatus(),
+          Conditions.READY).orElseThrow().getReason()).as(name).isEqualTo("PodsNotReady");
+    }
+  }
+
+  /**
+   * A name held by something that is not the app's (a team's own Service, here; the purge's
+   * ConfigMap, below) is never taken over: the app stays off the internet, Ready names the object
+   * in the way, one Warning says so, and the app converges once the name is free.
+   */
+  @Test
+  void aNameHeldByAnotherObjectIsNeverTakenOverAndTheAppIsNotExposed() {
+    client.services().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
+        .withNewMetadata().withName("where2eat").addToLabels("team", "own").endMetadata()
+        .withNewSpec().addToSelector("team", "own").addNewPort().withPort(5432).endPort().endSpec().build()).create();
+    client.configMaps().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+        .withNewMetadata().withName("where2eat-purge").endMetadata().addToData("theirs", "yes").build()).create();
+    client.resource(TestApps.where2eat(ns)).create();
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.find(
+        client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get().getStatus(), Conditions.READY)
+        .map(c -> "NameTaken".equals(c.getReason())).orElse(false));
+    var ready = Conditions.find(client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get()
+        .getStatus(), Conditions.READY).orElseThrow();
+    assertThat(ready.getMessage()).containsAnyOf("a Service named 'where2eat'", "a ConfigMap named 'where2eat-purge'")
+        .contains("rename the MicroApp");
+    assertThat(client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get()).as("no Ingress").isNull();
+    Service theirs = client.services().inNamespace(ns).withName("where2eat").get();
+    assertThat(theirs.getSpec().getSelector()).containsExactly(java.util.Map.entry("team", "own"));
+    assertThat(theirs.getMetadata().getOwnerReferences()).isNullOrEmpty();
+    assertThat(client.configMaps().inNamespace(ns).withName("where2eat-purge").get().getData())
+        .containsExactly(java.util.Map.entry("theirs", "yes"));
+    await().pollDelay(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(10)).until(() -> true); // two resyncs
+    assertThat(client.v1().events().inNamespace(ns).list().getItems())
+        .filteredOn(e -> "NameTaken".equals(e.getReason())).as("one Warning per failure").hasSize(1);
+
+    client.services().inNamespace(ns).withName("where2eat").delete();
+    await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.find(
+        client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get().getStatus(), Conditions.READY)
+        .map(c -> c.getMessage().contains("ConfigMap named 'where2eat-purge'")).orElse(false));
+    assertThat(client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get())
+        .as("no Ingress while the purge cannot be set up").isNull();
+
+    client.configMaps().inNamespace(ns).withName("where2eat-purge").delete();
+    await().atMost(Duration.ofSeconds(30)).until(
+        () -> client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get() != null);
+  }
+
+  @Test
+  void namesThatCannotNameTheAppsChildrenAreRefusedAtAdmission() {
+    for (String bad : List.of("default", "a".repeat(64), "9lives", "dotted.name")) {
+      MicroApp app = TestApps.where2eat(ns);
+      app.getMetadata().setName(bad);
+      assertRejected(app, "metadata.name", bad.equals("default") ? "default ServiceAccount" : "at most 63 lowercase");
+    }
+  }
+
   @Test
   void sealedValuesReachOnlyTheirContainersAndStatusNamesTheirKeys() {
     MicroApp app = TestApps.where2eat(ns);

@@ -151,7 +151,7 @@ class StatusFromObservedTest {
     // The offline render and the reconciler share builders: whatever render prints passes the checks.
     var rendered = ManifestRenderer.render(app, POLICY);
     assertThat(rendered).extracting(m -> m.getKind()).containsExactly(
-        "ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Deployment", "Service", "Ingress",
-        "ServiceAccount", "ConfigMap", "Secret", "CronJob");
+        "ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Deployment", "Service",
+        "ConfigMap", "Secret", "CronJob", "Ingress");
   }
 }

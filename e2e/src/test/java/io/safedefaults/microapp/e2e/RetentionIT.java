@@ -39,8 +39,9 @@ class RetentionIT extends E2ETestBase {
     assertThat(cj.getSpec().getSchedule()).matches("^\\d{1,2} \\d{1,2} \\* \\* \\*$");
     PodSpec pod = cj.getSpec().getJobTemplate().getSpec().getTemplate().getSpec();
     assertThat(pod.getAutomountServiceAccountToken()).isFalse();
-    assertThat(pod.getServiceAccountName()).isEqualTo("where2eat-purge");
-    assertThat(client().serviceAccounts().inNamespace(ns).withName("where2eat-purge").get()
+    // The app's own ServiceAccount: no token and no bindings, so nothing a purge pod could misuse.
+    assertThat(pod.getServiceAccountName()).isEqualTo("where2eat");
+    assertThat(client().serviceAccounts().inNamespace(ns).withName("where2eat").get()
         .getAutomountServiceAccountToken()).isFalse();
 
     // Rows in the running app: two older than the 30-day retention, one recent.

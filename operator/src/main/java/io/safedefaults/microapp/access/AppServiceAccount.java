@@ -6,19 +6,16 @@ import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
 
 /**
- * One ServiceAccount per app (and one for its purge job), with no token mounted and no RoleBinding
- * anywhere (checklist 7).
+ * One ServiceAccount per app, used by its pods and its purge job's pods, with no token mounted and
+ * no RoleBinding anywhere (checklist 7). Neither talks to the API server: the purge job proves
+ * itself to the sidecar with its own token, and the NetworkPolicy tells its pods by their label.
  */
 public final class AppServiceAccount {
   private AppServiceAccount() {}
 
   public static ServiceAccount desired(MicroApp app) {
-    return desired(app, app.getMetadata().getName());
-  }
-
-  public static ServiceAccount desired(MicroApp app, String name) {
     return new ServiceAccountBuilder()
-        .withMetadata(Names.metadata(app, name))
+        .withMetadata(Names.metadata(app, app.getMetadata().getName()))
         .withAutomountServiceAccountToken(false)
         .build();
   }

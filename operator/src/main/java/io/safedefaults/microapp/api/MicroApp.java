@@ -2,6 +2,7 @@ package io.safedefaults.microapp.api;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -20,6 +21,13 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Host", jsonPath = ".spec.host")
 @AdditionalPrinterColumn(name = "Checklist", jsonPath = ".status.checklist.summary")
 @AdditionalPrinterColumn(name = "Reason", jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason", priority = 1)
+// The app's name becomes its Service's name (a DNS label) and the start of every child's name
+// (Names). Refused here rather than found by the operator after the object is stored.
+@ValidationRule(value = "self.metadata.name.matches(r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')",
+    message = "metadata.name must be at most 63 lowercase letters, digits and '-', starting with a letter and"
+        + " ending with a letter or digit (it names the app's Service), e.g. where2eat")
+@ValidationRule(value = "self.metadata.name != 'default'",
+    message = "metadata.name 'default' is taken by the namespace's default ServiceAccount; choose another name")
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class MicroApp extends CustomResource<MicroAppSpec, MicroAppStatus> implements Namespaced {
   public static final String GROUP = "safedefaults.io";

@@ -125,7 +125,7 @@ public final class PurgeJob {
     } else if (p.getPostgres() != null) {
       // Only the connection value, not the app's other sealed values.
       volumes.add(new VolumeBuilder().withName("db")
-          .withNewSecret().withSecretName(UnsealedSecret.name(app)).withDefaultMode(0440)
+          .withNewSecret().withSecretName(Names.sealedValuesSecret(app)).withDefaultMode(0440)
           .addNewItem().withKey(p.getPostgres().getConnection()).withPath(p.getPostgres().getConnection()).endItem()
           .endSecret().build());
       mounts.add(new VolumeMountBuilder().withName("db").withMountPath(DB_DIR).withReadOnly(true).build());
@@ -151,7 +151,7 @@ public final class PurgeJob {
         .withNewTemplate()
         .withNewMetadata().withLabels(podLabels).endMetadata()
         .withNewSpec()
-        .withServiceAccountName(Names.purge(app))
+        .withServiceAccountName(app.getMetadata().getName()) // the app's own: no token, no bindings
         .withAutomountServiceAccountToken(false)
         .withEnableServiceLinks(false)
         .withRestartPolicy("Never")

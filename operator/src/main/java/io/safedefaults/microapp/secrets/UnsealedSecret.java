@@ -18,10 +18,6 @@ public final class UnsealedSecret {
 
   private UnsealedSecret() {}
 
-  public static String name(MicroApp app) {
-    return app.getMetadata().getName() + "-sealed";
-  }
-
   public static Secret desired(MicroApp app, Unsealer.Unsealed unsealed) {
     Map<String, String> data = new LinkedHashMap<>();
     unsealed.appValues().forEach((k, v) -> data.put(k, Base64.getEncoder().encodeToString(v)));
@@ -29,7 +25,7 @@ public final class UnsealedSecret {
       data.put(CLIENT_SECRET_KEY, Base64.getEncoder().encodeToString(unsealed.clientSecret()));
     }
     return new SecretBuilder()
-        .withMetadata(Names.metadata(app, name(app)))
+        .withMetadata(Names.metadata(app, Names.sealedValuesSecret(app)))
         .withType("Opaque")
         .withData(data)
         .build();

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.safedefaults.microapp.ManagedDependent;
+import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import java.util.function.Supplier;
@@ -18,7 +19,7 @@ public class UnsealedSecretDependent extends ManagedDependent<Secret> {
   private final Supplier<SealedValueDecryptor> decryptor;
 
   public UnsealedSecretDependent(OperatorConfig config, Supplier<SealedValueDecryptor> decryptor) {
-    super(Secret.class, NAME, config, UnsealedSecret::name);
+    super(Secret.class, NAME, config, Names::sealedValuesSecret);
     this.decryptor = decryptor;
   }
 

@@ -41,10 +41,10 @@ public final class Conditions {
   private Conditions() {}
 
   /**
-   * @param reconcileError a one-line description of a child that could not be applied, if any
+   * @param reconcileError why a child could not be applied, if one could not
    */
   public static MicroAppStatus status(MicroApp app, AppPlan plan, Observed observed, List<CheckResult> checks,
-      List<MicroAppStatus.SealedValueStatus> sealedValues, Optional<String> reconcileError, Instant now) {
+      List<MicroAppStatus.SealedValueStatus> sealedValues, Optional<ApplyError> reconcileError, Instant now) {
     long generation = Optional.ofNullable(app.getMetadata().getGeneration()).orElse(0L);
     List<Condition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
     List<Condition> next = new ArrayList<>();
@@ -67,7 +67,7 @@ public final class Conditions {
     return s;
   }
 
-  private static Condition ready(AppPlan plan, Observed observed, List<CheckResult> checks, Optional<String> error) {
+  private static Condition ready(AppPlan plan, Observed observed, List<CheckResult> checks, Optional<ApplyError> error) {
     if (!plan.problems().isEmpty()) {
       Problem first = plan.problems().get(0);
       String more = plan.problems().size() > 1 ? " (and " + (plan.problems().size() - 1) + " more problem(s))" : "";
@@ -82,7 +82,7 @@ public final class Conditions {
       return condition(READY, false, unsealFailure.get().reason(), unsealFailure.get().message());
     }
     if (error.isPresent()) {
-      return condition(READY, false, "ReconcileError", error.get());
+      return condition(READY, false, error.get().reason(), error.get().message());
     }
     Optional<CheckResult> failed = checks.stream().filter(c -> c.outcome() == Outcome.FAILED).findFirst();
     if (failed.isPresent()) {

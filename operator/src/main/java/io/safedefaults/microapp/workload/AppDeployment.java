@@ -82,7 +82,7 @@ public final class AppDeployment {
     // Opened values: the app sees only its own items, the sidecar only the client secret.
     if (plan.sealed().mountPath() != null && !plan.sealed().appValues().isEmpty()) {
       volumes.add(new VolumeBuilder().withName("app-secrets")
-          .withNewSecret().withSecretName(UnsealedSecret.name(app)).withDefaultMode(0440)
+          .withNewSecret().withSecretName(Names.sealedValuesSecret(app)).withDefaultMode(0440)
           .withItems(plan.sealed().appValues().stream()
               .map(k -> new KeyToPathBuilder().withKey(k).withPath(k).build()).toList())
           .endSecret().build());
@@ -93,7 +93,7 @@ public final class AppDeployment {
     }
     if (plan.sealed().clientSecret()) {
       volumes.add(new VolumeBuilder().withName("auth-proxy-client-secret")
-          .withNewSecret().withSecretName(UnsealedSecret.name(app)).withDefaultMode(0440)
+          .withNewSecret().withSecretName(Names.sealedValuesSecret(app)).withDefaultMode(0440)
           .addNewItem().withKey(UnsealedSecret.CLIENT_SECRET_KEY).withPath(SidecarConfig.CLIENT_SECRET_FILE).endItem()
           .endSecret().build());
     }
@@ -122,7 +122,7 @@ public final class AppDeployment {
       // Each value by name: envFrom would also hand the app the sidecar's client secret.
       for (String key : plan.sealed().appValues()) {
         c.addNewEnv().withName(key).withNewValueFrom().withNewSecretKeyRef()
-            .withName(UnsealedSecret.name(app)).withKey(key).endSecretKeyRef().endValueFrom().endEnv();
+            .withName(Names.sealedValuesSecret(app)).withKey(key).endSecretKeyRef().endValueFrom().endEnv();
       }
     }
     return c.build();

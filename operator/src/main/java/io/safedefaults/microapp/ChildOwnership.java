@@ -1,0 +1,59 @@
+package io.safedefaults.microapp;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.safedefaults.microapp.api.MicroApp;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Which objects are an app's children. An object is the app's when the app controls it (its
+ * owner reference), or when nobody controls it and it carries the labels the operator gives the
+ * app's children (left behind by {@code kubectl delete --cascade=orphan}, adopted like a
+ * Deployment adopts its ReplicaSets). Anything else with a child's name (another app's child, a
+ * built-in object, a team's own Deployment) is never taken over: creating the child fails and
+ * status says which object is in the way.
+ */
+public final class ChildOwnership {
+  private ChildOwnership() {}
+
+  /** Raised instead of a write when an object the app does not own holds one of its child names. */
+  public static final class NameTaken extends RuntimeException {
+    public NameTaken(String kind, String name, String namespace) {
+      super("a " + kind + " named '" + name + "' already exists in namespace " + namespace + " and does not belong"
+          + " to this app, so the operator will not take it over; rename the MicroApp or remove that " + kind);
+    }
+  }
+
+  public static boolean belongsTo(HasMetadata child, MicroApp app) {
+    List<OwnerReference> refs = Optional.ofNullable(child.getMetadata().getOwnerReferences()).orElse(List.of());
+    Optional<OwnerReference> controller = refs.stream().filter(r -> Boolean.TRUE.equals(r.getController())).findFirst();
+    if (controller.isPresent()) {
+      return Objects.equals(controller.get().getUid(), app.getMetadata().getUid());
+    }
+    Map<String, String> labels = Optional.ofNullable(child.getMetadata().getLabels()).orElse(Map.of());
+    return Names.MANAGED_BY.equals(labels.get(Names.MANAGED_BY_KEY))
+        && app.getMetadata().getName().equals(labels.get(Names.APP_LABEL));
+  }
+
+  /**
+   * Marks a server-side apply as create-only: an apply naming a resourceVersion creates the object
+   * when there is none and fails with 409 Conflict when there is one (a plain create fails with
+   * 409 AlreadyExists the same way).
+   */
+  public static <R extends HasMetadata> R createOnly(R desired) {
+    desired.getMetadata().setResourceVersion("1");
+    return desired;
+  }
+
+  /** A 409 on creation means the name is taken by an object that is not the app's child. */
+  public static RuntimeException onCreateFailure(KubernetesClientException e, HasMetadata desired) {
+    if (e.getCode() == 409) {
+      return new NameTaken(desired.getKind(), desired.getMetadata().getName(), desired.getMetadata().getNamespace());
+    }
+    return e;
+  }
+}
