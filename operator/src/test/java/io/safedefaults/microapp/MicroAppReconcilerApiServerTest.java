@@ -327,7 +327,21 @@ class MicroAppReconcilerApiServerTest {
 
     MicroApp relPath = TestApps.where2eat(ns);
     relPath.getSpec().getAuth().setAdminPaths(List.of("admin"));
-    assertRejected(relPath, "spec.auth.adminPaths", "start with '/'");
+    assertRejected(relPath, "spec.auth.adminPaths[0]", "start with '/'");
+
+    for (String path : List.of("/tmp", "/tmp/", "/", "/proc/self", "/dev", "/a//b", "/a/./b", "/a/../tmp", "tmp")) {
+      MicroApp mount = TestApps.where2eat(ns);
+      mount.getSpec().setSecrets(new SecretsSpec());
+      mount.getSpec().getSecrets().setMountPath(path);
+      assertRejected(mount, "spec.secrets.mountPath", path.equals("/tmp") || path.startsWith("/proc")
+          || path.equals("/dev") ? "must not be /tmp" : "clean absolute path");
+    }
+    for (String path : List.of("/var/run/secrets/app", "/home/app/.config", "/tmp/app-secrets", "/srv/..data")) {
+      MicroApp mount = TestApps.where2eat(ns);
+      mount.getSpec().setSecrets(new SecretsSpec());
+      mount.getSpec().getSecrets().setMountPath(path);
+      assertThat(client.resource(mount).dryRun().create().getSpec().getSecrets().getMountPath()).isEqualTo(path);
+    }
 
     MicroApp shortRetention = TestApps.where2eat(ns);
     shortRetention.getSpec().getRetention().setTtl("0d");
@@ -507,11 +521,45 @@ class MicroAppReconcilerApiServerTest {
           .as("allowedGroups[%d] = %s", at, shown)
           .isInstanceOf(KubernetesClientException.class)
           .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+          .hasMessageContaining("spec.auth.allowedGroups[" + at + "]: Invalid value")
           .hasMessageContaining("spec.auth.allowedGroups: every entry must name a group");
     }
     MicroApp ok = TestApps.where2eat(ns);
     ok.getSpec().getAuth().setAllowedGroups(fine);
     assertThat(client.resource(ok).dryRun().create().getSpec().getAuth().getAllowedGroups()).isEqualTo(fine);
+  }
+
+  /** A bad entry among good ones is named by its index, wherever it is, in every list of strings. */
+  @Test
+  void listRulesNameTheOffendingEntry() {
+    java.util.Random random = new java.util.Random(Long.getLong("lists.seed", 1207));
+    List<String> goodPaths = List.of("/admin/**", "/export", "/settings", "/api/v1/delete", "/a.b/c");
+    List<String> badPaths = List.of("admin", "/a/../b", "/a/./b", "/x?y", "/x#y", "/x%2e", "/a\\b", "/..");
+    List<String> goodDomains = List.of("acme.com", "food.acme.com", "xn--bcher-kva.example");
+    List<String> badDomains = List.of("@acme.com", "*.acme.com", "ACME.com", "acme", "acme.com.", "a_b.com");
+    for (int i = 0; i < 24; i++) {
+      boolean paths = i % 2 == 0;
+      List<String> good = paths ? goodPaths : goodDomains;
+      List<String> entries = new java.util.ArrayList<>();
+      for (int k = 0, n = random.nextInt(5); k < n; k++) {
+        entries.add(good.get(random.nextInt(good.size())));
+      }
+      int at = random.nextInt(entries.size() + 1);
+      String bad = (paths ? badPaths : badDomains).get(random.nextInt((paths ? badPaths : badDomains).size()));
+      entries.add(at, bad);
+      MicroApp app = TestApps.where2eat(ns);
+      if (paths) {
+        app.getSpec().getAuth().setAdminPaths(entries);
+      } else {
+        app.getSpec().getAuth().setAllowedEmailDomains(entries);
+      }
+      String field = paths ? "spec.auth.adminPaths[" + at + "]" : "spec.auth.allowedEmailDomains[" + at + "]";
+      assertThatThrownBy(() -> client.resource(app).dryRun().create()).as("%s = %s", field, bad)
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining(field + ": Invalid value")
+          .hasMessageContaining(!paths ? "lowercase domain such as acme.com"
+              : bad.startsWith("/") ? "write plain normalised paths" : "start with '/'");
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package io.safedefaults.microapp.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.ArrayList;
@@ -35,7 +36,20 @@ public class AuthSpec {
   @ValidationRule(value = "self.all(g, g.trim() != '' && !g.matches(" + GROUP_BAD_CHAR + "))",
       message = "spec.auth.allowedGroups: every entry must name a group: not blank, and no line breaks or"
           + " control characters")
-  private List<@Size(min = 1, max = 256) String> allowedGroups = new ArrayList<>();
+  private List<@Size(min = 1, max = 256) @Pattern(GROUP) String> allowedGroups = new ArrayList<>();
+
+  /*
+   * Each list also has a pattern on its entries: the API server then names the offending entry
+   * (spec.auth.adminPaths[2]) next to the list rule's message that says the fix. (A CEL
+   * messageExpression naming the index exceeds the API server's cost budget.)
+   */
+  private static final String NO_CONTROL = "\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}";
+  /** At least one character that is not a space of any script, and no control character. */
+  static final String GROUP = "^[^" + NO_CONTROL + "]*[^\\p{Z}\\t" + NO_CONTROL + "][^" + NO_CONTROL + "]*$";
+  static final String DOMAIN = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
+  /** '/'-separated segments without ?, #, % or backslash, none of them '.' or '..'. */
+  static final String PLAIN_PATH =
+      "^(/([^/?#%\\\\.][^/?#%\\\\]*|\\.[^/?#%\\\\.][^/?#%\\\\]*|\\.\\.[^/?#%\\\\]+)?)+$";
 
   /** C0 and C1 control characters (line breaks included), DEL, and the Unicode line and paragraph separators. */
   private static final String GROUP_BAD_CHAR = "r'[\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}]'";
@@ -44,7 +58,7 @@ public class AuthSpec {
   @JsonPropertyDescription("E-mail domains whose verified users may sign in, e.g. acme.com (exact match, no wildcards).")
   @ValidationRule(value = "self.all(d, d.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$'))",
       message = "spec.auth.allowedEmailDomains: each entry must be a lowercase domain such as acme.com, without @ or wildcards")
-  private List<@Size(max = 253) String> allowedEmailDomains = new ArrayList<>();
+  private List<@Size(max = 253) @Pattern(DOMAIN) String> allowedEmailDomains = new ArrayList<>();
 
   @Size(max = 32)
   @JsonPropertyDescription("Paths that need multi-factor sign-in (exports, deletes, settings). "
@@ -53,7 +67,7 @@ public class AuthSpec {
       message = "spec.auth.adminPaths: every path must start with '/', e.g. /admin/**")
   @ValidationRule(value = "self.all(p, !p.contains('?') && !p.contains('#') && !p.contains('%') && !p.contains('\\\\') && !p.contains('/../') && !p.endsWith('/..') && !p.contains('/./'))",
       message = "spec.auth.adminPaths: write plain normalised paths (no ?, #, %, backslash or dot segments)")
-  private List<@Size(min = 1, max = 256) String> adminPaths = new ArrayList<>();
+  private List<@Size(min = 1, max = 256) @Pattern(PLAIN_PATH) String> adminPaths = new ArrayList<>();
 
   @Size(max = 16)
   @JsonPropertyDescription("How long a sign-in lasts, as a Go duration such as 8h or 90m. Default 8h; at most 24h "

@@ -24,8 +24,14 @@ public class SecretsSpec {
   @Size(max = 256)
   @JsonPropertyDescription("Where the app reads its values as files, one per name (e.g. /var/run/secrets/app). "
       + "Without it the values are environment variables.")
-  @ValidationRule(value = "self.matches('^/[A-Za-z0-9._/-]*$') && !self.contains('..')",
-      message = "spec.secrets.mountPath must be an absolute path without '..', e.g. /var/run/secrets/app")
+  // Clean: the API server compares mount paths as strings, so '/tmp/' or '/a/./b' would slip past
+  // the check for a path mounted twice and fail only in the container runtime.
+  @ValidationRule(value = "self.matches(r'^(/([A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+))+$')",
+      message = "spec.secrets.mountPath must be a clean absolute path (no '.' or '..' segments, no '//' and no"
+          + " trailing '/'), e.g. /var/run/secrets/app")
+  @ValidationRule(value = "self != '/tmp' && !self.matches(r'^/(proc|sys|dev)(/|$)')",
+      message = "spec.secrets.mountPath must not be /tmp (the app's writable directory, mounted by the operator)"
+          + " nor under /proc, /sys or /dev; use a path of its own, e.g. /var/run/secrets/app")
   private String mountPath;
 
   public Map<String, String> getSealed() { return sealed; }
