@@ -38,6 +38,9 @@ class ConfigurationReferenceTest {
       String row = rows.stream().filter(r -> firstCell(r).contains(cell)).findFirst().orElse(null);
       assertThat(row).as("README configuration row for " + flag).isNotNull();
       Matcher env = ENV.matcher(o.defaultValue());
+      if (!o.defaultValue().isEmpty() && !o.defaultValue().startsWith("__") && !o.defaultValue().contains("${")) {
+        assertThat(row).as("README row of " + flag + " gives its default").contains("`" + o.defaultValue() + "`");
+      }
       if (env.find()) {
         assertThat(row).as("README row of " + flag + " names its variable").contains("`" + env.group(1) + "`");
         int dflt = o.defaultValue().indexOf(":-");
