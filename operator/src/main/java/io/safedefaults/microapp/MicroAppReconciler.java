@@ -93,6 +93,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** The Ingress alone, reconciled after every other child: see reconcile(). */
   private final Workflow<MicroApp> exposure;
   private static final String CHILDREN_APPLIED = "children-applied";
+  /** The last failure per app that threw, for backoff and for logging each cause once. */
+  private record Failure(String cause, int attempts) {}
+  private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
   /** Condition states already announced per app, so a reconcile that ran on a stale cache does not repeat Events. */
   private final Map<String, Map<String, String>> announced = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -209,8 +212,57 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         });
   }
 
+  /**
+   * Nothing thrown while converging an app escapes: it becomes Ready=False (ReconcileFailed) with
+   * a one-line reason, a retry with backoff (5 s doubling to 5 min), and one stack trace per app
+   * and cause in the log rather than one per attempt.
+   */
   @Override
   public UpdateControl<MicroApp> reconcile(MicroApp app, Context<MicroApp> context) {
+    String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+    try {
+      UpdateControl<MicroApp> control = converge(app, context);
+      failures.remove(key);
+      return control;
+    } catch (RuntimeException e) {
+      return failed(app, key, e, new EventRecorder(context.getClient()));
+    }
+  }
+
+  private UpdateControl<MicroApp> failed(MicroApp app, String key, RuntimeException e, EventRecorder events) {
+    StackTraceElement at = e.getStackTrace().length > 0 ? e.getStackTrace()[0] : null;
+    String cause = e.getClass().getName() + (at == null ? "" : " at " + at);
+    Failure previous = failures.get(key);
+    int attempt = previous == null ? 1 : previous.attempts() + 1;
+    failures.put(key, new Failure(cause, attempt));
+    if (previous == null || !previous.cause().equals(cause)) {
+      LOG.error("reconciling {} failed; retrying with backoff (this cause is logged once per app)", key, e);
+    } else {
+      LOG.debug("reconciling {} failed again ({}), attempt {}", key, cause, attempt);
+    }
+    metrics.reconcileError("ReconcileFailed");
+    Duration backoff = Duration.ofSeconds(Math.min(300, 5L << Math.min(attempt - 1, 6)));
+    String message = "the operator could not process this app (" + e.getClass().getSimpleName()
+        + (at == null ? "" : " in " + at.getClassName().substring(at.getClassName().lastIndexOf('.') + 1) + "."
+            + at.getMethodName()) + "); it retries in " + backoff.toSeconds() + " s. Please report it with the"
+        + " operator's log";
+    MicroAppStatus status = Conditions.failed(app, message, Instant.now());
+    boolean already = Conditions.find(app.getStatus(), Conditions.READY)
+        .map(c -> "ReconcileFailed".equals(c.getReason())).orElse(false);
+    if (!already) {
+      events.warning(app, "ReconcileFailed", message);
+    }
+    if (Objects.equals(app.getStatus(), status)) {
+      return UpdateControl.<MicroApp>noUpdate().rescheduleAfter(backoff);
+    }
+    MicroApp patch = new MicroApp();
+    patch.setMetadata(new ObjectMetaBuilder().withName(app.getMetadata().getName())
+        .withNamespace(app.getMetadata().getNamespace()).build());
+    patch.setStatus(status);
+    return UpdateControl.patchStatus(patch).rescheduleAfter(backoff);
+  }
+
+  private UpdateControl<MicroApp> converge(MicroApp app, Context<MicroApp> context) {
     AppPlan plan = AppPlan.resolve(app, config);
     Optional<ApplyError> error = Optional.empty();
     if (!plan.fatal()) {
@@ -258,6 +310,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     Set<String> existing = live.get();
     metrics.retain(existing);
     announced.keySet().retainAll(existing);
+    failures.keySet().retainAll(existing);
     error.ifPresent(e -> metrics.reconcileError(e.reason()));
 
     if (Objects.equals(app.getStatus(), status)) {

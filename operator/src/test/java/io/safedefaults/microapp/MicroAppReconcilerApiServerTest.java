@@ -85,6 +85,9 @@ class MicroAppReconcilerApiServerTest {
       "ingresses", "networkpolicies", "microapps", "events");
 
   String ns;
+  static final SimpleMeterRegistry METRICS = new SimpleMeterRegistry();
+  /** Makes every reconcile throw where no finding can be made of it, as a bug would. */
+  static final java.util.concurrent.atomic.AtomicBoolean BREAK_RECONCILES = new java.util.concurrent.atomic.AtomicBoolean();
 
   @BeforeAll
   static void startOperator() throws Exception {
@@ -107,7 +110,12 @@ class MicroAppReconcilerApiServerTest {
     keys = new SealingKeyStore(client, KEYS_NS, Duration.ofDays(30), Clock.systemUTC());
     keys.ensure();
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    operator.register(new MicroAppReconciler(config, new OperatorMetrics(new SimpleMeterRegistry()), keys::decryptor),
+    operator.register(new MicroAppReconciler(config, new OperatorMetrics(METRICS), () -> {
+          if (BREAK_RECONCILES.get()) {
+            throw new IllegalStateException("injected by the test");
+          }
+          return keys.decryptor();
+        }),
         o -> o.withReconciliationMaxInterval(Duration.ofSeconds(2)));
     operator.start();
   }
@@ -527,6 +535,43 @@ class MicroAppReconcilerApiServerTest {
     MicroApp ok = TestApps.where2eat(ns);
     ok.getSpec().getAuth().setAllowedGroups(fine);
     assertThat(client.resource(ok).dryRun().create().getSpec().getAuth().getAllowedGroups()).isEqualTo(fine);
+  }
+
+  /**
+   * A reconcile that throws (here: the sealing keys cannot be read at all) ends as Ready=False with
+   * a one-line reason and one Warning, retries with backoff, and logs its stack trace once however
+   * often it retries; the app recovers by itself when the cause goes.
+   */
+  @Test
+  void aReconcileThatThrowsBecomesAConditionAndOneStackTrace() {
+    client.resource(TestApps.where2eat(ns)).create();
+    await().atMost(Duration.ofSeconds(30)).until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
+    markAvailable(ns, "where2eat");
+    awaitCondition(ns, "where2eat", Conditions.READY, "True");
+    double before = reconcileFailures();
+    int from = logs().size();
+    BREAK_RECONCILES.set(true);
+    try {
+      mergePatch(ns, "where2eat", "{\"metadata\":{\"labels\":{\"touched\":\"1\"}}}");
+      MicroApp failed = awaitCondition(ns, "where2eat", Conditions.READY, "False");
+      var ready = Conditions.find(failed.getStatus(), Conditions.READY).orElseThrow();
+      assertThat(ready.getReason()).isEqualTo("ReconcileFailed");
+      assertThat(ready.getMessage()).contains("IllegalStateException").contains("retries in").doesNotContain("\n");
+      await().atMost(Duration.ofSeconds(20)).until(() -> reconcileFailures() - before >= 2);
+    } finally {
+      BREAK_RECONCILES.set(false);
+    }
+    awaitCondition(ns, "where2eat", Conditions.READY, "True");
+    List<ILoggingEvent> all = logs();
+    assertThat(all.subList(from, all.size())).filteredOn(e -> e.getThrowableProxy() != null
+        && e.getFormattedMessage().contains(ns + "/where2eat")).as("stack traces for the one cause").hasSize(1);
+    assertThat(client.v1().events().inNamespace(ns).list().getItems())
+        .filteredOn(e -> "ReconcileFailed".equals(e.getReason())).hasSize(1);
+  }
+
+  static double reconcileFailures() {
+    var c = METRICS.find("microapp_reconcile_errors_total").tag("reason", "ReconcileFailed").counter();
+    return c == null ? 0 : c.count();
   }
 
   /** A bad entry among good ones is named by its index, wherever it is, in every list of strings. */

@@ -108,6 +108,27 @@ public final class Conditions {
     return condition(type, true, shown.reason(), message);
   }
 
+  /**
+   * The app's last status with Ready=False for a failure the operator could not turn into a
+   * finding (a bug, or an API call that threw): the other conditions keep what was last observed.
+   */
+  public static MicroAppStatus failed(MicroApp app, String message, Instant now) {
+    long generation = Optional.ofNullable(app.getMetadata().getGeneration()).orElse(0L);
+    List<Condition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
+    List<Condition> next = new ArrayList<>();
+    next.add(stamp(condition(READY, false, "ReconcileFailed", message), old, generation, now));
+    old.stream().filter(c -> !READY.equals(c.getType())).forEach(next::add);
+    MicroAppStatus s = new MicroAppStatus();
+    if (app.getStatus() != null) {
+      s.setChecklist(app.getStatus().getChecklist());
+      s.setRetention(app.getStatus().getRetention());
+      s.setSealedValues(app.getStatus().getSealedValues());
+    }
+    s.setObservedGeneration(generation);
+    s.setConditions(next);
+    return s;
+  }
+
   private static Condition relaxed(AppPlan plan) {
     if (plan.relaxed().isEmpty()) {
       return condition(DEFAULTS_RELAXED, false, "NoOverrides", "every default applies");
