@@ -72,7 +72,7 @@ class PurgeJobTest {
     assertThat(spec.getJobTemplate().getSpec().getActiveDeadlineSeconds()).isPositive();
     assertThat(spec.getJobTemplate().getSpec().getBackoffLimit()).isEqualTo(2);
     PodSpec pod = spec.getJobTemplate().getSpec().getTemplate().getSpec();
-    assertThat(pod.getServiceAccountName()).isEqualTo("where2eat-purge");
+    assertThat(pod.getServiceAccountName()).as("the app's own, without token or bindings").isEqualTo("where2eat");
     assertThat(pod.getAutomountServiceAccountToken()).isFalse();
     assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
     Container c = pod.getContainers().get(0);
