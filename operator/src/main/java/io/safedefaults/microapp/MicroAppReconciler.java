@@ -280,6 +280,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       }
       error = describe(errors);
       rotateSessionKeys(app, context);
+    } else {
+      // Nothing is written for an app that cannot be planned, and an Ingress left from before goes.
+      exposure.reconcile(app, context);
     }
     // Each dependent picks its own child by name: two Secrets (session keys, sealed values) share a type.
     Observed observed = new Observed(
