@@ -281,6 +281,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     String name = app.getMetadata().getName();
     Map<String, String> already = announced.getOrDefault(ns + "/" + name, Map.of());
     Map<String, String> now = new java.util.HashMap<>();
+    // Ready repeats the first failing area's reason and message: one Warning for one failure.
+    Set<String> warned = new java.util.HashSet<>();
     for (io.fabric8.kubernetes.api.model.Condition c : next.getConditions()) {
       String state = c.getStatus() + "/" + c.getReason();
       now.put(c.getType(), state);
@@ -304,7 +306,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         }
       } else if (isTrue && Conditions.READY.equals(c.getType())) {
         events.normal(app, "Ready", c.getMessage());
-      } else if (!isTrue && !TRANSIENT.contains(c.getReason())) {
+      } else if (isTrue && before.isPresent() && "False".equals(before.get().getStatus())
+          && !TRANSIENT.contains(before.get().getReason())) {
+        // the recovery of a failure that was announced with a Warning (e.g. the sealing keys restored)
+        events.normal(app, c.getReason(), c.getMessage());
+      } else if (!isTrue && !TRANSIENT.contains(c.getReason()) && warned.add(c.getReason() + "\n" + c.getMessage())) {
         events.warning(app, c.getReason(), c.getMessage());
       }
     }
