@@ -96,6 +96,10 @@ public final class SealingKeyStore implements AutoCloseable {
             stranded.size(), String.join(", ", stranded.subList(0, Math.min(5, stranded.size()))), namespace, SECRET);
         return;
       }
+      if (!stranded.isEmpty()) {
+        LOG.warn("creating a new sealing keyset as --allow-new-sealing-keys says, although {} MicroApp(s) have sealed "
+            + "values only the lost keys open: seal them again with the new public key", stranded.size());
+      }
       secret = create(stranded.size());
     }
     found(secret);
@@ -239,13 +243,13 @@ public final class SealingKeyStore implements AutoCloseable {
           + (e instanceof IllegalArgumentException ? e.getMessage() : e.getClass().getSimpleName()) + ")");
       return;
     }
-    publish();
     if (before != null && before.keys() == null) {
       LOG.info("the sealing keys Secret {}/{} is back (keys {}); sealed values open again", namespace, SECRET,
           SealingKeys.keyIds(current.keys()));
       audit.record("sealing-key.restored", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(current.keys())));
     }
     changed(before);
+    publish(); // last: the apps need the keys, not the ConfigMap, and a failure here must not keep them waiting
   }
 
   private synchronized void lost() {
