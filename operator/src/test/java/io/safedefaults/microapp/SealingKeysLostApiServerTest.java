@@ -22,6 +22,7 @@ import io.safedefaults.microapp.secrets.SealedValue;
 import io.safedefaults.microapp.secrets.SealedValueDecryptor;
 import io.safedefaults.microapp.secrets.Sealer;
 import io.safedefaults.microapp.secrets.SealingKeyStore;
+import io.safedefaults.microapp.secrets.SealingKeys;
 import io.safedefaults.microapp.status.Conditions;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -154,6 +155,20 @@ class SealingKeysLostApiServerTest {
       assertThat(restarted.available()).isFalse();
     }
     assertThat(keysSecret(elsewhere)).isNull();
+
+    // A restore gone wrong (the public half applied as the keys) is not taken for keys, nor replaced.
+    Secret wrong = client.resource(new SecretBuilder().withNewMetadata().withName(SealingKeyStore.SECRET)
+        .withNamespace(elsewhere).endMetadata().addToStringData(SealingKeyStore.KEYSET,
+            SealingKeys.serializePublic(SealingKeys.publicKeys(SealingKeys.generate()))).build()).create();
+    try (SealingKeyStore misled = new SealingKeyStore(client, elsewhere, Duration.ofDays(30), Clock.systemUTC())) {
+      misled.ensure(List.of(), true);
+      assertThat(misled.available()).isFalse();
+      assertThat(misled.problem()).hasValueSatisfying(p -> assertThat(p).startsWith(
+          "the sealing keys Secret " + elsewhere + "/" + SealingKeyStore.SECRET + " holds no readable keyset"));
+    }
+    assertThat(keysSecret(elsewhere).getData()).isEqualTo(wrong.getData());
+    client.resource(wrong).delete();
+    await().until(() -> keysSecret(elsewhere) == null);
 
     try (SealingKeyStore told = new SealingKeyStore(client, elsewhere, Duration.ofDays(30), Clock.systemUTC())) {
       told.ensure(List.of(), true);
