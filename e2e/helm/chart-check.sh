@@ -180,6 +180,7 @@ check "env: a sidecar digest pins the sidecar image" env_is limits MICROAPP_SIDE
 check "env: POD_NAMESPACE and POD_NAME come from the downward API" \
   bash -c "grep -q 'fieldPath: metadata.namespace' '$tmp/default.yaml' && grep -q 'fieldPath: metadata.name' '$tmp/default.yaml'"
 check "env: the keys namespace defaults to the release namespace" env_is default MICROAPP_KEYS_NAMESPACE microapp-system
+check "env: lost sealing keys are never replaced unless sealing.allowNewKeys" env_is default MICROAPP_ALLOW_NEW_SEALING_KEYS false
 
 # ---- the OIDC provider's CA bundle (oidc.caBundle) ------------------------------------------------
 # oidca_check FILE MODE [BUNDLE]: MODE "set" -- a ConfigMap <release>-oidc-ca holding exactly the

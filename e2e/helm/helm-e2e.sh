@@ -391,6 +391,7 @@ allowed list microapps.safedefaults.io --all-namespaces
 allowed patch microapps.safedefaults.io/where2eat --subresource=status -n "$app_ns"
 allowed create secrets -n "$app_ns"
 allowed get secrets/microapp-sealing-keys -n "$ns"
+allowed watch secrets/microapp-sealing-keys -n "$ns"
 allowed delete ingresses -n "$app_ns"
 allowed update "leases/$lease" -n "$ns"
 allowed patch "leases/$lease" -n "$ns"

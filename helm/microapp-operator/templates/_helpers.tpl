@@ -157,6 +157,8 @@ the fix.
   value: {{ include "microapp-operator.keysNamespace" . | quote }}
 - name: MICROAPP_KEY_ROTATION_DAYS
   value: {{ .Values.sealing.keyRotationDays | quote }}
+- name: MICROAPP_ALLOW_NEW_SEALING_KEYS
+  value: {{ .Values.sealing.allowNewKeys | quote }}
 - name: MICROAPP_RESYNC_SECONDS
   value: {{ .Values.operator.resyncSeconds | quote }}
 - name: MICROAPP_LOG_LEVEL

@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.retention.RetentionCheck;
@@ -111,6 +112,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final GeneratedSecretDependent sessionKeys;
   private final Duration sessionKeyRotation;
   private final java.time.Clock clock;
+  /** Reconciles the apps with sealed values when the cluster's sealing keys come or go. */
+  private final SimpleInboundEventSource<MicroApp> sealingKeys = new SimpleInboundEventSource<>("sealing-keys");
+  private volatile io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<MicroApp> apps;
 
   public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor) {
     this(config, metrics, decryptor, Duration.ofDays(30), java.time.Clock.systemUTC());
@@ -188,7 +192,21 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .withSecondaryToPrimaryMapper(pod -> Set.of(new ResourceID(
             pod.getMetadata().getLabels().get(Names.PURGE_LABEL), pod.getMetadata().getNamespace())))
         .build(), context));
+    sources.add(sealingKeys);
+    apps = context.getPrimaryCache();
     return sources;
+  }
+
+  /**
+   * The cluster's sealing keys were lost, restored or rotated (SealingKeyStore#watch): every app with
+   * sealed values is reconciled now, not at its next resync, so SecretsSealed follows the keys.
+   */
+  public void sealingKeysChanged() {
+    var cache = apps;
+    if (cache != null) {
+      cache.list().filter(a -> AppPlan.resolve(a, config).sealed().any())
+          .forEach(a -> sealingKeys.propagateEvent(ResourceID.fromResource(a)));
+    }
   }
 
   /**
@@ -373,6 +391,10 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         }
       } else if (isTrue && Conditions.READY.equals(c.getType())) {
         events.normal(app, "Ready", c.getMessage());
+      } else if (isTrue && before.isPresent() && "False".equals(before.get().getStatus())
+          && !TRANSIENT.contains(before.get().getReason())) {
+        // the recovery of a failure that was announced with a Warning (e.g. the sealing keys restored)
+        events.normal(app, c.getReason(), c.getMessage());
       } else if (!isTrue && !TRANSIENT.contains(c.getReason()) && warned.add(c.getReason() + "\n" + c.getMessage())) {
         events.warning(app, c.getReason(), c.getMessage());
       }

@@ -23,7 +23,6 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
@@ -44,7 +43,6 @@ import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.secrets.SealingKeyStore;
 import java.time.Clock;
 import io.safedefaults.microapp.status.Conditions;
-import java.io.FileInputStream;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -94,13 +92,7 @@ class MicroAppReconcilerApiServerTest {
     LOGS.start();
     ((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).addAppender(LOGS);
     ((Logger) LoggerFactory.getLogger("io.javaoperatorsdk")).setLevel(ch.qos.logback.classic.Level.DEBUG);
-    try (var in = new FileInputStream(TestFiles.generatedCrd().toFile())) {
-      CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-      client.resource(crd).serverSideApply();
-      await().atMost(Duration.ofSeconds(30)).until(() -> client.apiextensions().v1().customResourceDefinitions()
-          .withName(crd.getMetadata().getName()).get().getStatus().getConditions().stream()
-          .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True")));
-    }
+    TestCluster.installCrd(client);
     OperatorConfig config = OperatorConfig.builder()
         .clusterIssuer("letsencrypt-test")
         .defaultIssuer("https://login.example.com/realms/acme")

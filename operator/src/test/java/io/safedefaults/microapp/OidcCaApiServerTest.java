@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubeapitest.junit.EnableKubeAPIServer;
@@ -19,7 +17,6 @@ import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.secrets.SealingKeyStore;
 import io.safedefaults.microapp.status.Conditions;
-import java.io.FileInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -47,16 +44,9 @@ class OidcCaApiServerTest {
 
   @BeforeAll
   static void crdAndNamespaces() throws Exception {
-    try (var in = new FileInputStream(TestFiles.generatedCrd().toFile())) {
-      CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-      client.resource(crd).serverSideApply();
-      await().atMost(Duration.ofSeconds(30)).until(() -> client.apiextensions().v1().customResourceDefinitions()
-          .withName(crd.getMetadata().getName()).get().getStatus().getConditions().stream()
-          .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True")));
-    }
+    TestCluster.installCrd(client);
     for (String ns : new String[] {"microapp-system", NS}) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
-          .addToLabels("pod-security.kubernetes.io/enforce", "restricted").endMetadata().build()).serverSideApply();
+      TestCluster.restrictedNamespace(client, ns);
     }
     keys = new SealingKeyStore(client, "microapp-system", Duration.ofDays(30), Clock.systemUTC());
     keys.ensure();

@@ -8,6 +8,7 @@ import io.safedefaults.microapp.api.MicroAppStatus;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -65,6 +66,16 @@ public final class OperatorMetrics {
   /** Drops apps that no longer exist (keys are namespace/name). */
   public void retain(Set<String> existing) {
     scoreByApp.keySet().retainAll(existing);
+  }
+
+  /**
+   * 1 while the operator holds the cluster's sealing keys, 0 while their Secret is missing or
+   * unreadable and no sealed value can be opened: alert on {@code microapp_sealing_keys_available == 0}.
+   */
+  public void sealingKeysAvailable(BooleanSupplier available) {
+    Gauge.builder("microapp_sealing_keys_available", () -> available.getAsBoolean() ? 1 : 0)
+        .description("Whether the operator holds the cluster's sealing keys (0: their Secret is missing)")
+        .register(registry);
   }
 
   public void reconcileError(String reason) {

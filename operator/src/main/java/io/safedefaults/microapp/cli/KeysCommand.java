@@ -61,7 +61,7 @@ public final class KeysCommand implements Callable<Integer> {
 
   /** Restores a backup into a cluster that has no keys yet; never replaces existing keys. */
   @Command(name = "import", mixinStandardHelpOptions = true,
-      description = "Restore a private keyset from 'keys export' into a cluster without keys, then restart the operator.")
+      description = "Restore a private keyset from 'keys export' into a cluster without keys; the running operator picks it up.")
   static final class Import implements Callable<Integer> {
     @Mixin KeySource keys;
     @Option(names = "--file", required = true, description = "File written by 'keys export'.") Path file;
@@ -80,7 +80,7 @@ public final class KeysCommand implements Callable<Integer> {
             .resource(SealingKeyStore.secretFor(priv, Instant.now(), null)).create();
       }
       spec.commandLine().getErr().println("restored keys " + SealingKeys.keyIds(priv) + " into "
-          + keys.keysNamespace + "/" + SealingKeyStore.SECRET + "; restart the operator to use them");
+          + keys.keysNamespace + "/" + SealingKeyStore.SECRET + "; the running operator picks them up");
       return 0;
     }
   }

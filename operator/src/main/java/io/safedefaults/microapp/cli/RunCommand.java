@@ -82,6 +82,12 @@ public final class RunCommand implements Callable<Integer> {
           + "while anything may still use them (env MICROAPP_KEY_ROTATION_DAYS).")
   long keyRotationDays;
 
+  @Option(names = "--allow-new-sealing-keys", defaultValue = "${env:MICROAPP_ALLOW_NEW_SEALING_KEYS:-false}",
+      description = "Create a new sealing keyset when the keys Secret is missing although MicroApps have sealed values "
+          + "only the lost keys open: every such value must then be sealed again. Without it the operator waits for "
+          + "the backup to be restored. Use for one start, then remove it (env MICROAPP_ALLOW_NEW_SEALING_KEYS).")
+  boolean allowNewSealingKeys;
+
   private String keysNamespace() {
     String ns = keysNamespace != null && !keysNamespace.isBlank() ? keysNamespace : System.getenv("POD_NAMESPACE");
     if (ns == null || ns.isBlank()) {
@@ -91,6 +97,23 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   private final AtomicBoolean stopping = new AtomicBoolean();
+
+  /**
+   * What /readyz reports. Missing sealing keys make the operator not ready: it cannot do its part
+   * of checklist 6 for any app until the backup is restored, and not-ready is what a platform team
+   * already watches (kubectl get pods, rollout status, helm --wait, the usual pod-not-ready alert);
+   * Prometheus still scrapes a pod that is not ready, so the metrics stay visible, and the operator
+   * serves no other traffic that readiness would divert. Liveness stays up: a restart cannot bring
+   * the Secret back, and the other defaults keep being enforced meanwhile.
+   */
+  public static List<String> unready(Operator operator, SealingKeyStore keys) {
+    List<String> why = new java.util.ArrayList<>();
+    if (!operator.getRuntimeInfo().isStarted() || !operator.getRuntimeInfo().allEventSourcesAreHealthy()) {
+      why.add("the controller has not started or an informer is unhealthy");
+    }
+    keys.problem().ifPresent(why::add);
+    return why;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -142,8 +165,10 @@ public final class RunCommand implements Callable<Integer> {
     if (leaderElection) {
       LeaderLease.prepare(client, leaseNamespace, leaseName, LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE);
     }
+    List<String> watched = namespaces == null ? List.of()
+        : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
     SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), Clock.systemUTC());
-    keys.ensure();
+    keys.ensure(watched, allowNewSealingKeys);
     ScheduledExecutorService keyRotation = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "sealing-key-rotation");
       t.setDaemon(true);
@@ -156,19 +181,20 @@ public final class RunCommand implements Callable<Integer> {
         LOG.warn("sealing key refresh failed: {}", e.getMessage());
       }
     }, 5, 5, TimeUnit.MINUTES);
-    operator.register(new MicroAppReconciler(config, new OperatorMetrics(registry), keys::decryptor,
-        Duration.ofDays(keyRotationDays), Clock.systemUTC()), o -> {
+    OperatorMetrics metrics = new OperatorMetrics(registry);
+    metrics.sealingKeysAvailable(keys::available);
+    MicroAppReconciler reconciler = new MicroAppReconciler(config, metrics, keys::decryptor,
+        Duration.ofDays(keyRotationDays), Clock.systemUTC());
+    operator.register(reconciler, o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
-      List<String> ns = namespaces == null ? List.of()
-          : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
-      if (!ns.isEmpty()) {
-        o.settingNamespaces(Set.copyOf(ns));
+      if (!watched.isEmpty()) {
+        o.settingNamespaces(Set.copyOf(watched));
       }
     });
+    keys.watch(reconciler::sealingKeysChanged);
 
     CountDownLatch stopped = new CountDownLatch(1);
-    try (HealthServer health = new HealthServer(httpAddress, httpPort, () -> true,
-        () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy(),
+    try (HealthServer health = new HealthServer(httpAddress, httpPort, () -> true, () -> unready(operator, keys),
         registry::scrape)) {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         stopping.set(true);

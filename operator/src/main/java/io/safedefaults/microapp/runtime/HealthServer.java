@@ -6,9 +6,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 /**
  * /healthz, /readyz and Prometheus /metrics on one port, served by the JDK's own HTTP server:
@@ -17,11 +19,16 @@ import java.util.function.Supplier;
 public final class HealthServer implements AutoCloseable {
   private final HttpServer server;
 
-  public HealthServer(String address, int port, BooleanSupplier live, BooleanSupplier ready,
+  /** @param unready why the operator is not ready, one line each; ready when empty */
+  public HealthServer(String address, int port, BooleanSupplier live, Supplier<List<String>> unready,
       Supplier<String> metrics) throws IOException {
     server = HttpServer.create(new InetSocketAddress(address, port), 16);
     server.createContext("/healthz", ex -> status(ex, live.getAsBoolean()));
-    server.createContext("/readyz", ex -> status(ex, ready.getAsBoolean()));
+    server.createContext("/readyz", ex -> {
+      List<String> why = unready.get();
+      respond(ex, why.isEmpty() ? 200 : 503, "text/plain",
+          why.isEmpty() ? "ok\n" : why.stream().map(w -> "not ready: " + w + "\n").collect(Collectors.joining()));
+    });
     server.createContext("/metrics", ex -> {
       if (!"GET".equals(ex.getRequestMethod())) {
         respond(ex, 405, "text/plain", "method not allowed\n");

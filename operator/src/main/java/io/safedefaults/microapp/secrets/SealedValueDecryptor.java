@@ -10,11 +10,18 @@ import java.util.Set;
  * Opens sealed values with the cluster's private keyset. Failures say which of the three things a
  * person can act on went wrong — malformed, sealed with a key this cluster lacks, or not opening
  * here (altered, or sealed for another app, namespace or key) — and never include the value.
+ * Without the cluster's keys at all (their Secret lost), every well-formed value fails with
+ * {@value #KEYS_MISSING} and the reason the store gives.
  */
 public final class SealedValueDecryptor {
+  /** The reason of every value while the cluster's sealing keys are missing. */
+  public static final String KEYS_MISSING = "SealingKeysMissing";
+
   private final HybridDecrypt decrypt;
   private final Set<Long> keyIds;
   private final long primaryKeyId;
+  /** Why there are no keys to open with; null when there are. */
+  private final String keysMissing;
 
   public SealedValueDecryptor(KeysetHandle privateKeys) {
     try {
@@ -24,6 +31,24 @@ public final class SealedValueDecryptor {
     }
     this.keyIds = Set.copyOf(SealingKeys.keyIds(privateKeys));
     this.primaryKeyId = SealingKeys.primaryKeyId(privateKeys);
+    this.keysMissing = null;
+  }
+
+  private SealedValueDecryptor(String keysMissing) {
+    this.decrypt = null;
+    this.keyIds = Set.of();
+    this.primaryKeyId = 0;
+    this.keysMissing = keysMissing;
+  }
+
+  /** A decryptor for a cluster whose keys are gone: each value fails, saying why and what to do. */
+  public static SealedValueDecryptor keysMissing(String why) {
+    return new SealedValueDecryptor(why);
+  }
+
+  /** False while the cluster's keys are missing: then there is no primary key either. */
+  public boolean hasKeys() {
+    return keysMissing == null;
   }
 
   public long primaryKeyId() {
@@ -36,6 +61,9 @@ public final class SealedValueDecryptor {
       v = SealedValue.parse(sealedText);
     } catch (IllegalArgumentException e) {
       throw new UnsealException("Malformed", e.getMessage(), -1);
+    }
+    if (keysMissing != null) {
+      throw new UnsealException(KEYS_MISSING, "cannot be opened: " + keysMissing, v.keyId());
     }
     if (!keyIds.contains(v.keyId())) {
       throw new UnsealException("UnknownKey", "was sealed with key " + v.keyId()

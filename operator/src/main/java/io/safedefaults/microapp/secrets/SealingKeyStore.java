@@ -7,23 +7,40 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.safedefaults.microapp.Names;
+import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.audit.AuditLog;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the cluster's sealing keyset in a Secret of the operator's namespace: created once, never
  * overwritten, rotated to a new primary every {@code rotateAfter} with every old key kept. The
  * public half is published in a ConfigMap any authenticated user may read. Key material never
  * appears in logs, Events, status or metrics: only key ids do.
+ *
+ * <p>A lost Secret is a visible state, not a reason to mint: while sealed values exist that only
+ * the lost keys open, a new keyset would strand every one of them and stand in the way of the
+ * backup (import never replaces keys). So the store creates a keyset only on a cluster where no
+ * app has sealed values, or when told to; otherwise it reports the keys missing ({@link #problem()},
+ * a decryptor that says so for every value) until the Secret is back, which it notices by watching.
  */
-public final class SealingKeyStore {
+public final class SealingKeyStore implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SealingKeyStore.class);
   public static final String SECRET = "microapp-sealing-keys";
   public static final String PUBLIC_CONFIGMAP = "microapp-sealing-public-key";
   public static final String KEYSET = "keyset.json";
@@ -35,9 +52,17 @@ public final class SealingKeyStore {
   private final Duration rotateAfter;
   private final Clock clock;
   private final AuditLog audit = new AuditLog();
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private volatile Loaded current;
+  private SharedIndexInformer<Secret> watch;
 
-  private record Loaded(String resourceVersion, KeysetHandle keys, Instant primaryCreated, SealedValueDecryptor decryptor) {}
+  /** The keyset in use, or (keys null) why there is none; the decryptor is never null. */
+  private record Loaded(String resourceVersion, KeysetHandle keys, Instant primaryCreated, SealedValueDecryptor decryptor,
+      String problem) {
+    static Loaded missing(String problem) {
+      return new Loaded(null, null, null, SealedValueDecryptor.keysMissing(problem), problem);
+    }
+  }
 
   public SealingKeyStore(KubernetesClient client, String namespace, Duration rotateAfter, Clock clock) {
     this.client = client;
@@ -50,80 +75,225 @@ public final class SealingKeyStore {
     return namespace;
   }
 
-  /** Loads the keyset, creating it if this cluster has none yet; then publishes the public keys. */
+  /** {@link #ensure(Collection, boolean)} for an operator watching every namespace, never replacing lost keys. */
   public void ensure() {
-    Secret secret = client.secrets().inNamespace(namespace).withName(SECRET).get();
-    if (secret == null) {
-      KeysetHandle keys = SealingKeys.generate();
-      try {
-        secret = client.secrets().inNamespace(namespace).resource(secretFor(keys, clock.instant(), null)).create();
-        audit.record("sealing-key.created", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(keys)));
-      } catch (KubernetesClientException e) {
-        if (e.getCode() == 404) {
-          // Checked here rather than by reading the Namespace, which would need a cluster-wide grant.
-          throw new IllegalStateException("the keys namespace '" + namespace
-              + "' does not exist; create it or pass --keys-namespace");
-        }
-        if (e.getCode() != 409) {
-          throw e;
-        }
-        // Another replica created it first: use theirs, never overwrite.
-        secret = client.secrets().inNamespace(namespace).withName(SECRET).get();
-      }
-    }
-    load(secret);
-    publish();
+    ensure(List.of(), false);
   }
 
-  /** Re-reads the keyset (another replica may have rotated it) and rotates when the primary is due. */
+  /**
+   * Loads the keyset, then publishes the public keys. A cluster without one gets a new keyset when
+   * no MicroApp in {@code appNamespaces} (all when empty) has sealed values, or when
+   * {@code allowNewKeys}; otherwise the keys are reported missing and nothing is created.
+   */
+  public void ensure(Collection<String> appNamespaces, boolean allowNewKeys) {
+    Secret secret = client.secrets().inNamespace(namespace).withName(SECRET).get();
+    if (secret == null) {
+      List<String> stranded = appsWithSealedValues(appNamespaces);
+      if (!stranded.isEmpty() && !allowNewKeys) {
+        lost();
+        LOG.error("not creating a new sealing keyset: {} MicroApp(s) have sealed values only the missing keys open ({}); "
+            + "restore the backup of {}/{}, or start once with --allow-new-sealing-keys to give those values up",
+            stranded.size(), String.join(", ", stranded.subList(0, Math.min(5, stranded.size()))), namespace, SECRET);
+        return;
+      }
+      if (!stranded.isEmpty()) {
+        LOG.warn("creating a new sealing keyset as --allow-new-sealing-keys says, although {} MicroApp(s) have sealed "
+            + "values only the lost keys open: seal them again with the new public key", stranded.size());
+      }
+      secret = create(stranded.size());
+    }
+    found(secret);
+  }
+
+  private Secret create(int stranded) {
+    KeysetHandle keys = SealingKeys.generate();
+    try {
+      Secret created = client.secrets().inNamespace(namespace).resource(secretFor(keys, clock.instant(), null)).create();
+      audit.record("sealing-key.created", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(keys),
+          "appsWithUnopenableValues", stranded));
+      return created;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 404) {
+        // Checked here rather than by reading the Namespace, which would need a cluster-wide grant.
+        throw new IllegalStateException("the keys namespace '" + namespace
+            + "' does not exist; create it or pass --keys-namespace");
+      }
+      if (e.getCode() != 409) {
+        throw e;
+      }
+      // Another replica created it first: use theirs, never overwrite.
+      return client.secrets().inNamespace(namespace).withName(SECRET).get();
+    }
+  }
+
+  /** namespace/name of the MicroApps with sealed values: a plain list, as this runs before any informer. */
+  private List<String> appsWithSealedValues(Collection<String> appNamespaces) {
+    SealedValueDecryptor none = SealedValueDecryptor.keysMissing("");
+    var apps = client.resources(MicroApp.class);
+    Stream<MicroApp> all = appNamespaces.isEmpty() ? apps.inAnyNamespace().list().getItems().stream()
+        : appNamespaces.stream().flatMap(ns -> apps.inNamespace(ns).list().getItems().stream());
+    return all.filter(a -> Unsealer.open(a, none).declaresAny())
+        .map(a -> a.getMetadata().getNamespace() + "/" + a.getMetadata().getName())
+        .sorted().toList();
+  }
+
+  /**
+   * Follows the keys Secret, so its loss is reported at once and a restored backup is used without a
+   * restart; {@code onChange} runs after every change of the keys (lost, restored, rotated). Without
+   * the watch (say RBAC lacks it) the 5-minute {@link #refreshAndRotateIfDue()} still notices.
+   */
+  public void watch(Runnable onChange) {
+    listeners.add(onChange);
+    try {
+      watch = client.secrets().inNamespace(namespace).withName(SECRET).inform(new ResourceEventHandler<>() {
+        @Override
+        public void onAdd(Secret s) {
+          found(s);
+        }
+
+        @Override
+        public void onUpdate(Secret before, Secret s) {
+          found(s);
+        }
+
+        @Override
+        public void onDelete(Secret s, boolean finalStateUnknown) {
+          lost();
+        }
+      });
+    } catch (KubernetesClientException e) {
+      LOG.warn("cannot watch the sealing keys Secret {}/{} (HTTP {}); checking it every 5 minutes instead",
+          namespace, SECRET, e.getCode());
+    }
+  }
+
+  /** Re-reads the keyset (another replica may have rotated it, or it was lost or restored) and rotates when due. */
   public void refreshAndRotateIfDue() {
     Secret secret = client.secrets().inNamespace(namespace).withName(SECRET).get();
     if (secret == null) {
-      throw new IllegalStateException("the sealing keys Secret " + namespace + "/" + SECRET
-          + " disappeared; restore it from a backup with 'microapp-operator keys import'");
+      lost();
+      return;
     }
-    if (!Objects.equals(secret.getMetadata().getResourceVersion(), current.resourceVersion())) {
-      load(secret);
-      publish();
-    }
-    if (Duration.between(current.primaryCreated(), clock.instant()).compareTo(rotateAfter) >= 0) {
+    found(secret);
+    Loaded now = current;
+    if (now.keys() != null && Duration.between(now.primaryCreated(), clock.instant()).compareTo(rotateAfter) >= 0) {
       rotate();
     }
   }
 
   /** Adds a new primary key; optimistic locking makes concurrent rotations by two replicas safe. */
-  public void rotate() {
+  public synchronized void rotate() {
+    if (current.keys() == null) {
+      throw new IllegalStateException(current.problem());
+    }
     KeysetHandle rotated = SealingKeys.rotate(current.keys());
     try {
       Secret updated = client.secrets().inNamespace(namespace)
           .resource(secretFor(rotated, clock.instant(), current.resourceVersion())).update();
-      load(updated);
       audit.record("sealing-key.rotated", namespace, SECRET, Map.of(
           "keyId", SealingKeys.primaryKeyId(rotated), "keys", SealingKeys.keyIds(rotated).size()));
-      publish();
+      found(updated);
     } catch (KubernetesClientException e) {
       if (e.getCode() != 409) {
         throw e;
       }
-      load(client.secrets().inNamespace(namespace).withName(SECRET).get());
+      Secret theirs = client.secrets().inNamespace(namespace).withName(SECRET).get();
+      if (theirs == null) {
+        lost();
+      } else {
+        found(theirs);
+      }
     }
   }
 
+  /** Opens sealed values; while the keys are missing, it fails each with {@link SealedValueDecryptor#KEYS_MISSING}. */
   public SealedValueDecryptor decryptor() {
     return current.decryptor();
   }
 
+  /** True while the store holds the cluster's keyset. */
+  public boolean available() {
+    Loaded now = current;
+    return now != null && now.keys() != null;
+  }
+
+  /** Why there are no keys (which Secret is missing and how to restore it), or empty while there are. */
+  public Optional<String> problem() {
+    return Optional.ofNullable(current).map(Loaded::problem);
+  }
+
   public KeysetHandle publicKeys() {
+    if (current.keys() == null) {
+      throw new IllegalStateException(current.problem());
+    }
     return SealingKeys.publicKeys(current.keys());
   }
 
-  private void load(Secret secret) {
+  /** Uses the Secret's keyset unless it is the one in use already; an unreadable one counts as missing. */
+  private synchronized void found(Secret secret) {
+    Loaded before = current;
+    if (before != null && Objects.equals(secret.getMetadata().getResourceVersion(), before.resourceVersion())) {
+      return;
+    }
+    try {
+      current = load(secret);
+    } catch (RuntimeException e) {
+      // parsePrivate's messages name no key material
+      missing("the sealing keys Secret " + namespace + "/" + SECRET + " holds no readable keyset ("
+          + (e instanceof IllegalArgumentException ? e.getMessage() : e.getClass().getSimpleName()) + ")");
+      return;
+    }
+    if (before != null && before.keys() == null) {
+      LOG.info("the sealing keys Secret {}/{} is back (keys {}); sealed values open again", namespace, SECRET,
+          SealingKeys.keyIds(current.keys()));
+      audit.record("sealing-key.restored", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(current.keys())));
+    }
+    changed(before);
+    publish(); // last: the apps need the keys, not the ConfigMap, and a failure here must not keep them waiting
+  }
+
+  private synchronized void lost() {
+    missing("the sealing keys Secret " + namespace + "/" + SECRET + " is missing");
+  }
+
+  private void missing(String what) {
+    Loaded before = current;
+    String problem = what + "; restore it from the backup ('microapp-operator keys import --file <export>'"
+        + " or 'kubectl apply -f <saved Secret>')";
+    if (before != null && problem.equals(before.problem())) {
+      return;
+    }
+    current = Loaded.missing(problem);
+    LOG.error("{}: no sealed value can be opened until then", problem);
+    if (before != null && before.keys() != null) {
+      audit.record("sealing-key.lost", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(before.keys())));
+    }
+    changed(before);
+  }
+
+  private void changed(Loaded before) {
+    if (before == null) {
+      return; // the first load: nothing was reported on the previous keys
+    }
+    for (Runnable listener : listeners) {
+      listener.run();
+    }
+  }
+
+  private Loaded load(Secret secret) {
     String json = new String(Base64.getDecoder().decode(secret.getData().get(KEYSET)), StandardCharsets.UTF_8);
     KeysetHandle keys = SealingKeys.parsePrivate(json);
     String created = secret.getMetadata().getAnnotations() == null ? null
         : secret.getMetadata().getAnnotations().get(PRIMARY_CREATED);
     Instant primaryCreated = created == null ? clock.instant() : Instant.parse(created);
-    current = new Loaded(secret.getMetadata().getResourceVersion(), keys, primaryCreated, new SealedValueDecryptor(keys));
+    return new Loaded(secret.getMetadata().getResourceVersion(), keys, primaryCreated, new SealedValueDecryptor(keys), null);
+  }
+
+  @Override
+  public void close() {
+    if (watch != null) {
+      watch.close();
+    }
   }
 
   private void publish() {

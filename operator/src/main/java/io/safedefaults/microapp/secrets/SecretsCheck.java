@@ -15,6 +15,12 @@ public final class SecretsCheck {
     }
     if (!unsealed.ok()) {
       Unsealer.Failure first = unsealed.failures().get(0);
+      if (SealedValueDecryptor.KEYS_MISSING.equals(first.reason())) {
+        // One cause for every value: say it once, with the way back, rather than per field.
+        return CheckResult.failed(SECRETS_SEALED, first.reason(), first.message().substring(
+            (first.field() + " cannot be opened: ").length()) + "; until then " + unsealed.failures().size()
+            + " sealed value(s) cannot be opened" + (observed == null ? "" : ", the previous values stay in place"));
+      }
       String more = unsealed.failures().size() > 1 ? " (and " + (unsealed.failures().size() - 1) + " more)" : "";
       return CheckResult.failed(SECRETS_SEALED, first.reason(), first.message() + more
           + (observed == null ? "" : "; the previous values stay in place"));

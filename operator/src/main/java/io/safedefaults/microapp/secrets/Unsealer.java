@@ -66,7 +66,8 @@ public final class Unsealer {
     } catch (IllegalArgumentException e) {
       // reported as Malformed by open() below
     }
-    statuses.add(new SealedValueStatus(key, keyId, keyId != null && keyId == d.primaryKeyId()));
+    // Whether the current key sealed it is unknown while the keys are missing.
+    statuses.add(new SealedValueStatus(key, keyId, d.hasKeys() ? keyId != null && keyId == d.primaryKeyId() : null));
     try {
       return d.open(text, ns, app, key);
     } catch (UnsealException e) {

@@ -113,6 +113,17 @@ class SealingTest {
     assertThatThrownBy(() -> SealingKeys.parsePrivate(pub)).hasMessage("not a Tink JSON private keyset");
   }
 
+  @Test
+  void withoutTheClusterKeysEveryValueSaysWhyAndHowToGetThemBack() {
+    String sealed = seal(Scope.APP, "ns", "app", "K");
+    decryptor = SealedValueDecryptor.keysMissing("the sealing keys Secret ops/keys is missing; restore it");
+    UnsealException e = assertFails(sealed, "ns", "app", "K", SealedValueDecryptor.KEYS_MISSING);
+    assertThat(e.getMessage()).isEqualTo("cannot be opened: the sealing keys Secret ops/keys is missing; restore it");
+    assertThat(e.keyId()).as("the key it waits for").isEqualTo(SealingKeys.primaryKeyId(keys));
+    assertFails("hunter2", "ns", "app", "K", "Malformed");
+    assertThat(decryptor.hasKeys()).isFalse();
+  }
+
   UnsealException assertFails(String sealed, String ns, String app, String key, String reason) {
     try {
       decryptor.open(sealed, ns, app, key);
