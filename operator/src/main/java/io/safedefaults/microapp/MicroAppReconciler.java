@@ -97,6 +97,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** The last failure per app that threw, for backoff and for logging each cause once. */
   private record Failure(String cause, int attempts) {}
   private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, ApplyError> applyErrors = new java.util.concurrent.ConcurrentHashMap<>();
   /** Condition states already announced per app, so a reconcile that ran on a stale cache does not repeat Events. */
   private final Map<String, Map<String, String>> announced = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -297,6 +298,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         return UpdateControl.noUpdate();
       }
       error = describe(errors);
+      // Logged when it first happens or changes, not on every retry; status carries it meanwhile.
+      String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+      ApplyError last = error.isPresent() ? applyErrors.put(key, error.get()) : applyErrors.remove(key);
+      error.filter(e -> "ApplyFailed".equals(e.reason()) && !e.equals(last))
+          .ifPresent(e -> LOG.warn("{}: {}", key, e.message()));
       rotateSessionKeys(app, context);
     } else {
       // Nothing is written for an app that cannot be planned, and an Ingress left from before goes.
@@ -332,6 +338,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     metrics.retain(existing);
     announced.keySet().retainAll(existing);
     failures.keySet().retainAll(existing);
+    applyErrors.keySet().retainAll(existing);
     error.ifPresent(e -> metrics.reconcileError(e.reason()));
 
     if (Objects.equals(app.getStatus(), status)) {
@@ -443,7 +450,6 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     String why = e instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getMessage() != null
         ? "HTTP " + k.getCode() + ": " + k.getStatus().getMessage()
         : e.getClass().getSimpleName();
-    LOG.warn("could not apply {}: {}", first.getKey().name(), why);
     return Optional.of(new ApplyError("ApplyFailed", "could not apply the " + first.getKey().name() + ": " + why));
   }
 }

@@ -859,6 +859,29 @@ class MicroAppReconcilerApiServerTest {
         .text();
   }
 
+  /**
+   * Values that never opened leave nothing to keep: the Secret cannot be written, the app stays
+   * off the internet, status says why, and the log says it once, not on every retry.
+   */
+  @Test
+  void aChildThatCannotBeWrittenKeepsTheAppOffTheInternetAndIsLoggedOnce() throws Exception {
+    int from = logs().size();
+    var foreign = SealingKeys.generate();
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setSecrets(new SecretsSpec());
+    app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", new Sealer(SealingKeys.publicKeys(foreign))
+        .seal("x".getBytes(StandardCharsets.UTF_8), SealedValue.Scope.APP, ns, "where2eat", "MAPS_API_KEY").text());
+    client.resource(app).create();
+    awaitReason(Conditions.SECRETS_SEALED, "UnknownKey");
+    await().atMost(Duration.ofSeconds(30)).until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
+    Thread.sleep(6_000); // three resyncs at the test's 2 s interval, each failing the same way
+    assertThat(client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get()).as("no Ingress").isNull();
+    List<ILoggingEvent> all = logs();
+    assertThat(all.subList(from, all.size())).filteredOn(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)
+        && (e.getFormattedMessage().contains(ns + "/where2eat") || e.getFormattedMessage().contains("could not apply")))
+        .as("warnings about the one failure").hasSize(1);
+  }
+
   void setSealed(String key, String sealed) {
     mergePatch(ns, "where2eat", "{\"spec\":{\"secrets\":{\"sealed\":{\"" + key + "\":\"" + sealed + "\"}}}}");
   }
