@@ -1,14 +1,26 @@
 package io.safedefaults.microapp.sidecar.http;
 
+import java.text.Normalizer;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * A path rule from the configuration (adminPaths, perPathQuotas), matched against the normalised
- * path only. {@code /admin/**} matches /admin and everything below it; {@code *} matches one
- * segment; anything else matches exactly. Matching ignores case and a trailing slash because many
- * app frameworks route /Export/ to the /export handler: protecting too much is safe, too little is
- * a bypass.
+ * A path rule from the configuration (adminPaths, perPathQuotas, the export, delete and purge
+ * routes), matched against the normalised path only. {@code /admin/**} matches /admin and
+ * everything below it; {@code *} matches one segment; anything else matches exactly. Every use
+ * protects the paths it matches, so matching errs wide: protecting too much is safe, too little
+ * is a bypass. A path segment matches a pattern segment when they are equal after what app
+ * routers may do to a segment:
+ * <ul>
+ *   <li>fold case and compatibility forms, and drop accents: /Export, /EXPORT, /expoRt, /ｅxport
+ *       (fullwidth), /export with a long s or a dotless i or a Kelvin sign for k, /éxport;
+ *   <li>drop trailing dots (/export. and /export..), as Windows servers do;
+ *   <li>drop a format suffix (/export.csv, /export.json), as Rails-style routers serve it from the
+ *       /export action (unless the pattern segment itself has a dot);
+ *   <li>ignore a trailing slash.
+ * </ul>
+ * Spellings that cannot be folded safely (edge whitespace, invisible characters) never get here:
+ * {@link RequestPath} rejects them.
  */
 public final class PathPattern {
   private final String source;
@@ -46,7 +58,7 @@ public final class PathPattern {
       } else if (p.contains("*") && !p.equals("*")) {
         throw new IllegalArgumentException("'*' must be a whole segment: " + pattern);
       }
-      parts[i] = p.toLowerCase(Locale.ROOT);
+      parts[i] = p.equals("*") || p.equals("**") ? p : fold(p);
     }
     String[] fixed = subtree ? java.util.Arrays.copyOf(parts, parts.length - 1) : parts;
     return new PathPattern(pattern, fixed, subtree);
@@ -58,7 +70,7 @@ public final class PathPattern {
 
   /** @param normalisedPath a path from {@link RequestPath#path()} */
   public boolean matches(String normalisedPath) {
-    String p = normalisedPath.toLowerCase(Locale.ROOT);
+    String p = normalisedPath;
     if (p.length() > 1 && p.endsWith("/")) {
       p = p.substring(0, p.length() - 1);
     }
@@ -67,11 +79,43 @@ public final class PathPattern {
       return false;
     }
     for (int i = 0; i < segments.length; i++) {
-      if (!segments[i].equals("*") && !segments[i].equals(parts[i])) {
+      if (!segments[i].equals("*") && !sameSegment(segments[i], parts[i])) {
         return false;
       }
     }
     return true;
+  }
+
+  private static boolean sameSegment(String pattern, String segment) {
+    String folded = fold(segment);
+    if (folded.equals(pattern)) {
+      return true;
+    }
+    int dot = folded.indexOf('.');
+    return pattern.indexOf('.') < 0 && dot > 0 && folded.substring(0, dot).equals(pattern);
+  }
+
+  /**
+   * Compatibility forms and accents dropped, case folded (upper, then lower: ı, ſ, K fold too),
+   * whitespace beside dots and trailing dots gone.
+   */
+  static String fold(String segment) {
+    String s = Normalizer.normalize(segment, Normalizer.Form.NFKD);
+    StringBuilder b = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.getType(c) != Character.NON_SPACING_MARK) {
+        b.append(c);
+      }
+    }
+    // Whitespace beside a dot ("export .json") is trimmed by routers that split off a format.
+    String folded = java.util.Arrays.stream(b.toString().toUpperCase(Locale.ROOT).toLowerCase(Locale.ROOT).split("\\.", -1))
+        .map(String::strip).collect(java.util.stream.Collectors.joining("."));
+    int end = folded.length();
+    while (end > 0 && folded.charAt(end - 1) == '.') {
+      end--;
+    }
+    return folded.substring(0, end);
   }
 
   public static boolean anyMatches(List<PathPattern> patterns, String normalisedPath) {

@@ -20,6 +20,13 @@ import java.util.Deque;
  * percent-encoded after one decoding (double encoding) are rejected; ';' parameters are removed
  * from every segment; dot segments are resolved and empty segments merged.
  *
+ * <p>Spellings that app routers may read as another path are rejected too, because the app could
+ * route them to a handler the sidecar did not match: a segment with whitespace (of any script) at
+ * its start or end, an invisible format character (zero-width space, soft hyphen, BOM, bidi
+ * marks), and a character whose compatibility form holds a separator ('/', '\', '?', '#', '%',
+ * ';' or '.', e.g. a fullwidth solidus). Letters that fold to other letters (dotless i, long s,
+ * the Kelvin sign, fullwidth forms) stay, and {@link PathPattern} matches them folded.
+ *
  * @param path the decoded, normalised path used for decisions, e.g. {@code /admin/users}
  * @param forwardTarget what the app receives: the normalised path re-encoded, plus the raw query
  */
@@ -51,6 +58,9 @@ public record RequestPath(String path, String forwardTarget) {
     String decoded = decodeOnce(rawPath);
 
     String[] parts = decoded.split("/", -1);
+    for (String seg : parts) {
+      rejectAmbiguous(seg);
+    }
     Deque<String> out = new ArrayDeque<>();
     boolean trailingSlash = false;
     for (int i = 1; i < parts.length; i++) {
@@ -87,6 +97,38 @@ public record RequestPath(String path, String forwardTarget) {
       forward.append('?').append(rawQuery);
     }
     return new RequestPath(path.toString(), forward.toString());
+  }
+
+  private static final String SEPARATORS = "/\\?#%;.";
+
+  private static void rejectAmbiguous(String seg) throws PathRejected {
+    if (seg.isEmpty()) {
+      return;
+    }
+    if (blank(seg.codePointAt(0)) || blank(seg.codePointBefore(seg.length()))) {
+      throw new PathRejected("a path segment starts or ends with whitespace");
+    }
+    for (int i = 0; i < seg.length(); ) {
+      int c = seg.codePointAt(i);
+      i += Character.charCount(c);
+      if (c < 0x80) {
+        continue;
+      }
+      int type = Character.getType(c);
+      if (type == Character.FORMAT || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+        throw new PathRejected("an invisible format character in the path");
+      }
+      String compat = java.text.Normalizer.normalize(new String(Character.toChars(c)), java.text.Normalizer.Form.NFKC);
+      for (int k = 0; k < compat.length(); k++) {
+        if (SEPARATORS.indexOf(compat.charAt(k)) >= 0) {
+          throw new PathRejected("a character in the path that stands for a separator");
+        }
+      }
+    }
+  }
+
+  private static boolean blank(int c) {
+    return Character.isWhitespace(c) || Character.isSpaceChar(c);
   }
 
   private static String decodeOnce(String raw) throws PathRejected {
