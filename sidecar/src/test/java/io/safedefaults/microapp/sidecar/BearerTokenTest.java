@@ -43,6 +43,61 @@ class BearerTokenTest {
         .isEqualTo("svc-1");
   }
 
+  /**
+   * Users whose ids or groups differ only outside Latin-1, or by a ',' or '%', arrive as different
+   * values the app decodes back to the claims; groups split at ',' exactly as issued.
+   */
+  @Test
+  void identityValuesReachTheAppUnambiguously() throws Exception {
+    java.util.Random random = new java.util.Random(Long.getLong("identity.seed", 1207));
+    String[] parts = {"山田", "山由", "ali", "alı", "a,b", "a%2Cb", "Food Team", "é", "e\u0301", "😀", "x"};
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (int n = 0; n < 12; n++) {
+      String sub = parts[random.nextInt(parts.length)] + parts[random.nextInt(parts.length)] + n;
+      List<String> groups = List.of("food-team", parts[random.nextInt(parts.length)], parts[random.nextInt(parts.length)]);
+      HttpResponse<String> rsp = stack.sidecar().api("/api/orders", stack.provider().bearer(sub, Map.of("groups", groups)));
+      assertThat(rsp.statusCode()).as(sub).isEqualTo(200);
+      JsonObject headers = new JsonObject(rsp.body()).getJsonObject("headers");
+      String user = headers.getJsonArray("x-forwarded-user").getString(0);
+      assertThat(decode(user)).isEqualTo(sub);
+      assertThat(seen.add(user)).as("%s arrives as a value no other user had", sub).isTrue();
+      List<String> arrived = java.util.Arrays.stream(headers.getJsonArray("x-forwarded-groups").getString(0).split(",", -1))
+          .map(BearerTokenTest::decode).toList();
+      assertThat(arrived).containsExactlyElementsOf(groups);
+    }
+  }
+
+  @Test
+  void aTokenWhoseIdentityHoldsAControlCharacterIsRefused() throws Exception {
+    for (String bad : List.of("\n", "\r", "\u0000", "\u0007", "\u007f", "\u0085", "\u2028")) {
+      assertRejected(stack.sidecar().api("/api/orders",
+          stack.provider().bearer("svc-1", Map.of("groups", List.of("food-team", "ops" + bad + "x")))), "invalid_claims");
+      assertRejected(stack.sidecar().api("/api/orders",
+          stack.provider().bearer("svc" + bad + "1", MEMBER)), "invalid_claims");
+    }
+  }
+
+  @Test
+  void theEmailGoesToTheAppOnlyWhenTheProviderVerifiedIt() throws Exception {
+    JsonObject unverified = new JsonObject(stack.sidecar().api("/api/orders", stack.provider().bearer("svc-1",
+        Map.of("groups", List.of("food-team"), "email", "boss@acme.com", "email_verified", false))).body());
+    assertThat(unverified.getJsonObject("headers").fieldNames()).doesNotContain("x-forwarded-email");
+    JsonObject verified = new JsonObject(stack.sidecar().api("/api/orders", stack.provider().bearer("svc-1",
+        Map.of("groups", List.of("food-team"), "email", "boss@acme.com", "email_verified", true))).body());
+    assertThat(verified.getJsonObject("headers").getJsonArray("x-forwarded-email").getString(0)).isEqualTo("boss@acme.com");
+  }
+
+  @Test
+  void aTokenIssuedInTheFutureIsRejected() throws Exception {
+    long later = Instant.now().plusSeconds(3600).getEpochSecond();
+    String token = stack.provider().bearer("svc-1", Map.of("groups", List.of("food-team"), "iat", later));
+    assertRejected(stack.sidecar().api("/api/orders", token), "issued_in_the_future");
+  }
+
+  static String decode(String sent) {
+    return java.net.URLDecoder.decode(sent.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   @Test
   void anApiClientWithoutCredentialsGets401NotARedirect() throws Exception {
     HttpResponse<String> rsp = stack.sidecar().api("/api/orders", null);

@@ -3,7 +3,9 @@ package io.safedefaults.microapp.sidecar.http;
 import io.vertx.core.MultiMap;
 import java.util.ArrayList;
 import java.util.List;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.stream.Collectors;
 import java.util.Set;
 
 /**
@@ -39,18 +41,51 @@ public final class IdentityHeaders {
     doomed.forEach(headers::remove);
   }
 
+  /**
+   * The identity as headers the app can read unambiguously: values are sent as they are when they
+   * hold only visible ASCII (and inner spaces); anything else, and every '%' and ',', is
+   * percent-encoded UTF-8 (RFC 3986), so two different users never arrive as the same value and
+   * the groups split at ',' exactly as they were. The e-mail goes only when the provider verified it.
+   */
   public static void add(MultiMap headers, Identity identity) {
-    headers.set(USER, identity.subject());
-    if (identity.email() != null) {
-      headers.set(EMAIL, identity.email());
+    headers.set(USER, encode(identity.subject()));
+    if (identity.email() != null && identity.emailVerified()) {
+      headers.set(EMAIL, encode(identity.email()));
     }
     if (identity.username() != null) {
-      headers.set(PREFERRED_USERNAME, identity.username());
+      headers.set(PREFERRED_USERNAME, encode(identity.username()));
     }
     if (!identity.groups().isEmpty()) {
-      headers.set(GROUPS, String.join(",", identity.groups()));
+      headers.set(GROUPS, identity.groups().stream().map(IdentityHeaders::encode).collect(Collectors.joining(",")));
     }
   }
+
+  static String encode(String value) {
+    StringBuilder b = null;
+    byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < utf8.length; i++) {
+      int c = utf8[i] & 0xff;
+      boolean edge = i == 0 || i == utf8.length - 1;
+      boolean raw = c > 0x20 && c < 0x7f && c != '%' && c != ',' || c == ' ' && !edge;
+      if (raw && b == null) {
+        continue;
+      }
+      if (b == null) {
+        b = new StringBuilder(utf8.length * 3);
+        for (int k = 0; k < i; k++) {
+          b.append((char) utf8[k]);
+        }
+      }
+      if (raw) {
+        b.append((char) c);
+      } else {
+        b.append('%').append(HEX[c >> 4]).append(HEX[c & 0xf]);
+      }
+    }
+    return b == null ? value : b.toString();
+  }
+
+  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
   static String canonical(String name) {
     return name.toLowerCase(Locale.ROOT).replace('_', '-');

@@ -128,8 +128,9 @@ public final class TokenValidator {
       // embedded or remote keys would let a forger supply their own key; we only trust jwks_uri
       throw new TokenRejected("embedded_key");
     }
+    JWTClaimsSet claims;
     try {
-      return processor.process(signed, null);
+      claims = processor.process(signed, null);
     } catch (BadJWTException e) {
       throw new TokenRejected(claimReason(e.getMessage()));
     } catch (BadJWSException e) {
@@ -137,11 +138,18 @@ public final class TokenValidator {
     } catch (BadJOSEException e) {
       String m = String.valueOf(e.getMessage());
       throw new TokenRejected(m.contains("no matching key") ? "unknown_key" : m.contains("type") ? "wrong_type" : "rejected");
-    } catch (com.nimbusds.jose.RemoteKeySourceException e) {
+    } catch (com.nimbusds.jose.KeySourceException e) {
+      // the provider's keys could not be fetched (any cause, not only a remote error): not the token's fault
       throw new TokenRejected("keys_unavailable");
     } catch (com.nimbusds.jose.JOSEException e) {
       throw new TokenRejected("rejected");
     }
+    // Nimbus checks exp and nbf but not iat: a token from the future is a forged or misissued one.
+    if (claims.getIssueTime() != null
+        && claims.getIssueTime().toInstant().isAfter(java.time.Instant.now().plusSeconds(CLOCK_SKEW_SECONDS))) {
+      throw new TokenRejected("issued_in_the_future");
+    }
+    return claims;
   }
 
   private static String claimReason(String message) {

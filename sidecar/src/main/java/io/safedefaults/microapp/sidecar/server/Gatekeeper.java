@@ -408,7 +408,13 @@ final class Gatekeeper {
     HttpServerRequest req = ex.req;
     long now = now();
     long exp = now + cookies.sessionTtlSeconds();
-    Identity who = claims.identity(idClaims, exp);
+    Identity who;
+    try {
+      who = claims.identity(idClaims, exp);
+    } catch (TokenRejected e) {
+      callbackFailed(ex, e.reason(), 403, "The identity provider returned an account the app cannot use.");
+      return;
+    }
     if (!safeSubject(who.subject())) {
       callbackFailed(ex, "invalid_subject", 403, "The identity provider returned an unusable account id.");
       return;
