@@ -139,7 +139,24 @@ final class Gatekeeper {
         ex.limit.writeHeaders(rsp.headers());
       }
     });
-    rsp.endHandler(v -> finish(ex));
+    boolean close = StrictHttp.mustClose(req);
+    rsp.endHandler(v -> {
+      finish(ex);
+      if (close) {
+        req.connection().close();
+      }
+    });
+    StrictHttp.Refusal refusal = StrictHttp.check(req);
+    if (refusal != null) {
+      ex.outcome = "bad_request";
+      rsp.putHeader("Connection", "close");
+      Replies.json(req, refusal.status(), refusal.error(), refusal.message());
+      req.connection().close();
+      return;
+    }
+    if (close) {
+      rsp.putHeader("Connection", "close");
+    }
     try {
       ex.path = RequestPath.parse(req.uri());
     } catch (PathRejected e) {
@@ -596,6 +613,10 @@ final class Gatekeeper {
     } catch (Exception e) {
       return null;
     }
+  }
+
+  SecureHeaders secureHeaders() {
+    return secureHeaders;
   }
 
   private void finish(Exchange ex) {

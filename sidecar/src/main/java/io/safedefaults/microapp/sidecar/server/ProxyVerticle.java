@@ -56,6 +56,7 @@ final class ProxyVerticle extends VerticleBase {
         .setCompressionSupported(false)
         .setHttp2ClearTextEnabled(false)); // the ingress speaks HTTP/1.1 to pods; less protocol, less surface
     server.requestHandler(req -> gatekeeper.handle(req, proxy));
+    server.invalidRequestHandler(req -> StrictHttp.invalid(req, gatekeeper.secureHeaders()));
     return server.listen();
   }
 
