@@ -24,8 +24,12 @@ public class SecretsSpec {
   @Size(max = 256)
   @JsonPropertyDescription("Where the app reads its values as files, one per name (e.g. /var/run/secrets/app). "
       + "Without it the values are environment variables.")
-  @ValidationRule(value = "self.matches('^/[A-Za-z0-9._/-]*$') && !self.contains('..')",
-      message = "spec.secrets.mountPath must be an absolute path without '..', e.g. /var/run/secrets/app")
+  // The app container already mounts its scratch space at /tmp (a second volume there is refused by
+  // the API server, so the Deployment could never be written), and a volume over / hides the image.
+  @ValidationRule(value = "self.matches('^(/[A-Za-z0-9._-]+)+$') && !self.contains('..')"
+      + " && !self.matches('" + AuthSpec.DOT_SEGMENT + "') && self != '/tmp'",
+      message = "spec.secrets.mountPath must be a normalised absolute directory other than / and /tmp (no empty,"
+          + " '.' or '..' segments, no trailing '/'), e.g. /var/run/secrets/app")
   private String mountPath;
 
   public Map<String, String> getSealed() { return sealed; }
