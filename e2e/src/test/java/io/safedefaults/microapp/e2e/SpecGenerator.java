@@ -116,12 +116,13 @@ final class SpecGenerator {
   /**
    * metadata.name: mostly a DNS label of 1-63 characters (uniform length, so long names are common);
    * sometimes one the API accepts but a child name could not carry (a leading digit, dots, up to 253
-   * characters), one it refuses (upper case), or an object every namespace already has.
+   * characters), one it refuses (upper case), or an object every namespace already has (SpecContractIT
+   * adds "default", the namespace's ServiceAccount, every run).
    */
   private String name() {
     for (;;) {
       String n = switch (random.nextInt(40)) {
-        case 0 -> "default";
+        case 0 -> "kube-root-ca.crt";
         case 1 -> random.nextInt(10) + label(1 + random.nextInt(20));
         case 2 -> label(1 + random.nextInt(20)) + "." + label(1 + random.nextInt(20));
         case 3 -> label(63) + "." + label(63) + "." + label(random.nextInt(64) + 1);
