@@ -64,7 +64,7 @@ import org.junit.jupiter.api.Test;
 class SpecContractIT extends E2ETestBase {
 
   private static final int SPECS = Integer.getInteger("contract.specs", 1500);
-  /** Every fifth rendered app also gets twins (same spec) named like each of its children. */
+  /** Every fifth rendered app also gets twins (its spec) named like each of its children. */
   private static final int TWIN_EVERY = 5;
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -118,21 +118,7 @@ class SpecContractIT extends E2ETestBase {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       List<Checked> checked = checkAll(pool, apps, ns, configs);
-      List<SpecGenerator.App> twins = new ArrayList<>();
-      List<Checked> served = checked.stream().filter(c -> !c.children().isEmpty()).toList();
-      Set<String> names = apps.stream().map(SpecGenerator.App::name).collect(Collectors.toCollection(HashSet::new));
-      for (int i = 0; i < served.size(); i += TWIN_EVERY) {
-        for (HasMetadata child : served.get(i).children()) {
-          if (names.add(child.getMetadata().getName())) {
-            twins.add(new SpecGenerator.App(child.getMetadata().getName(), served.get(i).app().spec()));
-          }
-        }
-      }
-      // Every run, whatever the seed: an app with every child (a purge CronJob too) under the longest
-      // name the API accepts for a Service, and under the name of the namespace's own ServiceAccount.
-      served.stream().filter(c -> c.children().stream().anyMatch(CronJob.class::isInstance)).findFirst()
-          .ifPresent(c -> Stream.of("n".repeat(63), "default").filter(names::add)
-              .forEach(n -> twins.add(new SpecGenerator.App(n, c.app().spec()))));
+      List<SpecGenerator.App> twins = twins(checked, apps);
       checked = new ArrayList<>(checked);
       checked.addAll(checkAll(pool, twins, ns, configs));
 
@@ -142,9 +128,9 @@ class SpecContractIT extends E2ETestBase {
       long fatal = checked.stream().filter(Checked::fatal).count();
       long rendered = checked.stream().filter(c -> !c.children().isEmpty()).count();
       long clean = checked.stream().filter(c -> !c.children().isEmpty() && c.refusals().isEmpty()).count();
-      System.out.printf("SpecContractIT: %d specs generated (%d twins named like another app's child), %d accepted by the"
-              + " CRD, %d refused by the plan (fatal problem, nothing created), %d rendered (%d children), %d with every"
-              + " loader and dry run ok; %d refusals of %d kinds; %d s%n",
+      System.out.printf("SpecContractIT: %d specs generated (%d of them twins: a served app's spec under another"
+              + " name), %d accepted by the CRD, %d refused by the plan (fatal problem, nothing created), %d rendered"
+              + " (%d children), %d with every loader and dry run ok; %d refusals of %d kinds; %d s%n",
           checked.size(), twins.size(), accepted, fatal, rendered, checked.stream().mapToInt(c -> c.children().size()).sum(),
           clean, refusals.size(), refusals.stream().map(Refusal::kind).distinct().count(), (System.nanoTime() - started) / 1_000_000_000L);
       assertThat(refusals).as("specs the CRD accepts but something later refuses (seed %d), one example per kind:%n%s",
@@ -154,6 +140,28 @@ class SpecContractIT extends E2ETestBase {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * Served apps' specs again under other names: every fifth one under each of its children's names
+   * (no two apps may render one object), and, whatever the seed, one with a purge CronJob under the
+   * longest name the API accepts for a Service and under the namespace's own ServiceAccount's name.
+   */
+  private static List<SpecGenerator.App> twins(List<Checked> checked, List<SpecGenerator.App> apps) {
+    List<SpecGenerator.App> twins = new ArrayList<>();
+    List<Checked> served = checked.stream().filter(c -> !c.children().isEmpty()).toList();
+    Set<String> names = apps.stream().map(SpecGenerator.App::name).collect(Collectors.toCollection(HashSet::new));
+    for (int i = 0; i < served.size(); i += TWIN_EVERY) {
+      for (HasMetadata child : served.get(i).children()) {
+        if (names.add(child.getMetadata().getName())) {
+          twins.add(new SpecGenerator.App(child.getMetadata().getName(), served.get(i).app().spec()));
+        }
+      }
+    }
+    served.stream().filter(c -> c.children().stream().anyMatch(CronJob.class::isInstance)).findFirst()
+        .ifPresent(c -> Stream.of("n".repeat(63), "default").filter(names::add)
+            .forEach(n -> twins.add(new SpecGenerator.App(n, c.app().spec()))));
+    return twins;
   }
 
   private static List<Checked> checkAll(ExecutorService pool, List<SpecGenerator.App> apps, String ns,

@@ -109,7 +109,8 @@ final class SpecValues {
       b.append('/').append(repeat(r, ALNUM, 1 + r.nextInt(Math.max(1, max - 300)))); // long repository paths
     }
     if (r.nextInt(10) < 7) {
-      b.append(':').append(oneOf(r, "1.4.2", "latest", "_", "v1.0.0-rc.1", "A", repeat(r, ALNUM + "_.-", 1 + r.nextInt(128)).replaceFirst("^[.-]", "x")));
+      String longTag = repeat(r, ALNUM + "_.-", 1 + r.nextInt(128)).replaceFirst("^[.-]", "x");
+      b.append(':').append(oneOf(r, "1.4.2", "latest", "_", "v1.0.0-rc.1", "A", longTag));
     }
     if (r.nextInt(5) == 0) {
       b.append('@').append(oneOf(r, "sha256:" + repeat(r, HEX, 64), "sha512:" + repeat(r, HEX, 128), "a+b.c:" + repeat(r, HEX, 32)));
