@@ -3,6 +3,8 @@ package io.safedefaults.microapp.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ResourceQuotaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -10,6 +12,8 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.status.Conditions;
@@ -25,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -37,8 +42,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Issue 12 item 3: generated specs, valid and invalid ({@link SpecGenerator}), created for real in
- * one namespace while the operator runs. The API server refuses what the CRD refuses; every app
- * it accepts gets a status from the operator, the operator logs no stack trace, no app has an
+ * one namespace while the operator runs, then each app's spec replaced by another generated one.
+ * The API server refuses what the CRD refuses; every app it accepts gets a status from the operator
+ * for its generation, the operator logs no stack trace, no app has an
  * Ingress unless its status says sign-in and TLS are enforced or the Ingress leads anywhere but the
  * auth sidecar, and deleting the apps leaves no child behind.
  *
@@ -50,7 +56,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SpecFuzzIT extends E2ETestBase {
 
-  private static final int SPECS = Integer.getInteger("fuzz.specs", 600);
+  private static final int SPECS = Integer.getInteger("fuzz.specs", 500);
   /** Kinds the operator creates (and the controllers under them), all labelled managed-by=microapp-operator. */
   private static final List<Class<? extends HasMetadata>> CHILD_KINDS = List.of(
       io.fabric8.kubernetes.api.model.ConfigMap.class, io.fabric8.kubernetes.api.model.Secret.class,
@@ -63,7 +69,9 @@ class SpecFuzzIT extends E2ETestBase {
 
   private static String ns;
   private static Instant started;
-  private static final List<String> accepted = new ArrayList<>();
+  private static SpecGenerator generator;
+  /** The apps the API server accepted, with the spec they were created with. */
+  private static final List<SpecGenerator.App> accepted = new ArrayList<>();
 
   @Test
   @Order(1)
@@ -73,18 +81,47 @@ class SpecFuzzIT extends E2ETestBase {
         .endMetadata().withNewSpec().addToHard("pods", new io.fabric8.kubernetes.api.model.Quantity("0")).endSpec().build())
         .create();
     started = Instant.now();
-    SpecGenerator generator = new SpecGenerator(SpecGenerator.specSchema(repoRoot()), SpecGenerator.seed("SpecFuzzIT"));
+    generator = new SpecGenerator(SpecGenerator.specSchema(repoRoot()), SpecGenerator.seed("SpecFuzzIT"));
     List<SpecGenerator.App> apps = Stream.generate(generator::next).limit(SPECS).toList();
+    List<String> created = send(apps, "specs generated", app -> microApps().resource(app.resource(ns)).create());
+    apps.stream().filter(a -> created.contains(a.name())).forEach(accepted::add);
+    assertEveryAppObserved("created");
+  }
+
+  /**
+   * Each app takes the next accepted app's spec (exposed turns blocked, relaxed turns strict, and
+   * back); every fourth a freshly generated one instead, which the API server mostly refuses.
+   */
+  @Test
+  @Order(2)
+  void everyChangedSpecIsObservedToo() throws InterruptedException {
+    List<SpecGenerator.App> changes = new ArrayList<>();
+    for (int i = 0; i < accepted.size(); i++) {
+      Map<String, Object> spec = i % 4 == 3 ? generator.next().spec() : accepted.get((i + 1) % accepted.size()).spec();
+      changes.add(new SpecGenerator.App(accepted.get(i).name(), spec));
+    }
+    send(changes, "spec changes", app -> microApps().withName(app.name()).edit(r -> {
+      r.getAdditionalProperties().put("spec", app.spec());
+      return r;
+    }));
+    assertEveryAppObserved("changed");
+  }
+
+  /**
+   * Sends each app with {@code write}, four at a time; returns the names the API server took and
+   * counts the ones it refused as invalid. Any other answer fails the test.
+   */
+  private static List<String> send(List<SpecGenerator.App> apps, String what, Consumer<SpecGenerator.App> write)
+      throws InterruptedException {
     AtomicInteger refused = new AtomicInteger();
-    ConcurrentLinkedQueue<String> created = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<String> taken = new ConcurrentLinkedQueue<>();
     ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     ExecutorService pool = Executors.newFixedThreadPool(4);
     for (SpecGenerator.App app : apps) {
       pool.submit(() -> {
         try {
-          client().genericKubernetesResources(MicroApp.GROUP + "/" + MicroApp.VERSION, "MicroApp").inNamespace(ns)
-              .resource(app.resource(ns)).create();
-          created.add(app.name());
+          write.accept(app);
+          taken.add(app.name());
         } catch (KubernetesClientException e) {
           if (e.getCode() == 422 || e.getCode() == 400) {
             refused.incrementAndGet();
@@ -95,20 +132,28 @@ class SpecFuzzIT extends E2ETestBase {
       });
     }
     pool.shutdown();
-    assertThat(pool.awaitTermination(2, TimeUnit.MINUTES)).as("all creates answered").isTrue();
-    accepted.addAll(created);
-    System.out.printf("SpecFuzzIT: %d specs generated, %d accepted by the API server, %d refused (422/400)%n",
-        apps.size(), accepted.size(), refused.get());
-    assertThat(errors).as("API answers other than created or refused as invalid").isEmpty();
+    assertThat(pool.awaitTermination(2, TimeUnit.MINUTES)).as("every write answered").isTrue();
+    System.out.printf("SpecFuzzIT: %d %s, %d accepted by the API server, %d refused (422/400)%n",
+        apps.size(), what, taken.size(), refused.get());
+    assertThat(errors).as("API answers other than accepted or refused as invalid").isEmpty();
+    return List.copyOf(taken);
+  }
 
+  private static void assertEveryAppObserved(String after) {
+    Instant since = Instant.now();
     List<String> unobserved = awaitNone(Duration.ofMinutes(2), SpecFuzzIT::unobserved);
-    System.out.printf("SpecFuzzIT: %d apps observed by the operator %d s after the first create%n",
-        accepted.size(), Duration.between(started, Instant.now()).toSeconds());
+    System.out.printf("SpecFuzzIT: %d apps %s, each observed by the operator within %d s%n",
+        accepted.size(), after, Duration.between(since, Instant.now()).toSeconds());
     assertThat(unobserved).as("apps without a status for their generation (observedGeneration and conditions)").isEmpty();
   }
 
+  private static NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+      Resource<GenericKubernetesResource>> microApps() {
+    return client().genericKubernetesResources(MicroApp.GROUP + "/" + MicroApp.VERSION, "MicroApp").inNamespace(ns);
+  }
+
   @Test
-  @Order(2)
+  @Order(3)
   void noAppIsExposedHalfSecured() {
     // Settled: an Ingress just written is reported in the status of the reconcile it triggers.
     List<String> exposures = awaitNone(Duration.ofSeconds(60), SpecFuzzIT::halfSecured);
@@ -119,7 +164,7 @@ class SpecFuzzIT extends E2ETestBase {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void deletingTheAppsLeavesNoChild() {
     Instant deleting = Instant.now();
     client().resources(MicroApp.class).inNamespace(ns).delete();
@@ -135,7 +180,7 @@ class SpecFuzzIT extends E2ETestBase {
    * deleted just before this class started) are that test's to judge.
    */
   @Test
-  @Order(4)
+  @Order(5)
   void theOperatorLoggedNoErrorAndNoStackTrace() {
     List<String> traces = new ArrayList<>();
     int lines = 0;
@@ -169,7 +214,7 @@ class SpecFuzzIT extends E2ETestBase {
   /** Accepted apps whose status does not (yet) describe their current generation. */
   private static List<String> unobserved() {
     Map<String, MicroApp> apps = apps();
-    return accepted.stream().filter(name -> {
+    return accepted.stream().map(SpecGenerator.App::name).filter(name -> {
       MicroApp app = apps.get(name);
       return app == null || app.getStatus() == null || app.getStatus().getConditions() == null
           || app.getStatus().getConditions().isEmpty()
