@@ -14,9 +14,16 @@ public class AuthSpec {
 
   @Size(max = 512)
   @JsonPropertyDescription("OIDC issuer URL (https). Defaults to the organisation's issuer from the operator configuration.")
-  @ValidationRule(value = "self.matches('^https://[^\\\\s?#]+$')",
-      message = "spec.auth.issuer must be an https:// URL without query or fragment, e.g. https://login.example.com/realms/acme")
+  // What the sidecar parses as a URL with a host (java.net.URI): a host name whose last label starts
+  // with a letter, an optional port, a path of URL characters; nothing it would refuse at start.
+  @ValidationRule(value = "self.matches('" + ISSUER + "')",
+      message = "spec.auth.issuer must be an https:// URL of a host name, an optional port and a path, without"
+          + " query, fragment, user name, spaces or other characters a URL cannot hold, e.g."
+          + " https://login.example.com/realms/acme")
   private String issuer;
+
+  private static final String ISSUER = "^https://([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?[.])*"
+      + "[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(:[0-9]{1,5})?(/([A-Za-z0-9._~!$&()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?$";
 
   @Size(max = 253)
   @JsonPropertyDescription("OIDC client id registered at the issuer. Defaults to the app's name.")
@@ -47,9 +54,14 @@ public class AuthSpec {
   /** At least one character that is not a space of any script, and no control character. */
   static final String GROUP = "^[^" + NO_CONTROL + "]*[^\\p{Z}\\t" + NO_CONTROL + "][^" + NO_CONTROL + "]*$";
   static final String DOMAIN = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
-  /** '/'-separated segments without ?, #, % or backslash, none of them '.' or '..'. */
-  static final String PLAIN_PATH =
-      "^(/([^/?#%\\\\.][^/?#%\\\\]*|\\.[^/?#%\\\\.][^/?#%\\\\]*|\\.\\.[^/?#%\\\\]+)?)+$";
+  private static final String PATH_CHAR = "[\\x21\\x22\\x24\\x26-\\x29\\x2b-\\x2d\\x30-\\x3a\\x3c-\\x3e\\x40-\\x5b\\x5d-\\x7e]";
+  private static final String PATH_CHAR_OR_DOT = "[\\x21\\x22\\x24\\x26-\\x29\\x2b-\\x2e\\x30-\\x3a\\x3c-\\x3e\\x40-\\x5b\\x5d-\\x7e]";
+  /**
+   * The adminPaths rule below as a pattern on each entry (so the API server names the entry): the
+   * same segments, none of them '.' or '..'.
+   */
+  static final String ADMIN_PATH_ENTRY = "^(/([*]|" + PATH_CHAR + PATH_CHAR_OR_DOT + "*|[.]" + PATH_CHAR
+      + PATH_CHAR_OR_DOT + "*|[.][.]" + PATH_CHAR_OR_DOT + "+))*(/[*][*])?/?$";
 
   /** C0 and C1 control characters (line breaks included), DEL, and the Unicode line and paragraph separators. */
   private static final String GROUP_BAD_CHAR = "r'[\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}]'";
@@ -65,9 +77,17 @@ public class AuthSpec {
       + "'/admin/**' matches /admin and everything below it; '/export' matches exactly that path.")
   @ValidationRule(value = "self.all(p, p.startsWith('/'))",
       message = "spec.auth.adminPaths: every path must start with '/', e.g. /admin/**")
-  @ValidationRule(value = "self.all(p, !p.contains('?') && !p.contains('#') && !p.contains('%') && !p.contains('\\\\') && !p.contains('/../') && !p.endsWith('/..') && !p.contains('/./'))",
-      message = "spec.auth.adminPaths: write plain normalised paths (no ?, #, %, backslash or dot segments)")
-  private List<@Size(min = 1, max = 256) @Pattern(PLAIN_PATH) String> adminPaths = new ArrayList<>();
+  // Exactly what the sidecar's path patterns accept (PathPattern.compile): anything else stops it at start.
+  @ValidationRule(value = "self.all(p, p.matches(" + ADMIN_PATH + ") && !p.matches('" + DOT_SEGMENT + "'))",
+      message = "spec.auth.adminPaths: write plain normalised paths: printable ASCII without spaces, ?, #, %, ;,"
+          + " backslash, empty or dot segments; '*' only as a whole segment and '**' only at the end, e.g. /admin/**")
+  private List<@Size(min = 1, max = 256) @Pattern(ADMIN_PATH_ENTRY) String> adminPaths = new ArrayList<>();
+
+  /** Segments of printable ASCII but % ? # ; \ * and /, or a whole '*'; a final '**'; a trailing '/'. */
+  private static final String ADMIN_PATH =
+      "r'^(/([*]|[\\x21\\x22\\x24\\x26-\\x29\\x2b-\\x2e\\x30-\\x3a\\x3c-\\x3e\\x40-\\x5b\\x5d-\\x7e]+))*(/[*][*])?/?$'";
+  /** A '.' or '..' segment anywhere in a path. */
+  public static final String DOT_SEGMENT = "(^|/)[.][.]?(/|$)";
 
   @Size(max = 16)
   @JsonPropertyDescription("How long a sign-in lasts, as a Go duration such as 8h or 90m. Default 8h; at most 24h "

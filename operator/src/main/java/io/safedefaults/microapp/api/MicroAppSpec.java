@@ -63,9 +63,11 @@ public class MicroAppSpec {
   @JsonPropertyDescription("Public host name, e.g. where2eat.apps.example.com. With a host the app gets a TLS "
       + "Ingress; without one it is reachable only inside the cluster.")
   @ValidationRule(
-      value = "self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$')",
-      message = "spec.host must be a lowercase DNS name with at least one dot, such as app.example.com "
-          + "(no scheme, port, path, wildcard or upper-case letters)")
+      // The last label starts with a letter: an IP address is no Ingress host, and the sidecar's URL
+      // parser (java.net.URI) finds no host in https://a.b1.
+      value = "self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?[.])+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')",
+      message = "spec.host must be a lowercase DNS name with at least one dot whose last label starts with a letter,"
+          + " such as app.example.com (no IP address, scheme, port, path, wildcard or upper-case letters)")
   private String host;
 
   @Default("private")

@@ -37,7 +37,7 @@ public class PurgeSpec {
     @Required
     @Size(max = 256)
     @JsonPropertyDescription("Path of the app's purge endpoint, e.g. /internal/purge.")
-    @ValidationRule(value = "self.matches('^/[A-Za-z0-9._~/-]*$') && !self.contains('//') && !self.contains('/./') && !self.contains('/../')",
+    @ValidationRule(value = RetentionSpec.PLAIN_PATH,
         message = "spec.retention.purge.http.path must be a plain absolute path such as /internal/purge")
     private String path;
 

@@ -8,6 +8,12 @@ import io.fabric8.generator.annotation.ValidationRule;
 /** How long data is kept (checklist 8). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class RetentionSpec {
+  /**
+   * A path the sidecar serves as one concrete route (its PathPattern): URL-safe characters, no empty
+   * or dot segments. Shared by exportPath, deletePath and purge.http.path.
+   */
+  static final String PLAIN_PATH = "self.matches('^/[A-Za-z0-9._~/-]*$') && !self.contains('//')"
+      + " && !self.matches('" + AuthSpec.DOT_SEGMENT + "')";
 
   @Size(max = 8)
   @JsonPropertyDescription("How long the app keeps data, in whole days such as 30d. Default 30d; at least 1d.")
@@ -23,14 +29,14 @@ public class RetentionSpec {
   @Size(max = 256)
   @JsonPropertyDescription("The app's path that returns a signed-in user's own data (served by the sidecar at "
       + "/.well-known/microapp/export after MFA, at most 5 per hour per user).")
-  @ValidationRule(value = "self.matches('^/[A-Za-z0-9._~/-]*$') && !self.contains('//') && !self.contains('/./') && !self.contains('/../')",
+  @ValidationRule(value = PLAIN_PATH,
       message = "spec.retention.exportPath must be a plain absolute path such as /api/me/export")
   private String exportPath;
 
   @Size(max = 256)
   @JsonPropertyDescription("The app's path that deletes a signed-in user's own data (served by the sidecar at "
       + "/.well-known/microapp/delete after MFA, at most 5 per hour per user).")
-  @ValidationRule(value = "self.matches('^/[A-Za-z0-9._~/-]*$') && !self.contains('//') && !self.contains('/./') && !self.contains('/../')",
+  @ValidationRule(value = PLAIN_PATH,
       message = "spec.retention.deletePath must be a plain absolute path such as /api/me")
   private String deletePath;
 
