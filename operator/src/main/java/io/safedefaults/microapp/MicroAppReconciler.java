@@ -23,6 +23,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -246,6 +247,22 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     } catch (RuntimeException e) {
       return failed(app, key, e, new EventRecorder(context.getClient()));
     }
+  }
+
+  /**
+   * Reached only by JOSDK's own write after reconcile, the status patch (everything inside reconcile
+   * is caught there). An app deleted while it was being reconciled answers it with 404: there is
+   * nothing left to report on, so no retry and no stack trace. Anything else takes JOSDK's retry.
+   */
+  @Override
+  public ErrorStatusUpdateControl<MicroApp> updateErrorStatus(MicroApp app, Context<MicroApp> context, Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof KubernetesClientException k && k.getCode() == 404) {
+        LOG.debug("{}/{} was deleted while it was reconciled", app.getMetadata().getNamespace(), app.getMetadata().getName());
+        return ErrorStatusUpdateControl.<MicroApp>noStatusUpdate().withNoRetry();
+      }
+    }
+    return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
 
   private UpdateControl<MicroApp> failed(MicroApp app, String key, RuntimeException e, EventRecorder events) {
