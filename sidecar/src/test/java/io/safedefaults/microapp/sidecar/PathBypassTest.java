@@ -131,6 +131,26 @@ class PathBypassTest {
     assertThat(encoded.status()).isEqualTo(401);
   }
 
+  /** Only GET or HEAD of one base64url token skips sign-in; every other method or shape signs in. */
+  @Test
+  void theAcmeExemptionIsOneTokenFetchedWithGetOrHead() throws Exception {
+    java.util.Random random = new java.util.Random(Long.getLong("acme.seed", System.nanoTime()));
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (int n = 0; n < 40; n++) {
+      StringBuilder token = new StringBuilder();
+      for (int k = 0, len = 1 + random.nextInt(60); k < len; k++) {
+        token.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      String method = List.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS").get(random.nextInt(7));
+      String suffix = List.of("", "", "/x", "/", ".txt", "~1", "/../../x").get(random.nextInt(7));
+      String path = "/.well-known/acme-challenge/" + token + suffix;
+      boolean exempt = (method.equals("GET") || method.equals("HEAD")) && suffix.isEmpty();
+      RawHttp.Exchange ex = RawHttp.exchange(stack.sidecar().port, method + " " + path
+          + " HTTP/1.1\r\nHost: app\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 3_000);
+      assertThat(ex.statuses()).as("%s %s", method, path).containsExactly(exempt ? 200 : 401);
+    }
+  }
+
   @Test
   void noDecisionDependsOnTheUserAgent() throws Exception {
     for (String ua : List.of("kube-probe/1.30", "GoogleHC/1.0", "ELB-HealthChecker/2.0", "Prometheus/2.0")) {

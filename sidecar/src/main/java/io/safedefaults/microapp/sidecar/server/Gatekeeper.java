@@ -197,7 +197,7 @@ final class Gatekeeper {
       purge(ex, proxy, peer, authorization);
       return;
     }
-    if (path.startsWith(ACME_PREFIX)) {
+    if (acmeChallenge(req, path)) {
       // cert-manager's HTTP-01 solver must reach the token without signing in (decided on the
       // normalised path, so /.well-known/acme-challenge/../../admin is /admin and not skipped)
       forward(ex, proxy, peer, null);
@@ -614,6 +614,17 @@ final class Gatekeeper {
       return null;
     }
   }
+
+  /**
+   * cert-manager's HTTP-01 solver fetches one token (RFC 8555 8.3: a single base64url segment) with
+   * GET; nothing else under the prefix, no other method and no deeper path skips sign-in.
+   */
+  static boolean acmeChallenge(HttpServerRequest req, String path) {
+    return (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD) && path.startsWith(ACME_PREFIX)
+        && ACME_TOKEN.matcher(path.substring(ACME_PREFIX.length())).matches();
+  }
+
+  private static final java.util.regex.Pattern ACME_TOKEN = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,256}");
 
   SecureHeaders secureHeaders() {
     return secureHeaders;
