@@ -58,32 +58,44 @@ public final class ForwardedHeaders {
     return client;
   }
 
-  /** Rewrites the request headers the app will see. */
+  /**
+   * Rewrites the request headers the app will see. The whole forwarding family (Forwarded,
+   * X-Forwarded-*, X-Real-IP, True-Client-IP and the like, in any '_'/'-' spelling) is dropped and
+   * rebuilt from what the sidecar verified: the client address ({@link #clientAddress}), the scheme
+   * and the host, each believed from a trusted proxy only when well-formed. Nothing an untrusted
+   * hop wrote reaches the app, whatever name the app's framework reads it under.
+   */
   public void rewrite(MultiMap headers, InetAddress peer, String originalHost) {
     boolean trustedPeer = isTrusted(peer);
+    String client = clientAddress(peer, headers);
+    String priorProto = trustedPeer ? headers.get("X-Forwarded-Proto") : null;
+    String priorHost = trustedPeer ? headers.get("X-Forwarded-Host") : null;
     List<String> doomed = new ArrayList<>();
     for (String name : headers.names()) {
       String n = name.toLowerCase(Locale.ROOT).replace('_', '-');
-      if (ALWAYS_REMOVED.contains(n) || (!trustedPeer && UNTRUSTED_REMOVED.contains(n))
-          || (trustedPeer && !name.toLowerCase(Locale.ROOT).equals(n) && UNTRUSTED_REMOVED.contains(n))) {
+      if (ALWAYS_REMOVED.contains(n) || UNTRUSTED_REMOVED.contains(n)) {
         doomed.add(name);
       }
     }
-    String priorFor = trustedPeer ? String.join(", ", headers.getAll("X-Forwarded-For")) : "";
-    String priorProto = trustedPeer ? headers.get("X-Forwarded-Proto") : null;
-    String priorHost = trustedPeer ? headers.get("X-Forwarded-Host") : null;
     doomed.forEach(headers::remove);
     String peerAddress = peer == null ? "unknown" : peer.getHostAddress();
-    headers.set("X-Forwarded-For", priorFor.isBlank() ? peerAddress : priorFor + ", " + peerAddress);
-    headers.set("X-Forwarded-Proto",
-        "https".equalsIgnoreCase(priorProto) || "http".equalsIgnoreCase(priorProto) ? priorProto.toLowerCase(Locale.ROOT) : defaultProto);
-    String host = priorHost != null && !priorHost.isBlank() ? priorHost : originalHost;
+    headers.set("X-Forwarded-For", client.equals(peerAddress) ? client : client + ", " + peerAddress);
+    String proto = "https".equalsIgnoreCase(priorProto) || "http".equalsIgnoreCase(priorProto)
+        ? priorProto.toLowerCase(Locale.ROOT) : defaultProto;
+    headers.set("X-Forwarded-Proto", proto);
+    String host = priorHost != null && HOST.matcher(priorHost).matches() ? priorHost
+        : originalHost != null && HOST.matcher(originalHost).matches() ? originalHost : null;
     if (host != null) {
       headers.set("X-Forwarded-Host", host);
-    } else {
-      headers.remove("X-Forwarded-Host");
     }
+    // RFC 7239: the same facts for apps that read only Forwarded
+    String forAddress = client.contains(":") ? "\"[" + client + "]\"" : client;
+    headers.set("Forwarded", "for=" + forAddress + (host == null ? "" : ";host=\"" + host + "\"") + ";proto=" + proto);
   }
+
+  /** A host name or IP literal with an optional port: nothing a header could smuggle. */
+  private static final java.util.regex.Pattern HOST =
+      java.util.regex.Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?");
 
   private static List<String> hops(MultiMap headers) {
     List<String> hops = new ArrayList<>();
