@@ -110,6 +110,24 @@ public final class ForwardedHeaders {
     return hops;
   }
 
+  /**
+   * The per-IP limit's key for a client address: an IPv4 address as it is, an IPv6 address by its
+   * /64 (one subscriber's or one host's usual allocation, so cycling through the 2^64 addresses of
+   * one's own prefix buys no fresh budget), an IPv4-mapped IPv6 address as the IPv4 address.
+   */
+  public static String rateLimitKey(String client) {
+    InetAddress a = parseLiteral(client);
+    if (!(a instanceof java.net.Inet6Address)) {
+      return a == null ? client : a.getHostAddress();
+    }
+    byte[] b = a.getAddress();
+    StringBuilder key = new StringBuilder();
+    for (int i = 0; i < 8; i += 2) {
+      key.append(Integer.toHexString(((b[i] & 0xff) << 8) | (b[i + 1] & 0xff))).append(':');
+    }
+    return key.append(":/64").toString();
+  }
+
   /** Parses an IP literal without ever resolving a name. */
   static InetAddress parseLiteral(String s) {
     String v = s.startsWith("[") && s.endsWith("]") ? s.substring(1, s.length() - 1) : s;

@@ -13,11 +13,20 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class LocalRateLimiter implements RateLimiter {
   private static final long IDLE_NANOS = 120_000_000_000L;
-  private static final int MAX_BUCKETS = 200_000;
+  private final int maxBuckets;
 
   private record Entry(Bucket bucket, long[] lastUsed) {}
 
   private final ConcurrentHashMap<String, Entry> buckets = new ConcurrentHashMap<>();
+
+  public LocalRateLimiter() {
+    this(200_000);
+  }
+
+  /** @param maxBuckets how many clients are tracked one by one (about 1 KB each) */
+  LocalRateLimiter(int maxBuckets) {
+    this.maxBuckets = maxBuckets;
+  }
 
   @Override
   public CompletionStage<RateLimitDecision> tryConsume(LimitSpec spec, String key) {
@@ -25,10 +34,16 @@ public final class LocalRateLimiter implements RateLimiter {
   }
 
   public RateLimitDecision consume(LimitSpec spec, String key) {
-    if (buckets.size() > MAX_BUCKETS) {
+    if (buckets.size() > maxBuckets) {
       evictIdle();
     }
-    Entry e = buckets.computeIfAbsent(spec.name() + "|" + key, k -> new Entry(newBucket(spec), new long[1]));
+    String id = spec.name() + "|" + key;
+    if (buckets.size() > maxBuckets && !buckets.containsKey(id)) {
+      // Still full of active clients (a flood from many addresses): newcomers share one bucket, so
+      // memory stays bounded and the flood is limited as one client.
+      id = spec.name() + "|overflow";
+    }
+    Entry e = buckets.computeIfAbsent(id, k -> new Entry(newBucket(spec), new long[1]));
     e.lastUsed()[0] = System.nanoTime();
     ConsumptionProbe probe = e.bucket().tryConsumeAndReturnRemaining(1);
     return RateLimitDecision.of(spec, probe);

@@ -171,7 +171,7 @@ final class Gatekeeper {
     String accept = req.getHeader("Accept");
     ex.browser = authorization == null && accept != null && accept.toLowerCase(Locale.ROOT).contains("text/html");
 
-    consume(perIp, ex.client).onComplete(ar -> {
+    consume(perIp, ForwardedHeaders.rateLimitKey(ex.client)).onComplete(ar -> {
       RateLimitDecision ip = ar.succeeded() ? ar.result() : null;
       ex.limit = ip;
       if (ip != null && !ip.allowed()) {
