@@ -24,10 +24,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
@@ -308,8 +311,7 @@ class FaultsIT {
           .inNamespace(ns).list().getItems()) {
         total++;
         uids.put(ns + "/" + app.getMetadata().getName(), app.getMetadata().getUid());
-        Object observed = app.getAdditionalProperties().get("status") instanceof Map<?, ?> s ? s.get("observedGeneration") : null;
-        if (observed != null && Long.parseLong(observed.toString()) == app.getMetadata().getGeneration()) {
+        if (hasStatusForItsGeneration(app)) {
           current++;
         }
       }
@@ -324,29 +326,49 @@ class FaultsIT {
 
   /**
    * Lets the frozen replicas go on with the round {@link #applyRound} left pending and injects the
-   * fault as soon as the first app has converged to it, i.e. while the leader is at work on the rest.
-   * Returns when the fault was injected.
+   * fault as soon as a watch sees the first app converged to it, i.e. while the leader is at work on
+   * the rest (a round takes it a second or two). Returns when the fault was injected.
    */
   static Instant resumeAndInject(String name, Fault fault) throws Exception {
-    for (LocalOperator r : replicas) {
-      r.resume();
+    Set<String> converged = ConcurrentHashMap.newKeySet();
+    CountDownLatch first = new CountDownLatch(1);
+    try (Watch watch = cp.client().genericKubernetesResources("safedefaults.io/v1alpha1", "MicroApp").inAnyNamespace()
+        .watch(new Watcher<>() {
+          @Override
+          public void eventReceived(Action action, GenericKubernetesResource app) {
+            if (hasStatusForItsGeneration(app)) {
+              converged.add(app.getMetadata().getNamespace() + "/" + app.getMetadata().getName());
+              first.countDown();
+            }
+          }
+
+          @Override
+          public void onClose(WatcherException cause) {
+            // closed by the test, or by the fault itself
+          }
+        })) {
+      for (LocalOperator r : replicas) {
+        r.resume();
+      }
+      assertThat(first.await(CONVERGE_WITHIN.toSeconds(), TimeUnit.SECONDS)).as("an app converged to the round").isTrue();
+      int done = converged.size();
+      Instant at = Instant.now();
+      fault.inject();
+      figures.add(String.format("%s: injected when %d of %d apps had converged to the round", name, done,
+          NAMESPACES.size() * APPS_PER_NAMESPACE));
+      return at;
     }
-    Instant deadline = Instant.now().plus(CONVERGE_WITHIN);
-    Apps apps = apps();
-    while (apps.current() == 0 && Instant.now().isBefore(deadline)) {
-      apps = apps(); // back to back: a round takes the leader a second or two
-    }
-    Instant at = Instant.now();
-    fault.inject();
-    figures.add(String.format("%s: injected when %d of %d apps had converged to the round", name, apps.current(),
-        apps.total()));
-    return at;
   }
 
   /** The data of the operator's Secrets (never printed). */
   static Map<Key, String> secrets() {
     return ChildReference.generatedMaterial(
         ChildReference.live(cp.client(), Set.copyOf(NAMESPACES), List.<String[]>of(new String[] {"v1", "Secret"})));
+  }
+
+  static boolean hasStatusForItsGeneration(GenericKubernetesResource app) {
+    Object observed = app.getAdditionalProperties().get("status") instanceof Map<?, ?> s ? s.get("observedGeneration") : null;
+    return observed != null && Long.parseLong(observed.toString()) == app.getMetadata().getGeneration();
   }
 
   /**
