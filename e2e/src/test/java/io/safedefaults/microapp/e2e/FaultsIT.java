@@ -147,6 +147,10 @@ class FaultsIT {
     live = awaitConverged("leader SIGTERM, standby takes over", expected, fault);
     assertThat(ChildReference.generatedMaterial(live)).as("generated keys, tokens and opened values").isEqualTo(material);
     assertOpenedValues(live);
+    for (LocalOperator r : replicas) {
+      // crashes, outages and retries included: no plaintext and no sealed value in any log line
+      assertThat(r.log()).as("log of %s", r.identity()).doesNotContain(PLAINTEXT_PREFIX).doesNotContain(sealed.values());
+    }
     int restarts = replicas.stream().mapToInt(LocalOperator::unplannedRestarts).sum();
     figures.add("replicas that ended on their own and were restarted (lost the lease in an outage): " + restarts);
   }
@@ -234,8 +238,10 @@ class FaultsIT {
 
   /** A test value (not a real secret): its scope and name, so a mix-up between apps shows. */
   static String plaintext(String scope, String name) {
-    return "fault-suite " + scope + " " + name;
+    return PLAINTEXT_PREFIX + scope + " " + name;
   }
+
+  static final String PLAINTEXT_PREFIX = "fault-suite value ";
 
   /**
    * Seals with the operator's CLI and the cluster's public key, as a user does: per namespace a
