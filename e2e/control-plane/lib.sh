@@ -71,3 +71,48 @@ cp_stop_one() {
     for _ in $(seq 50); do cp_pid_ours "$pid" || break; sleep 0.1; done
   fi
 }
+
+# cp_pid_of PROC: the pid recorded for PROC in the pids file (empty if none).
+cp_pid_of() {
+  awk -v p="$1" '$1 == p {print $2}' "$CP_STATE/pids" 2>/dev/null
+}
+
+# cp_start PROC ARGS...: run $CP_BIN/PROC in its own session (so closing the terminal or Ctrl-C in
+# the calling shell does not take it down), appending to logs/PROC.log, and record its pid. The
+# argument list is kept in cmd/PROC (NUL-separated), so cp_restart can start the very same command
+# line again after a fault. setsid does not fork here (a background job is never a process group
+# leader), so $! is the daemon's own pid. A PROC already in the pids file keeps its line (and so
+# its place in cp_stop's order); only the pid changes.
+cp_start() {
+  local proc="$1" pid; shift
+  mkdir -p "$CP_STATE/cmd" "$CP_STATE/logs"
+  printf '%s\0' "$@" >"$CP_STATE/cmd/$proc"
+  setsid "$CP_BIN/$proc" "$@" </dev/null >>"$CP_STATE/logs/$proc.log" 2>&1 &
+  pid=$!
+  if [[ -n "$(cp_pid_of "$proc")" ]]; then
+    awk -v p="$proc" -v n="$pid" '$1 == p {$2 = n} {print}' "$CP_STATE/pids" >"$CP_STATE/pids.new"
+    mv "$CP_STATE/pids.new" "$CP_STATE/pids"
+  else
+    echo "$proc $pid" >>"$CP_STATE/pids"
+  fi
+}
+
+# cp_kill PROC: SIGKILL the recorded PROC, as a crash would end it (no clean shutdown), and wait
+# until it is gone. Only a pid that still belongs to this instance is touched.
+cp_kill() {
+  local proc="$1" pid
+  pid="$(cp_pid_of "$proc")"
+  cp_pid_ours "$pid" || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do cp_pid_ours "$pid" || return 0; sleep 0.05; done
+  echo "control-plane: $proc (pid $pid) still there after KILL" >&2
+  return 1
+}
+
+# cp_restart PROC: start PROC again with the command line cp_start recorded for it.
+cp_restart() {
+  local proc="$1" args=()
+  [[ -f "$CP_STATE/cmd/$proc" ]] || { echo "control-plane: no recorded command line for $proc" >&2; return 1; }
+  mapfile -d '' -t args <"$CP_STATE/cmd/$proc"
+  cp_start "$proc" "${args[@]}"
+}

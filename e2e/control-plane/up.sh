@@ -183,17 +183,14 @@ EOF
 [[ -n "$node_ip" ]] && echo "export NODE_IP=$node_ip" >>"$state/env"
 
 # --- process helpers -----------------------------------------------------------
-# start PROC ARGS...: run a binary in its own session (so closing the terminal or
-# Ctrl-C in the calling shell does not take it down), log to logs/PROC.log and
-# record its pid. setsid does not fork here (a background job is never a process
-# group leader), so $! is the daemon's own pid.
+# start PROC ARGS...: cp_start (lib.sh: own session, logs/PROC.log, pid recorded, and the
+# command line kept so restart.sh can start the same process again after a fault).
 start() {
   local proc="$1"; shift
   current_log="$state/logs/$proc.log"
-  setsid "$CP_BIN/$proc" "$@" </dev/null >"$current_log" 2>&1 &
-  echo "$proc $!" >>"$state/pids"
+  cp_start "$proc" "$@"
 }
-pid_of() { awk -v p="$1" '$1 == p {print $2}' "$state/pids"; }
+pid_of() { cp_pid_of "$1"; }
 
 # wait_for PROC WHAT CMD...: retry CMD until it succeeds; fail fast if PROC died,
 # fail after the overall timeout.

@@ -269,6 +269,11 @@ public final class ControlPlane {
 
   /** Runs one of the repository's scripts, echoing its output with a prefix and copying it to {@code logFile}. */
   private static int runScript(Path repoRoot, Path logFile, String script, List<String> args) {
+    return runScript(repoRoot, logFile, "[stack] ", script, args);
+  }
+
+  /** {@link #runScript(Path, Path, String, List)} with the prefix of the echoed lines. */
+  static int runScript(Path repoRoot, Path logFile, String prefix, String script, List<String> args) {
     List<String> cmd = new ArrayList<>(List.of("bash", repoRoot.resolve(script).toString()));
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(repoRoot.toFile()).redirectErrorStream(true);
@@ -283,7 +288,7 @@ public final class ControlPlane {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
         String line;
         while ((line = r.readLine()) != null) {
-          System.out.println("[stack] " + line);
+          System.out.println(prefix + line);
           out.println(line);
           out.flush();
         }
@@ -304,18 +309,23 @@ public final class ControlPlane {
 
   /** The node's component logs ({@code <state>/logs}) into {@code target/node-logs}, for reading after a failure. */
   private static void copyLogs(Path state, Path targetDir) {
+    copyLogs(state, targetDir, "node-logs");
+  }
+
+  /** A control plane's component logs ({@code <state>/logs}) into {@code target/<destName>}. */
+  static void copyLogs(Path state, Path targetDir, String destName) {
     Path logs = state.resolve("logs");
     if (!Files.isDirectory(logs)) {
       return;
     }
-    Path dest = targetDir.resolve("node-logs");
+    Path dest = targetDir.resolve(destName);
     try (Stream<Path> s = Files.list(logs)) {
       Files.createDirectories(dest);
       for (Path p : s.filter(Files::isRegularFile).toList()) {
         Files.copy(p, dest.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
       }
     } catch (IOException e) {
-      log("could not copy the node's logs: " + e);
+      log("could not copy the logs of " + state + ": " + e);
     }
   }
 

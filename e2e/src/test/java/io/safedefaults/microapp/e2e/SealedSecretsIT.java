@@ -11,10 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -38,12 +36,12 @@ class SealedSecretsIT extends E2ETestBase {
 
   @Test
   void valueSealedWithTheCliOpensIntoTheAppsSecretAndIsNeverLogged() throws Exception {
-    Cli sealed = cli(PLAINTEXT, "seal", "-n", ns, "--app", "where2eat", "--name", "MAPS_API_KEY",
+    OperatorCli.Result sealed = cli(PLAINTEXT, "seal", "-n", ns, "--app", "where2eat", "--name", "MAPS_API_KEY",
         "--keys-namespace", InClusterOperator.NAMESPACE);
-    assertThat(sealed.code).as(sealed.err).isZero();
-    assertThat(sealed.out).contains("# sealed for " + ns + "/where2eat/MAPS_API_KEY with key ")
+    assertThat(sealed.code()).as(sealed.err()).isZero();
+    assertThat(sealed.out()).contains("# sealed for " + ns + "/where2eat/MAPS_API_KEY with key ")
         .doesNotContain(PLAINTEXT);
-    String value = sealed.out.lines().filter(l -> l.startsWith("MAPS_API_KEY: ")).findFirst().orElseThrow()
+    String value = sealed.out().lines().filter(l -> l.startsWith("MAPS_API_KEY: ")).findFirst().orElseThrow()
         .replaceAll("^MAPS_API_KEY: \"([^\"]+)\".*$", "$1");
 
     String manifest = inNamespace(readExample("where2eat.yaml"), ns)
@@ -78,17 +76,17 @@ class SealedSecretsIT extends E2ETestBase {
   @Test
   void privateKeysetBacksUpAndRestoresButNeverOverwrites(@TempDir Path dir) throws Exception {
     Path backup = dir.resolve("sealing-keys.json");
-    Cli export = cli(null, "keys", "export", "--out", backup.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
-    assertThat(export.code).as(export.err).isZero();
+    OperatorCli.Result export = cli(null, "keys", "export", "--out", backup.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
+    assertThat(export.code()).as(export.err()).isZero();
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(backup))).isEqualTo("rw-------");
 
-    Cli again = cli(null, "keys", "import", "--file", backup.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
-    assertThat(again.code).isEqualTo(2);
-    assertThat(again.err).contains("already exists; import never replaces keys");
+    OperatorCli.Result again = cli(null, "keys", "import", "--file", backup.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
+    assertThat(again.code()).isEqualTo(2);
+    assertThat(again.err()).contains("already exists; import never replaces keys");
 
     String restoreNs = newNamespace("restore");
-    Cli restore = cli(null, "keys", "import", "--file", backup.toString(), "--keys-namespace", restoreNs);
-    assertThat(restore.code).as(restore.err).isZero();
+    OperatorCli.Result restore = cli(null, "keys", "import", "--file", backup.toString(), "--keys-namespace", restoreNs);
+    assertThat(restore.code()).as(restore.err()).isZero();
     Secret original = client().secrets().inNamespace(InClusterOperator.NAMESPACE).withName("microapp-sealing-keys").get();
     Secret restored = client().secrets().inNamespace(restoreNs).withName("microapp-sealing-keys").get();
     assertThat(restored.getData()).isEqualTo(original.getData());
@@ -97,43 +95,26 @@ class SealedSecretsIT extends E2ETestBase {
   @Test
   void publicKeyCanBeFetchedForOfflineSealing(@TempDir Path dir) throws Exception {
     Path pub = dir.resolve("public.json");
-    Cli keys = cli(null, "keys", "--out", pub.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
-    assertThat(keys.code).as(keys.err).isZero();
+    OperatorCli.Result keys = cli(null, "keys", "--out", pub.toString(), "--keys-namespace", InClusterOperator.NAMESPACE);
+    assertThat(keys.code()).as(keys.err()).isZero();
     assertThat(Files.readString(pub)).contains("HpkePublicKey").doesNotContain("HpkePrivateKey");
     // Offline: no cluster needed with --public-key (KUBECONFIG pointing nowhere proves it).
-    Cli offline = cli(PLAINTEXT, List.of("KUBECONFIG=/nonexistent"), "seal", "-n", ns, "--namespace-wide",
+    OperatorCli.Result offline = cli(PLAINTEXT, List.of("KUBECONFIG=/nonexistent"), "seal", "-n", ns, "--namespace-wide",
         "--name", "SMTP_PASSWORD", "--public-key", pub.toString(), "--raw");
-    assertThat(offline.code).as(offline.err).isZero();
-    assertThat(offline.out.trim()).startsWith("v1:ns:");
+    assertThat(offline.code()).as(offline.err()).isZero();
+    assertThat(offline.out().trim()).startsWith("v1:ns:");
   }
 
-  record Cli(int code, String out, String err) {}
-
-  static Cli cli(String stdin, String... args) throws IOException, InterruptedException {
+  static OperatorCli.Result cli(String stdin, String... args) {
     return cli(stdin, List.of(), args);
   }
 
   /** The operator jar's CLI as a separate process with the test cluster's kubeconfig. */
-  static Cli cli(String stdin, List<String> env, String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", Env.operatorJar(repoRoot()).toString()));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().put("KUBECONFIG", e2e.controlPlane().kubeconfig().toString());
+  static OperatorCli.Result cli(String stdin, List<String> env, String... args) {
+    java.util.Map<String, String> vars = new java.util.HashMap<>();
     for (String kv : env) {
-      pb.environment().put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+      vars.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     }
-    Process p = pb.start();
-    if (stdin != null) {
-      p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-    }
-    p.getOutputStream().close();
-    var out = p.getInputStream().readAllBytes();
-    var err = p.getErrorStream().readAllBytes();
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IllegalStateException("CLI did not finish: " + cmd);
-    }
-    return new Cli(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    return OperatorCli.run(Env.operatorJar(repoRoot()), e2e.controlPlane().kubeconfig(), stdin, vars, args);
   }
 }
