@@ -99,7 +99,14 @@ class LoginFlowTest {
     String copy = browser.cookie(stack.sidecar().uri("/"), "__Host-microapp-session");
     assertThat(stack.sidecar().api("/menu", null, "Cookie", "__Host-microapp-session=" + copy).statusCode()).isEqualTo(200);
 
-    HttpResponse<String> out = browser.send("GET", stack.sidecar().uri("/oauth2/logout"), null);
+    // a GET (a link, or another site's <img>) only shows the page whose button signs out
+    HttpResponse<String> page = browser.send("GET", stack.sidecar().uri("/oauth2/logout"), null);
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body()).contains("<form method=\"post\" action=\"/oauth2/logout\">");
+    assertThat(page.headers().allValues("Set-Cookie")).isEmpty();
+    assertThat(stack.sidecar().api("/menu", null, "Cookie", "__Host-microapp-session=" + copy).statusCode()).isEqualTo(200);
+
+    HttpResponse<String> out = browser.send("POST", stack.sidecar().uri("/oauth2/logout"), "");
     assertThat(out.headers().allValues("Set-Cookie"))
         .anyMatch(c -> c.startsWith("__Host-microapp-session=;") && c.contains("Max-Age=0"));
     assertThat(out.statusCode()).isEqualTo(302); // on to the provider's end_session_endpoint

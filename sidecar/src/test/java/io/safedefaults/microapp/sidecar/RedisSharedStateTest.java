@@ -114,7 +114,7 @@ class RedisSharedStateTest {
     String cookie = signIn(replicaA, "redis-carol");
     assertThat(replicaB.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(200);
 
-    assertThat(replicaA.request("POST", "/oauth2/logout", null, "Cookie", cookie).statusCode()).isEqualTo(204);
+    assertThat(replicaA.request("POST", "/oauth2/logout", null, "Cookie", cookie, "Sec-Fetch-Site", "same-origin").statusCode()).isEqualTo(204);
 
     assertThat(replicaB.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(401);
     assertThat(replicaA.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(401);
@@ -147,7 +147,7 @@ class RedisSharedStateTest {
 
         // a sign-out while Redis is away still ends the session on the replica that served it
         String cookie = signIn(replica, "redis-erin");
-        assertThat(replica.request("POST", "/oauth2/logout", null, "Cookie", cookie).statusCode()).isEqualTo(204);
+        assertThat(replica.request("POST", "/oauth2/logout", null, "Cookie", cookie, "Sec-Fetch-Site", "same-origin").statusCode()).isEqualTo(204);
         assertThat(replica.api("/menu", null, "Cookie", cookie).statusCode()).isEqualTo(401);
         assertThat(replica.admin("/metrics").body())
             .contains("sidecar_redis_fallbacks_total{use=\"session_revocation\"");

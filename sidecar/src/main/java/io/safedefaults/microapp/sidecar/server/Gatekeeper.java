@@ -12,6 +12,7 @@ import io.safedefaults.microapp.sidecar.http.IdentityHeaders;
 import io.safedefaults.microapp.sidecar.http.PathPattern;
 import io.safedefaults.microapp.sidecar.http.PathRejected;
 import io.safedefaults.microapp.sidecar.http.RequestPath;
+import io.safedefaults.microapp.sidecar.http.SameOrigin;
 import io.safedefaults.microapp.sidecar.http.SecureHeaders;
 import io.safedefaults.microapp.sidecar.oidc.AccessPolicy;
 import io.safedefaults.microapp.sidecar.oidc.ClaimsMapper;
@@ -111,6 +112,7 @@ final class Gatekeeper {
     this.quotas = rl.perPathQuotas().stream().map(q -> LimitSpec.perMinute("path:" + q.path(), q.perUserPerMinute(), 0))
         .toList();
     this.secureHeaders = new SecureHeaders(config.hsts(), config.csp());
+    this.publicOrigin = SameOrigin.originOf(config.publicUrl());
   }
 
   /** Per-request state, for the access log and the headers written last. */
@@ -216,6 +218,8 @@ final class Gatekeeper {
       Identity who = ar.result();
       if (who == null) {
         anonymous(ex, proxy, peer, authorization);
+      } else if (authorization == null && !SameOrigin.allows(req.method(), req.headers(), appOrigin(req))) {
+        crossSite(ex);
       } else {
         authorised(ex, proxy, peer, who);
       }
@@ -467,8 +471,39 @@ final class Gatekeeper {
     Replies.html(ex.req, status, "Sign-in failed", message);
   }
 
+  /** A request a page on another site made with this app's session cookie (see SameOrigin). */
+  private void crossSite(Exchange ex) {
+    ex.outcome = "forbidden";
+    metrics.authFailure("cross_site");
+    audit.denied("cross_site", ex.user, ex.req.method().name(), ex.path.path());
+    Replies.error(ex.req, ex.browser, 403, "cross_site_request", "Request refused",
+        "This request came from another site. Open the app and try again from there.");
+  }
+
+  private String appOrigin(HttpServerRequest req) {
+    return publicOrigin != null ? publicOrigin : SameOrigin.originOf("http://" + req.authority());
+  }
+
+  /**
+   * Signing out changes state, so it is a same-origin POST like any other change; a GET (a link,
+   * an image another site embeds) only shows a page whose button makes that POST.
+   */
   private void logout(Exchange ex) {
     HttpServerRequest req = ex.req;
+    if (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD) {
+      ex.outcome = "logout_page";
+      Replies.logoutPage(req, LOGOUT_PATH);
+      return;
+    }
+    if (req.method() != HttpMethod.POST) {
+      ex.outcome = "bad_request";
+      Replies.json(req, 405, "method_not_allowed", "Sign out with a POST request.");
+      return;
+    }
+    if (!SameOrigin.allows(req.method(), req.headers(), appOrigin(req))) {
+      crossSite(ex);
+      return;
+    }
     String raw = CookieJar.find(req.headers().getAll("Cookie"), CookieJar.SESSION);
     SessionData s = raw == null ? null : cookies.readSession(raw);
     if (s != null) {
@@ -625,6 +660,8 @@ final class Gatekeeper {
   }
 
   private static final java.util.regex.Pattern ACME_TOKEN = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,256}");
+
+  private final String publicOrigin;
 
   SecureHeaders secureHeaders() {
     return secureHeaders;

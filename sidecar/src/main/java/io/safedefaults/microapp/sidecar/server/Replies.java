@@ -32,6 +32,15 @@ final class Replies {
     }
   }
 
+  /** The page a GET of the logout path shows: one button that POSTs there from this origin. */
+  static void logoutPage(HttpServerRequest req, String logoutPath) {
+    HttpServerResponse rsp = prepare(req, 200);
+    rsp.putHeader("Content-Type", "text/html; charset=utf-8");
+    rsp.end("<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign out</title></head><body><h1>Sign out"
+        + "</h1><form method=\"post\" action=\"" + logoutPath + "\"><button type=\"submit\">Sign out of this app"
+        + "</button></form></body></html>\n");
+  }
+
   static void redirect(HttpServerRequest req, String location) {
     HttpServerResponse rsp = prepare(req, 302);
     rsp.putHeader("Location", location);

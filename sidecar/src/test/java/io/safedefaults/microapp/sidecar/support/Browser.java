@@ -51,6 +51,10 @@ public final class Browser {
     if (!cookie.isEmpty()) {
       b.header("Cookie", cookie);
     }
+    if (!method.equals("GET") && !method.equals("HEAD")) {
+      // as browsers do for every such request from a page of the app itself
+      b.header("Origin", uri.getScheme() + "://" + uri.getAuthority());
+    }
     if (formBody != null) {
       b.header("Content-Type", "application/x-www-form-urlencoded").method(method, HttpRequest.BodyPublishers.ofString(formBody));
     } else {
