@@ -12,10 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The examples/where2eat.yaml app, built in code so each test can vary it. */
-final class TestApps {
+public final class TestApps {
   private TestApps() {}
 
-  static MicroApp where2eat(String namespace) {
+  public static MicroApp where2eat(String namespace) {
     MicroApp app = new MicroApp();
     app.setMetadata(new ObjectMetaBuilder().withName("where2eat").withNamespace(namespace).build());
     MicroAppSpec spec = new MicroAppSpec();

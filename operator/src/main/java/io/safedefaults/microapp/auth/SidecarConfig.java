@@ -87,8 +87,8 @@ public final class SidecarConfig {
     c.put("userIdSaltFile", KEYS_DIR + "/" + USER_ID_SALT_FILE);
     Map<String, Object> limits = new LinkedHashMap<>();
     limits.put("perUserPerMinute", plan.limits().perUserPerMinute());
-    limits.put("perIpPerMinute", plan.limits().perIpPerMinute());
-    limits.put("perIpBurstPerSecond", plan.limits().perIpBurstPerSecond());
+    limits.put("perIpPerMinute", plan.sidecarLimitsPerIp() ? plan.limits().perIpPerMinute() : 0);
+    limits.put("perIpBurstPerSecond", plan.sidecarLimitsPerIp() ? plan.limits().perIpBurstPerSecond() : 0);
     c.put("rateLimit", limits);
     if (PurgeJob.usesToken(plan)) {
       c.put("purge", Map.of("path", plan.retention().purge().getHttp().getPath(),

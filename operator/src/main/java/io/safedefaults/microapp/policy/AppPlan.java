@@ -231,6 +231,16 @@ public record AppPlan(
     return host != null && problems.stream().noneMatch(Problem::blocksExposure);
   }
 
+  /**
+   * Whether the sidecar can tell clients apart by address: nothing stands between them (not
+   * exposed), or the proxies in front are ones it may believe about X-Forwarded-For. Otherwise
+   * every request seems to come from the ingress controller, and a per-IP limit there would be one
+   * bucket shared by all users, so the sidecar has none.
+   */
+  public boolean sidecarLimitsPerIp() {
+    return !exposed() || !config.trustedProxyCidrs().isEmpty();
+  }
+
   /** True when the name itself is unusable, or there is no spec, and no child can be created. */
   public boolean fatal() {
     return problems.stream().anyMatch(p -> p.area() == Problem.Area.NAME || p.area() == Problem.Area.SPEC);

@@ -14,21 +14,27 @@ public final class RateLimitCheck {
 
   public static CheckResult check(AppPlan plan, Observed o) {
     var l = plan.limits();
-    String figures = l.perIpPerMinute() + "/min per IP (burst " + l.perIpBurstPerSecond() + "/s), "
-        + l.perUserPerMinute() + "/min per user";
     IngressFlavor flavor = plan.config().ingressFlavor();
-    if (plan.exposed() && flavor == IngressFlavor.NGINX
-        && (o.ingress() == null || !EdgeRateLimit.present(o.ingress().getMetadata().getAnnotations(), plan, flavor))) {
+    boolean edge = plan.exposed() && flavor == IngressFlavor.NGINX;
+    boolean sidecar = plan.sidecarLimitsPerIp();
+    if (edge && (o.ingress() == null || !EdgeRateLimit.present(o.ingress().getMetadata().getAnnotations(), plan, flavor))) {
       return CheckResult.failed(RATE_LIMITS, "EdgeLimitsPending",
           "the Ingress does not (yet) carry the per-IP limit annotations");
     }
-    String where = plan.exposed() && flavor == IngressFlavor.NGINX
-        ? "at the edge and in the sidecar" : "in the sidecar";
+    if (!edge && !sidecar) {
+      return CheckResult.failed(RATE_LIMITS, "NoPerIpLimit", "no per-IP limit applies: this ingress controller"
+          + " sets none, and the sidecar sees every request come from the controller's address; set"
+          + " --trusted-proxy-cidrs (Helm ingress.trustedProxyCidrs) to the controller's pod range");
+    }
+    String where = edge && sidecar ? "at the edge and in the sidecar" : edge ? "at the edge only (the sidecar"
+        + " cannot tell clients apart without --trusted-proxy-cidrs)" : "in the sidecar";
+    String figures = l.perIpPerMinute() + "/min per IP (burst " + l.perIpBurstPerSecond() + "/s) " + where + ", "
+        + l.perUserPerMinute() + "/min per user in the sidecar";
     if (plan.relaxed().containsKey(Setting.RATE_LIMIT) && aboveMaximum(plan)) {
       return CheckResult.relaxed(RATE_LIMITS, "HigherLimitsByOverride",
-          figures + " " + where + ": " + plan.relaxed().get(Setting.RATE_LIMIT));
+          figures + ": " + plan.relaxed().get(Setting.RATE_LIMIT));
     }
-    return CheckResult.passed(RATE_LIMITS, "Limited", figures + " " + where);
+    return CheckResult.passed(RATE_LIMITS, "Limited", figures);
   }
 
   private static boolean aboveMaximum(AppPlan plan) {

@@ -278,8 +278,12 @@ public final class ConfigLoader {
       return new RateLimit(60, 100, 10, List.of());
     }
     positive("rateLimit.perUserPerMinute", r.perUserPerMinute());
-    positive("rateLimit.perIpPerMinute", r.perIpPerMinute());
-    positive("rateLimit.perIpBurstPerSecond", r.perIpBurstPerSecond());
+    // Both 0: no per-IP limit in the sidecar (the operator's choice when the ingress controller's
+    // addresses are unknown, so every request would seem to come from one client).
+    if (r.perIpPerMinute() != 0 || r.perIpBurstPerSecond() != 0) {
+      positive("rateLimit.perIpPerMinute", r.perIpPerMinute());
+      positive("rateLimit.perIpBurstPerSecond", r.perIpBurstPerSecond());
+    }
     List<PathQuota> quotas = list(r.perPathQuotas());
     for (int i = 0; i < quotas.size(); i++) {
       PathQuota q = quotas.get(i);

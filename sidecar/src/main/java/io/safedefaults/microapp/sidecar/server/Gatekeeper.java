@@ -106,7 +106,7 @@ final class Gatekeeper {
     this.audit = audit;
     this.metrics = metrics;
     SidecarConfig.RateLimit rl = config.rateLimit();
-    this.perIp = LimitSpec.perMinute("ip", rl.perIpPerMinute(), rl.perIpBurstPerSecond());
+    this.perIp = rl.perIpPerMinute() == 0 ? null : LimitSpec.perMinute("ip", rl.perIpPerMinute(), rl.perIpBurstPerSecond());
     this.perUser = LimitSpec.perMinute("user", rl.perUserPerMinute(), 0);
     this.quotaPaths = rl.perPathQuotas().stream().map(q -> PathPattern.compile(q.path())).toList();
     this.quotas = rl.perPathQuotas().stream().map(q -> LimitSpec.perMinute("path:" + q.path(), q.perUserPerMinute(), 0))
@@ -173,6 +173,10 @@ final class Gatekeeper {
     String accept = req.getHeader("Accept");
     ex.browser = authorization == null && accept != null && accept.toLowerCase(Locale.ROOT).contains("text/html");
 
+    if (perIp == null) {
+      route(ex, proxy, peer, authorization);
+      return;
+    }
     consume(perIp, ForwardedHeaders.rateLimitKey(ex.client)).onComplete(ar -> {
       RateLimitDecision ip = ar.succeeded() ? ar.result() : null;
       ex.limit = ip;

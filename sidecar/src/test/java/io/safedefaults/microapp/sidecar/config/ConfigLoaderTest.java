@@ -59,6 +59,18 @@ class ConfigLoaderTest {
         .map(l -> l.length() >= indent.length() ? l.substring(indent.length()) : l).collect(Collectors.joining("\n"));
   }
 
+  /** Both 0 is the operator's "no per-IP limit in the sidecar"; one of them 0 is a mistake. */
+  @Test
+  void thePerIpLimitIsOffOnlyWhenBothFiguresAreZero() {
+    String on = OPERATOR_EXAMPLE.replaceAll("\"perIpPerMinute\": \\d+", "\"perIpPerMinute\": %d")
+        .replaceAll("\"perIpBurstPerSecond\": \\d+", "\"perIpBurstPerSecond\": %d");
+    assertThat(ConfigLoader.parse(String.format(on, 0, 0)).rateLimit().perIpPerMinute()).isZero();
+    assertThatThrownBy(() -> ConfigLoader.parse(String.format(on, 0, 10)))
+        .hasMessageStartingWith("field 'rateLimit.perIpPerMinute' must be at least 1");
+    assertThatThrownBy(() -> ConfigLoader.parse(String.format(on, 100, 0)))
+        .hasMessageStartingWith("field 'rateLimit.perIpBurstPerSecond' must be at least 1");
+  }
+
   @Test
   void anUnknownFieldIsNamedInOneLine() {
     String json = OPERATOR_EXAMPLE.replace("\"groupsClaim\": \"groups\"", "\"groupsClaim\": \"groups\", \"grupsClaim\": \"x\"");
