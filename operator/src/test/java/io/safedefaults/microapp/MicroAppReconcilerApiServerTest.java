@@ -329,12 +329,13 @@ class MicroAppReconcilerApiServerTest {
     relPath.getSpec().getAuth().setAdminPaths(List.of("admin"));
     assertRejected(relPath, "spec.auth.adminPaths[0]", "start with '/'");
 
-    for (String path : List.of("/tmp", "/tmp/", "/", "/proc/self", "/dev", "/a//b", "/a/./b", "/a/../tmp", "tmp")) {
+    for (String path : List.of("/tmp", "/tmp/", "/", "/proc/self", "/dev", "/a//b", "/a/./b", "/a/../tmp", "tmp",
+        "/var/run/secrets/microapp/purge", "/var/run/secrets/microapp")) {
       MicroApp mount = TestApps.where2eat(ns);
       mount.getSpec().setSecrets(new SecretsSpec());
       mount.getSpec().getSecrets().setMountPath(path);
       assertRejected(mount, "spec.secrets.mountPath", path.equals("/tmp") || path.startsWith("/proc")
-          || path.equals("/dev") ? "must not be /tmp" : "clean absolute path");
+          || path.equals("/dev") || path.startsWith("/var/run/secrets/microapp") ? "must not be /tmp" : "clean absolute path");
     }
     for (String path : List.of("/var/run/secrets/app", "/home/app/.config", "/tmp/app-secrets", "/srv/..data")) {
       MicroApp mount = TestApps.where2eat(ns);

@@ -59,7 +59,8 @@ final class SpecValues {
       Map.entry("spec.retention.purge.volume.claimName", SpecValues::claimName),
       Map.entry("spec.retention.purge.volume.path", (r, max) -> path(r, max, false)),
       Map.entry("spec.secrets.mountPath", (r, max) -> r.nextBoolean()
-          ? oneOf(r, "/var/run/secrets/app", "/tmp", "/tmp/", "/", "/etc/microapp-sidecar", "/data", "/tmp/x", "/.", "/a//b")
+          ? oneOf(r, "/var/run/secrets/app", "/tmp", "/tmp/", "/", "/etc/microapp-sidecar", "/data", "/tmp/x", "/.", "/a//b",
+              "/var/run/secrets/microapp/purge", "/var/run/secrets")
           : path(r, max, false)),
       Map.entry("spec.secrets.sealed{key}", SpecValues::sealedName),
       Map.entry("spec.secrets.sealed{}", SpecValues::sealed));

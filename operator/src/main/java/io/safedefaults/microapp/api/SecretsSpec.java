@@ -29,9 +29,10 @@ public class SecretsSpec {
   @ValidationRule(value = "self.matches(r'^(/([A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+))+$')",
       message = "spec.secrets.mountPath must be a clean absolute path (no '.' or '..' segments, no '//' and no"
           + " trailing '/'), e.g. /var/run/secrets/app")
-  @ValidationRule(value = "self != '/tmp' && !self.matches(r'^/(proc|sys|dev)(/|$)')",
-      message = "spec.secrets.mountPath must not be /tmp (the app's writable directory, mounted by the operator)"
-          + " nor under /proc, /sys or /dev; use a path of its own, e.g. /var/run/secrets/app")
+  @ValidationRule(value = "self != '/tmp' && !self.matches(r'^/(proc|sys|dev|var/run/secrets/microapp)(/|$)')",
+      message = "spec.secrets.mountPath must not be /tmp (the app's writable directory) nor under"
+          + " /var/run/secrets/microapp (both mounted by the operator), /proc, /sys or /dev; use a path of its own,"
+          + " e.g. /var/run/secrets/app")
   private String mountPath;
 
   public Map<String, String> getSealed() { return sealed; }

@@ -100,6 +100,9 @@ public final class AppDeployment {
     return volumes;
   }
 
+  /** Where the app container finds the purge token: {@code PURGE_TOKEN_DIR/token}. */
+  public static final String PURGE_TOKEN_DIR = "/var/run/secrets/microapp/purge";
+
   private static Container appContainer(MicroApp app, AppPlan plan) {
     AppResources asked = app.getSpec().getResources();
     OperatorConfig.Resources d = plan.config().appResources();
@@ -115,6 +118,11 @@ public final class AppDeployment {
         .withResources(resources)
         .withSecurityContext(RestrictedPodSecurity.container())
         .addNewVolumeMount().withName("app-tmp").withMountPath("/tmp").endVolumeMount();
+    if (PurgeJob.usesToken(plan)) {
+      // the app checks each purge call's signature with it (README, "Purge calls")
+      c.addNewVolumeMount().withName("auth-proxy-purge-token").withMountPath(PURGE_TOKEN_DIR).withReadOnly(true)
+          .endVolumeMount();
+    }
     if (plan.sealed().mountPath() != null && !plan.sealed().appValues().isEmpty()) {
       c.addNewVolumeMount().withName("app-secrets").withMountPath(plan.sealed().mountPath()).withReadOnly(true)
           .endVolumeMount();

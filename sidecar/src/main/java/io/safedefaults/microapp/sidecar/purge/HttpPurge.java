@@ -63,6 +63,8 @@ final class HttpPurge implements PurgeTarget {
         .header("Accept", "application/json")
         .header("User-Agent", "microapp-purge/1")
         .header("Authorization", "Bearer " + token)
+        .header(PurgeSignature.HEADER, PurgeSignature.sign(token, Instant.now().getEpochSecond(), "POST",
+            url.getRawPath(), body))
         .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.US_ASCII))
         .build();
     HttpResponse<InputStream> response;

@@ -13,6 +13,7 @@ import io.safedefaults.microapp.sidecar.http.PathPattern;
 import io.safedefaults.microapp.sidecar.http.PathRejected;
 import io.safedefaults.microapp.sidecar.http.RequestPath;
 import io.safedefaults.microapp.sidecar.http.SameOrigin;
+import io.safedefaults.microapp.sidecar.purge.PurgeSignature;
 import io.safedefaults.microapp.sidecar.http.SecureHeaders;
 import io.safedefaults.microapp.sidecar.oidc.AccessPolicy;
 import io.safedefaults.microapp.sidecar.oidc.ClaimsMapper;
@@ -555,6 +556,9 @@ final class Gatekeeper {
     MultiMap h = req.headers();
     removeConnectionListed(h);
     IdentityHeaders.strip(h);
+    if (!"purge-job".equals(ex.user)) {
+      h.remove(PurgeSignature.HEADER); // only the purge job's call, checked against its token, carries one
+    }
     HostAndPort authority = req.authority();
     forwarded.rewrite(h, peer, authority == null ? null : authority.toString());
     if (who != null) {

@@ -138,6 +138,12 @@ class HttpPurgeTest {
         .isEqualTo("2025-01-30T10:15:30Z");
     // the sidecar keeps the job's token to itself
     assertThat(call.headers()).doesNotContainKey("Authorization");
+    // and the app can tell the call is the job's: the signature checks out with the token it can read
+    String signature = call.headers().get("X-microapp-purge-signature").get(0);
+    long now = java.time.Instant.now().getEpochSecond();
+    assertThat(PurgeSignature.verify(TOKEN, signature, "POST", "/internal/purge", call.body(), now)).isTrue();
+    assertThat(PurgeSignature.verify(TOKEN, signature, "POST", "/internal/purge", "olderThan=1970-01-01T00%3A00%3A00Z", now))
+        .isFalse();
     assertThat(PurgeAudit.summary(o)).doesNotContain(TOKEN).doesNotContain("127.0.0.1");
   }
 
