@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * Which objects are an app's children. An object is the app's when the app controls it (its
@@ -40,20 +41,22 @@ public final class ChildOwnership {
   }
 
   /**
-   * Marks a server-side apply as create-only: an apply naming a resourceVersion creates the object
-   * when there is none and fails with 409 Conflict when there is one (a plain create fails with
-   * 409 AlreadyExists the same way).
+   * Creates {@code desired} with {@code create} without ever adopting an object that holds its
+   * name: a server-side apply naming a resourceVersion creates the object when there is none and
+   * fails with 409 Conflict when there is one (a plain create fails with 409 AlreadyExists), and a
+   * 409 here means the name is taken by something that is not the app's child.
    */
-  public static <R extends HasMetadata> R createOnly(R desired) {
-    desired.getMetadata().setResourceVersion("1");
-    return desired;
-  }
-
-  /** A 409 on creation means the name is taken by an object that is not the app's child. */
-  public static RuntimeException onCreateFailure(KubernetesClientException e, HasMetadata desired) {
-    if (e.getCode() == 409) {
-      return new NameTaken(desired.getKind(), desired.getMetadata().getName(), desired.getMetadata().getNamespace());
+  public static <R extends HasMetadata> R createOnly(R desired, boolean serverSideApply, UnaryOperator<R> create) {
+    if (serverSideApply) {
+      desired.getMetadata().setResourceVersion("1");
     }
-    return e;
+    try {
+      return create.apply(desired);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        throw new NameTaken(desired.getKind(), desired.getMetadata().getName(), desired.getMetadata().getNamespace());
+      }
+      throw e;
+    }
   }
 }

@@ -9,7 +9,6 @@ import io.javaoperatorsdk.operator.processing.dependent.Creator;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -42,11 +41,7 @@ public class GeneratedSecretDependent extends KubernetesDependentResource<Secret
 
   @Override
   public Secret create(Secret desired, MicroApp app, Context<MicroApp> context) {
-    try {
-      return super.create(useSSA(context) ? ChildOwnership.createOnly(desired) : desired, app, context);
-    } catch (KubernetesClientException e) {
-      throw ChildOwnership.onCreateFailure(e, desired);
-    }
+    return ChildOwnership.createOnly(desired, useSSA(context), d -> super.create(d, app, context));
   }
 
   @Override

@@ -9,7 +9,6 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.Optional;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -52,11 +51,7 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   /** Creation never adopts an object that exists under the child's name: it fails instead. */
   @Override
   public R create(R desired, MicroApp app, Context<MicroApp> context) {
-    try {
-      return super.create(useSSA(context) ? ChildOwnership.createOnly(desired) : desired, app, context);
-    } catch (KubernetesClientException e) {
-      throw ChildOwnership.onCreateFailure(e, desired);
-    }
+    return ChildOwnership.createOnly(desired, useSSA(context), d -> super.create(d, app, context));
   }
 
   /** The child's id without computing desired state. */
