@@ -217,7 +217,7 @@ run_mode() {
     END {
       for (c in seen) { d = b[c, rounds] - b[c, 1]; if (d > 0) {
         line = sprintf("%+10d ", d); for (i = 1; i <= rounds; i++) line = line sprintf(" %7d", n[c, i]); print line "  " c } }
-    }' "${files[@]}" | sort -rn | head -10
+    }' "${files[@]}" | sort -rn | awk 'NR <= 10'  # not head: with pipefail its early exit fails the script
   awk 'NR == 1 { f = $1 } { l = $1 } END { printf "heap after full GC, round 1 -> last round: %+.1f MB\n", (l - f) / 1024 }' "$WORK/heap-$mode"
   echo "operator log: $(grep -c '"level":"ERROR"' "$WORK/operator-$mode.log" || true) ERROR lines, $(grep -c '"level":"WARN"' "$WORK/operator-$mode.log" || true) WARN lines"
   stop_operator
