@@ -116,7 +116,7 @@ elif mode == "rbac":
             if res & {"pods"} and not verbs <= {"list", "watch"}:
                 bad.append("pod access beyond list/watch in " + where)
             # delete only for children that must go before their app does (precondition unmet).
-            if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "serviceaccounts", "cronjobs"}:
+            if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "cronjobs"}:
                 bad.append("delete beyond the conditional children in " + where)
             if res & {"jobs"} and verbs - {"list", "watch"}:
                 bad.append("Jobs beyond list/watch in " + where)

@@ -306,7 +306,7 @@ k apply -f "$root/examples/00-namespace.yaml" -f "$root/examples/where2eat.yaml"
   -f "$root/examples/landing-page.yaml" >/dev/null
 for child in serviceaccount/where2eat configmap/where2eat-auth-proxy secret/where2eat-session-keys \
   deployment/where2eat service/where2eat networkpolicy/where2eat ingress/where2eat \
-  serviceaccount/where2eat-purge configmap/where2eat-purge secret/where2eat-purge-token cronjob/where2eat-purge; do
+  configmap/where2eat-purge secret/where2eat-purge-token cronjob/where2eat-purge; do
   eventually 60 "child $child created and labelled managed-by=microapp-operator" managed "$app_ns" "${child%%/*}" "${child#*/}"
 done
 eventually 30 "status written: where2eat AuthEnforced=True" condition "$app_ns" where2eat AuthEnforced True
@@ -360,11 +360,11 @@ fi
 k -n "$app_ns" patch microapp where2eat --type json -p '[{"op":"add","path":"/spec/overrides","value":[{"setting":"retention","justification":"e2e: the purge is switched off for a moment"}]}]' >/dev/null
 purge_gone() {
   local kind
-  for kind in cronjob/where2eat-purge serviceaccount/where2eat-purge configmap/where2eat-purge secret/where2eat-purge-token; do
+  for kind in cronjob/where2eat-purge configmap/where2eat-purge secret/where2eat-purge-token; do
     gone "$app_ns" "${kind%%/*}" "${kind#*/}" || { echo "$kind still there"; return 1; }
   done
 }
-eventually 60 "a retention override removes the purge CronJob, ServiceAccount, ConfigMap, token (delete)" purge_gone
+eventually 60 "a retention override removes the purge CronJob, ConfigMap, token (delete)" purge_gone
 k -n "$app_ns" patch microapp where2eat --type json -p '[{"op":"remove","path":"/spec/overrides"}]' >/dev/null
 eventually 60 "removing the override brings the purge CronJob back" exists "$app_ns" cronjob where2eat-purge
 check "landing (retention override in the example) has no purge CronJob" gone "$app_ns" cronjob landing-purge
@@ -408,6 +408,7 @@ denied delete namespaces
 denied create pods -n "$app_ns"
 denied create pods --subresource=exec -n "$app_ns"
 denied create serviceaccounts --subresource=token -n "$app_ns"
+denied delete serviceaccounts -n "$app_ns"
 denied update customresourcedefinitions.apiextensions.k8s.io
 denied delete customresourcedefinitions.apiextensions.k8s.io
 denied update microapps.safedefaults.io -n "$app_ns"
