@@ -344,6 +344,19 @@ class MicroAppReconcilerApiServerTest {
       assertThat(client.resource(mount).dryRun().create().getSpec().getSecrets().getMountPath()).isEqualTo(path);
     }
 
+    // limits of 0 mean no limit: refused, in every spelling of zero
+    for (String zero : List.of("0", "0m", "0.0", "00", "0Mi", "0.000Gi")) {
+      MicroApp noLimit = TestApps.where2eat(ns);
+      noLimit.getSpec().setResources(new io.safedefaults.microapp.api.AppResources());
+      boolean cpu = !zero.endsWith("i");
+      if (cpu) {
+        noLimit.getSpec().getResources().setCpu(zero);
+      } else {
+        noLimit.getSpec().getResources().setMemory(zero);
+      }
+      assertRejected(noLimit, cpu ? "spec.resources.cpu" : "spec.resources.memory", "a limit of 0 means no limit");
+    }
+
     MicroApp shortRetention = TestApps.where2eat(ns);
     shortRetention.getSpec().getRetention().setTtl("0d");
     assertRejected(shortRetention, "spec.retention.ttl", "at least 1d");
