@@ -3,7 +3,6 @@ package io.safedefaults.microapp.sidecar.http;
 import io.vertx.core.MultiMap;
 import java.util.ArrayList;
 import java.util.List;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.stream.Collectors;
 import java.util.Set;
@@ -61,31 +60,17 @@ public final class IdentityHeaders {
   }
 
   static String encode(String value) {
-    StringBuilder b = null;
-    byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
-    for (int i = 0; i < utf8.length; i++) {
-      int c = utf8[i] & 0xff;
-      boolean edge = i == 0 || i == utf8.length - 1;
-      boolean raw = c > 0x20 && c < 0x7f && c != '%' && c != ',' || c == ' ' && !edge;
-      if (raw && b == null) {
-        continue;
-      }
-      if (b == null) {
-        b = new StringBuilder(utf8.length * 3);
-        for (int k = 0; k < i; k++) {
-          b.append((char) utf8[k]);
-        }
-      }
-      if (raw) {
-        b.append((char) c);
-      } else {
-        b.append('%').append(HEX[c >> 4]).append(HEX[c & 0xf]);
-      }
+    StringBuilder b = new StringBuilder(value.length() + 8);
+    PercentEncoding.encode(value, c -> c >= 0x20 && c < 0x7f && c != '%' && c != ',', b);
+    // a space at either end would be trimmed by the app's HTTP parser
+    if (b.length() > 0 && b.charAt(0) == ' ') {
+      b.replace(0, 1, "%20");
     }
-    return b == null ? value : b.toString();
+    if (b.length() > 0 && b.charAt(b.length() - 1) == ' ') {
+      b.replace(b.length() - 1, b.length(), "%20");
+    }
+    return b.toString();
   }
-
-  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
   static String canonical(String name) {
     return name.toLowerCase(Locale.ROOT).replace('_', '-');

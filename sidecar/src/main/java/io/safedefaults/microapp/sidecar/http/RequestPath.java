@@ -180,23 +180,8 @@ public record RequestPath(String path, String forwardTarget) {
 
   /** pchar (RFC 3986) stays as is; everything else, ';' and '%' included, is percent-encoded. */
   private static void encodeSegment(String seg, StringBuilder out) {
-    for (int i = 0; i < seg.length(); i++) {
-      char c = seg.charAt(i);
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || "-._~!$&'()*+,=:@".indexOf(c) >= 0) {
-        out.append(c);
-      } else {
-        byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-        if (Character.isHighSurrogate(c) && i + 1 < seg.length()) {
-          utf8 = seg.substring(i, i + 2).getBytes(StandardCharsets.UTF_8);
-          i++;
-        }
-        for (byte b : utf8) {
-          out.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xf, 16)))
-              .append(Character.toUpperCase(Character.forDigit(b & 0xf, 16)));
-        }
-      }
-    }
+    PercentEncoding.encode(seg, c -> (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || "-._~!$&'()*+,=:@".indexOf(c) >= 0, out);
   }
 
   private static int hex(char c) {
