@@ -142,23 +142,21 @@ final class Gatekeeper {
         ex.limit.writeHeaders(rsp.headers());
       }
     });
-    boolean close = StrictHttp.mustClose(req);
+    StrictHttp.Refusal refusal = StrictHttp.check(req);
+    boolean close = refusal != null || StrictHttp.mustClose(req);
     rsp.endHandler(v -> {
       finish(ex);
       if (close) {
         req.connection().close();
       }
     });
-    StrictHttp.Refusal refusal = StrictHttp.check(req);
-    if (refusal != null) {
-      ex.outcome = "bad_request";
-      rsp.putHeader("Connection", "close");
-      Replies.json(req, refusal.status(), refusal.error(), refusal.message());
-      req.connection().close();
-      return;
-    }
     if (close) {
       rsp.putHeader("Connection", "close");
+    }
+    if (refusal != null) {
+      ex.outcome = "bad_request";
+      Replies.json(req, refusal.status(), refusal.error(), refusal.message());
+      return;
     }
     try {
       ex.path = RequestPath.parse(req.uri());
