@@ -94,7 +94,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final Workflow<MicroApp> workflow;
   /** The Ingress alone, reconciled after every other child: see reconcile(). */
   private final Workflow<MicroApp> exposure;
-  private static final String CHILDREN_APPLIED = "children-applied";
+  /** Set by converge(): the app may be exposed and every other child applied. */
+  private static final String EXPOSE = "expose";
   /** The last failure per app that threw, for backoff and for logging each cause once. */
   private record Failure(String cause, int attempts) {}
   private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
@@ -170,8 +171,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     // half-secured app on the internet, nor one exposed without its purge. Otherwise it is deleted.
     this.exposure = new WorkflowBuilder<MicroApp>()
         .addDependentResourceAndConfigure(ingress)
-        .withReconcilePrecondition((dr, app, ctx) -> AppPlan.resolve((MicroApp) app, config).exposed()
-            && ctx.managedWorkflowAndDependentResourceContext().get(CHILDREN_APPLIED, Boolean.class).orElse(false))
+        .withReconcilePrecondition((dr, app, ctx) ->
+            ctx.managedWorkflowAndDependentResourceContext().get(EXPOSE, Boolean.class).orElse(false))
         .withThrowExceptionFurther(false)
         .build();
   }
@@ -241,7 +242,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   public UpdateControl<MicroApp> reconcile(MicroApp app, Context<MicroApp> context) {
     String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
     try {
-      UpdateControl<MicroApp> control = converge(app, context);
+      UpdateControl<MicroApp> control = converge(app, key, context);
       failures.remove(key);
       return control;
     } catch (RuntimeException e) {
@@ -256,11 +257,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
    */
   @Override
   public ErrorStatusUpdateControl<MicroApp> updateErrorStatus(MicroApp app, Context<MicroApp> context, Exception e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof KubernetesClientException k && k.getCode() == 404) {
-        LOG.debug("{}/{} was deleted while it was reconciled", app.getMetadata().getNamespace(), app.getMetadata().getName());
-        return ErrorStatusUpdateControl.<MicroApp>noStatusUpdate().withNoRetry();
-      }
+    if (causes(e).anyMatch(t -> t instanceof KubernetesClientException k && k.getCode() == 404)) {
+      LOG.debug("{}/{} was deleted while it was reconciled", app.getMetadata().getNamespace(), app.getMetadata().getName());
+      return ErrorStatusUpdateControl.<MicroApp>noStatusUpdate().withNoRetry();
     }
     return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
@@ -291,19 +290,16 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (Objects.equals(app.getStatus(), status)) {
       return UpdateControl.<MicroApp>noUpdate().rescheduleAfter(backoff);
     }
-    MicroApp patch = new MicroApp();
-    patch.setMetadata(new ObjectMetaBuilder().withName(app.getMetadata().getName())
-        .withNamespace(app.getMetadata().getNamespace()).build());
-    patch.setStatus(status);
-    return UpdateControl.patchStatus(patch).rescheduleAfter(backoff);
+    return UpdateControl.patchStatus(statusPatch(app, status)).rescheduleAfter(backoff);
   }
 
-  private UpdateControl<MicroApp> converge(MicroApp app, Context<MicroApp> context) {
+  private UpdateControl<MicroApp> converge(MicroApp app, String key, Context<MicroApp> context) {
     AppPlan plan = AppPlan.resolve(app, config);
     Optional<ApplyError> error = Optional.empty();
     if (!plan.fatal()) {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
-      context.managedWorkflowAndDependentResourceContext().put(CHILDREN_APPLIED, result.getErroredDependents().isEmpty());
+      context.managedWorkflowAndDependentResourceContext()
+          .put(EXPOSE, plan.exposed() && result.getErroredDependents().isEmpty());
       @SuppressWarnings("rawtypes")
       Map<DependentResource, Exception> errors = new java.util.LinkedHashMap<>(result.getErroredDependents());
       errors.putAll(exposure.reconcile(app, context).getErroredDependents());
@@ -316,7 +312,6 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       }
       error = describe(errors);
       // Logged when it first happens or changes, not on every retry; status carries it meanwhile.
-      String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
       ApplyError last = error.isPresent() ? applyErrors.put(key, error.get()) : applyErrors.remove(key);
       error.filter(e -> "ApplyFailed".equals(e.reason()) && !e.equals(last))
           .ifPresent(e -> LOG.warn("{}: {}", key, e.message()));
@@ -363,14 +358,17 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
           : UpdateControl.noUpdate();
     }
     announce(app, plan, status, new EventRecorder(context.getClient()));
-    MicroApp patch = new MicroApp();
-    patch.setMetadata(new ObjectMetaBuilder()
-        .withName(app.getMetadata().getName())
-        .withNamespace(app.getMetadata().getNamespace())
-        .build());
-    patch.setStatus(status);
-    UpdateControl<MicroApp> control = UpdateControl.patchStatus(patch);
+    UpdateControl<MicroApp> control = UpdateControl.patchStatus(statusPatch(app, status));
     return error.isPresent() ? control.rescheduleAfter(Duration.ofSeconds(30)) : control;
+  }
+
+  /** Only the app's name and the status: a server-side apply of the status owns nothing else. */
+  private static MicroApp statusPatch(MicroApp app, MicroAppStatus status) {
+    MicroApp patch = new MicroApp();
+    patch.setMetadata(new ObjectMetaBuilder().withName(app.getMetadata().getName())
+        .withNamespace(app.getMetadata().getNamespace()).build());
+    patch.setStatus(status);
+    return patch;
   }
 
   static List<CheckResult> checks(AppPlan plan, Observed observed, Unsealer.Unsealed unsealed) {
@@ -440,14 +438,14 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   static boolean namespaceTerminating(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof KubernetesClientException k && k.getStatus() != null && k.getStatus().getDetails() != null
-          && k.getStatus().getDetails().getCauses() != null
-          && k.getStatus().getDetails().getCauses().stream().anyMatch(c -> "NamespaceTerminating".equals(c.getReason()))) {
-        return true;
-      }
-    }
-    return false;
+    return causes(e).anyMatch(t -> t instanceof KubernetesClientException k && k.getStatus() != null
+        && k.getStatus().getDetails() != null && k.getStatus().getDetails().getCauses() != null
+        && k.getStatus().getDetails().getCauses().stream().anyMatch(c -> "NamespaceTerminating".equals(c.getReason())));
+  }
+
+  /** {@code e} and its causes, outermost first. */
+  private static java.util.stream.Stream<Throwable> causes(Throwable e) {
+    return java.util.stream.Stream.iterate(e, java.util.Objects::nonNull, Throwable::getCause);
   }
 
   @SuppressWarnings("rawtypes")
@@ -457,10 +455,10 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     }
     // The same failure must read the same on every reconcile, or status would be rewritten each time.
     var first = errors.entrySet().stream().min(Comparator.comparing(en -> en.getKey().name())).orElseThrow();
-    Throwable e = first.getValue();
-    while (e.getCause() != null && !(e instanceof KubernetesClientException) && !(e instanceof ChildOwnership.NameTaken)) {
-      e = e.getCause();
-    }
+    // the API's answer or our refusal, wherever in the chain; else the innermost cause
+    Throwable e = causes(first.getValue())
+        .filter(t -> t instanceof KubernetesClientException || t instanceof ChildOwnership.NameTaken)
+        .findFirst().orElseGet(() -> causes(first.getValue()).reduce((outer, inner) -> inner).orElseThrow());
     if (e instanceof ChildOwnership.NameTaken taken) {
       return Optional.of(new ApplyError("NameTaken", taken.getMessage()));
     }
