@@ -196,6 +196,12 @@ the fix.
   value: {{ include "microapp-operator.limits" .Values.bounds.maxLimits | quote }}
 - name: MICROAPP_ALLOWED_OVERRIDES
   value: {{ .Values.bounds.allowedOverrides | default (list "none") | join "," | quote }}
+- name: MICROAPP_ALLOWED_HOST_SUFFIXES
+  value: {{ .Values.bounds.allowedHostSuffixes | default list | join "," | quote }}
+- name: MICROAPP_ALLOWED_ISSUERS
+  value: {{ .Values.bounds.allowedIssuers | default list | join "," | quote }}
+- name: MICROAPP_MAX_APP_RESOURCES
+  value: {{ printf "%s,%s" .Values.bounds.maxAppResources.cpu .Values.bounds.maxAppResources.memory | quote }}
 - name: MICROAPP_RUN_AS_USER
   value: {{ .Values.defaults.runAsUser | quote }}
 {{- with .Values.operator.javaOptions }}

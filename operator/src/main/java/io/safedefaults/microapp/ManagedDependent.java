@@ -8,7 +8,6 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernete
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.policy.AppPlan;
-import io.safedefaults.microapp.policy.OperatorConfig;
 import java.util.Optional;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -20,26 +19,31 @@ import java.util.function.Function;
  * objects it does not manage.
  */
 public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDependentResource<R, MicroApp> {
-  private final OperatorConfig config;
+  /** Key of the app's plan in the reconcile context: resolved once per reconcile by the reconciler. */
+  public static final String PLAN = "plan";
   private final BiFunction<MicroApp, AppPlan, R> desired;
   private final Function<MicroApp, String> nameOf;
 
-  public ManagedDependent(Class<R> type, String name, OperatorConfig config,
+  public ManagedDependent(Class<R> type, String name,
       Function<MicroApp, String> nameOf, BiFunction<MicroApp, AppPlan, R> desired) {
     super(type, name);
-    this.config = config;
     this.nameOf = nameOf;
     this.desired = desired;
   }
 
   /** For subclasses whose desired state needs more than the plan: they override desired(app, context). */
-  protected ManagedDependent(Class<R> type, String name, OperatorConfig config, Function<MicroApp, String> nameOf) {
-    this(type, name, config, nameOf, null);
+  protected ManagedDependent(Class<R> type, String name, Function<MicroApp, String> nameOf) {
+    this(type, name, nameOf, null);
   }
 
   @Override
   protected R desired(MicroApp app, Context<MicroApp> context) {
-    return desired.apply(app, AppPlan.resolve(app, config));
+    return desired.apply(app, plan(context));
+  }
+
+  /** The plan the reconciler resolved for this reconcile (the app against its namespace's policy). */
+  public static AppPlan plan(Context<MicroApp> context) {
+    return context.managedWorkflowAndDependentResourceContext().getMandatory(PLAN, AppPlan.class);
   }
 
   /** Only an object this app owns is its child; see ChildOwnership. */

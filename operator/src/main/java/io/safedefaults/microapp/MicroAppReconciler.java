@@ -88,7 +88,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       "SidecarConfigPending", "EdgeLimitsPending", "IngressPending", "ServiceAccountPending", "PodNotRestricted",
       "NetworkPolicyPending", "SecretPending", "PurgePending");
 
-  private final OperatorConfig config;
+  /** The policy of a namespace: the operator's flags merged with the MicroAppPolicies selecting it. */
+  private final java.util.function.Function<String, OperatorConfig> policies;
+  private final io.safedefaults.microapp.hosts.HostClaims hostClaims;
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
   private final Workflow<MicroApp> workflow;
@@ -117,52 +119,67 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final java.time.Clock clock;
   /** Reconciles the apps with sealed values when the cluster's sealing keys come or go. */
   private final SimpleInboundEventSource<MicroApp> sealingKeys = new SimpleInboundEventSource<>("sealing-keys");
+  /** Reconciles the apps of namespaces whose policy changed (PolicyWatch). */
+  private final SimpleInboundEventSource<MicroApp> policyChanges = new SimpleInboundEventSource<>("policies");
   private volatile io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<MicroApp> apps;
 
   public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor) {
     this(config, metrics, decryptor, Duration.ofDays(30), java.time.Clock.systemUTC());
   }
 
-  /** @param sessionKeyRotation age of an app's primary session key before a new one (--key-rotation-days) */
+  /** One policy for every namespace; host claims in the namespace "default" (tests). */
   public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor,
       Duration sessionKeyRotation, java.time.Clock clock) {
+    this(ns -> config, new io.safedefaults.microapp.hosts.HostClaims("default"), metrics, decryptor,
+        sessionKeyRotation, clock);
+  }
+
+  /**
+   * @param policies the policy of each namespace (PolicyWatch)
+   * @param hostClaims who holds which host, in the operator's namespace
+   * @param sessionKeyRotation age of an app's primary session key before a new one (--key-rotation-days)
+   */
+  public MicroAppReconciler(java.util.function.Function<String, OperatorConfig> policies,
+      io.safedefaults.microapp.hosts.HostClaims hostClaims, OperatorMetrics metrics,
+      Supplier<SealedValueDecryptor> decryptor, Duration sessionKeyRotation, java.time.Clock clock) {
     this.sessionKeyRotation = sessionKeyRotation;
     this.clock = clock;
-    this.config = config;
+    this.policies = policies;
+    this.hostClaims = hostClaims;
     this.metrics = metrics;
     this.decryptor = decryptor;
-    serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account", config,
+    serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account",
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
-    sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config", config,
+    sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config",
         Names::sidecarConfigMap, SidecarConfig::desired);
     sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
-    sealedSecret = new UnsealedSecretDependent(config, decryptor);
-    deployment = new ManagedDependent<>(Deployment.class, "deployment", config,
+    sealedSecret = new UnsealedSecretDependent(decryptor);
+    deployment = new ManagedDependent<>(Deployment.class, "deployment",
         a -> a.getMetadata().getName(), AppDeployment::desired);
-    service = new ManagedDependent<>(Service.class, "service", config,
+    service = new ManagedDependent<>(Service.class, "service",
         a -> a.getMetadata().getName(), (a, p) -> AppService.desired(a));
-    networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy", config,
+    networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy",
         a -> a.getMetadata().getName(), AppNetworkPolicy::desired);
-    ingress = new ManagedDependent<>(Ingress.class, "ingress", config,
+    ingress = new ManagedDependent<>(Ingress.class, "ingress",
         a -> a.getMetadata().getName(), IngressTlsDefault::desired);
-    var purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", config, Names::purge, PurgeJob::config);
+    var purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", Names::purge, PurgeJob::config);
     var purgeToken = new GeneratedSecretDependent("purge-token", Names::purgeToken, PurgeJob::token);
-    purgeCronJob = new ManagedDependent<>(CronJob.class, "purge-cronjob", config, Names::purge, PurgeJob::cronJob);
-    Condition<?, MicroApp> purgeScheduled = (dr, app, ctx) -> AppPlan.resolve(app, config).retention().scheduled();
+    purgeCronJob = new ManagedDependent<>(CronJob.class, "purge-cronjob", Names::purge, PurgeJob::cronJob);
+    Condition<?, MicroApp> purgeScheduled = (dr, app, ctx) -> ManagedDependent.plan(ctx).retention().scheduled();
     this.workflow = new WorkflowBuilder<MicroApp>()
         .addDependentResource(serviceAccount)
         .addDependentResource(sidecarConfig)
         .addDependentResource(sessionKeys)
         .addDependentResource(networkPolicy)
         .addDependentResourceAndConfigure(sealedSecret)
-        .withReconcilePrecondition((dr, app, ctx) -> AppPlan.resolve((MicroApp) app, config).sealed().any())
+        .withReconcilePrecondition((dr, app, ctx) -> ManagedDependent.plan(ctx).sealed().any())
         // Not dependsOn the sealed Secret: an unmet precondition would delete the Deployment too.
         .addDependentResourceAndConfigure(deployment).dependsOn(serviceAccount, sidecarConfig, sessionKeys)
         .addDependentResourceAndConfigure(service).dependsOn(deployment)
         // Checklist 8: the purge and what it needs exist only while a purge is scheduled.
         .addDependentResourceAndConfigure(purgeConfig).withReconcilePrecondition(purgeScheduled)
         .addDependentResourceAndConfigure(purgeToken)
-        .withReconcilePrecondition((dr, app, ctx) -> PurgeJob.usesToken(AppPlan.resolve((MicroApp) app, config)))
+        .withReconcilePrecondition((dr, app, ctx) -> PurgeJob.usesToken(ManagedDependent.plan(ctx)))
         .addDependentResourceAndConfigure(purgeCronJob).dependsOn(serviceAccount, purgeConfig)
         .withReconcilePrecondition(purgeScheduled)
         .withThrowExceptionFurther(false)
@@ -196,6 +213,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
             pod.getMetadata().getLabels().get(Names.PURGE_LABEL), pod.getMetadata().getNamespace())))
         .build(), context));
     sources.add(sealingKeys);
+    sources.add(policyChanges);
     apps = context.getPrimaryCache();
     return sources;
   }
@@ -207,8 +225,17 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   public void sealingKeysChanged() {
     var cache = apps;
     if (cache != null) {
-      cache.list().filter(a -> AppPlan.resolve(a, config).sealed().any())
+      cache.list().filter(a -> AppPlan.resolve(a, policies.apply(a.getMetadata().getNamespace())).sealed().any())
           .forEach(a -> sealingKeys.propagateEvent(ResourceID.fromResource(a)));
+    }
+  }
+
+  /** The policy of these namespaces changed: their apps (and only theirs) are reconciled now. */
+  public void policyChanged(Set<String> namespaces) {
+    var cache = apps;
+    if (cache != null) {
+      cache.list().filter(a -> namespaces.contains(a.getMetadata().getNamespace()))
+          .forEach(a -> policyChanges.propagateEvent(ResourceID.fromResource(a)));
     }
   }
 
@@ -294,7 +321,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   private UpdateControl<MicroApp> converge(MicroApp app, String key, Context<MicroApp> context) {
-    AppPlan plan = AppPlan.resolve(app, config);
+    AppPlan plan = AppPlan.resolve(app, policies.apply(app.getMetadata().getNamespace()), clock.instant());
+    if (!plan.fatal() && plan.host() != null && plan.problems(Problem.Area.HOST).stream().noneMatch(Problem::blocksExposure)) {
+      plan = hostClaims.claim(context.getClient(), app, plan.host()).map(plan::with).orElse(plan);
+    }
+    context.managedWorkflowAndDependentResourceContext().put(ManagedDependent.PLAN, plan);
     Optional<ApplyError> error = Optional.empty();
     if (!plan.fatal()) {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
@@ -303,6 +334,10 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       @SuppressWarnings("rawtypes")
       Map<DependentResource, Exception> errors = new java.util.LinkedHashMap<>(result.getErroredDependents());
       errors.putAll(exposure.reconcile(app, context).getErroredDependents());
+      if (errors.isEmpty()) {
+        // The Ingress now serves only the host the app holds (or nothing): other claims can go.
+        hostClaims.release(context.getClient(), app, plan.exposed() ? plan.host() : heldHost(plan));
+      }
       if (namespaceTerminating(errors)) {
         // The namespace controller is removing the namespace, this app with it: the API refuses new
         // children there, and retrying, warning or counting it as a failure helps nobody.
@@ -318,7 +353,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       rotateSessionKeys(app, context);
     } else {
       // Nothing is written for an app that cannot be planned, and an Ingress left from before goes.
-      exposure.reconcile(app, context);
+      if (exposure.reconcile(app, context).getErroredDependents().isEmpty()) {
+        hostClaims.release(context.getClient(), app, null);
+      }
     }
     // Each dependent picks its own child by name: two Secrets (session keys, sealed values) share a type.
     Observed observed = new Observed(
@@ -351,15 +388,38 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     announced.keySet().retainAll(existing);
     failures.keySet().retainAll(existing);
     applyErrors.keySet().retainAll(existing);
+    hostClaims.retain(cache.list().map(a -> a.getMetadata().getUid()).collect(Collectors.toSet()));
     error.ifPresent(e -> metrics.reconcileError(e.reason()));
 
-    if (Objects.equals(app.getStatus(), status)) {
-      return error.isPresent() ? UpdateControl.<MicroApp>noUpdate().rescheduleAfter(Duration.ofSeconds(30))
-          : UpdateControl.noUpdate();
+    // Looked at again: after a failed apply, while another app holds the host (it may go at any
+    // time; its deletion is no event here), and when an exemption in use expires.
+    Optional<Duration> again = error.isPresent() ? Optional.of(Duration.ofSeconds(30)) : Optional.empty();
+    for (Problem p : plan.problems(Problem.Area.HOST)) {
+      Duration d = "HostSettling".equals(p.reason()) ? Duration.ofSeconds(2)
+          : "HostTaken".equals(p.reason()) ? Duration.ofSeconds(10) : null;
+      if (d != null && again.map(a -> d.compareTo(a) < 0).orElse(true)) {
+        again = Optional.of(d);
+      }
     }
-    announce(app, plan, status, new EventRecorder(context.getClient()));
-    UpdateControl<MicroApp> control = UpdateControl.patchStatus(statusPatch(app, status));
-    return error.isPresent() ? control.rescheduleAfter(Duration.ofSeconds(30)) : control;
+    Optional<Duration> expiry = plan.exemptionExpiry(clock.instant());
+    if (expiry.isPresent() && again.map(a -> expiry.get().compareTo(a) < 0).orElse(true)) {
+      again = expiry;
+    }
+    UpdateControl<MicroApp> control;
+    if (Objects.equals(app.getStatus(), status)) {
+      control = UpdateControl.noUpdate();
+    } else {
+      announce(app, plan, status, new EventRecorder(context.getClient()));
+      control = UpdateControl.patchStatus(statusPatch(app, status));
+    }
+    return again.isPresent() ? control.rescheduleAfter(again.get()) : control;
+  }
+
+  /** The host the app keeps its claim on although it is not exposed (null: none). */
+  private static String heldHost(AppPlan plan) {
+    boolean outside = plan.problems(Problem.Area.HOST).stream()
+        .anyMatch(p -> "HostNotAllowed".equals(p.reason()) && p.blocksExposure());
+    return outside ? null : plan.host();
   }
 
   /** Only the app's name and the status: a server-side apply of the status owns nothing else. */
@@ -379,7 +439,28 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     checks.add(LeastPrivilegeCheck.check(plan, observed));
     checks.add(RetentionCheck.check(plan, observed));
     checks.add(OverridesCheck.check(plan));
+    // A policy in audit mode let these through: the item they belong to fails, nothing is blocked.
+    for (Problem p : plan.problems()) {
+      CheckResult.Item item = auditedItem(p);
+      if (p.audited() && item != null) {
+        checks.replaceAll(c -> c.item() == item && c.outcome() != CheckResult.Outcome.FAILED
+            ? CheckResult.failed(item, p.reason(), p.message()) : c);
+      }
+    }
     return checks;
+  }
+
+  private static CheckResult.Item auditedItem(Problem p) {
+    return switch (p.area()) {
+      case AUTH -> "SessionTTLTooLong".equals(p.reason()) ? CheckResult.Item.SHORT_SESSIONS
+          : CheckResult.Item.SIGN_IN_REQUIRED;
+      case RATE_LIMIT -> CheckResult.Item.RATE_LIMITS;
+      case LEAST_PRIVILEGE -> CheckResult.Item.LEAST_PRIVILEGE;
+      case RETENTION -> CheckResult.Item.MINIMAL_RETENTION;
+      case OVERRIDES -> CheckResult.Item.SAFE_OVERRIDES;
+      case HOST -> CheckResult.Item.TLS_AND_HSTS;
+      default -> null;
+    };
   }
 
   /** Events and audit records for conditions whose status changed. */

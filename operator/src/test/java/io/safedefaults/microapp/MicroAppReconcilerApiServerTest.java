@@ -50,6 +50,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -125,6 +126,16 @@ class MicroAppReconcilerApiServerTest {
     ns = "t-" + UUID.randomUUID().toString().substring(0, 8);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
         .addToLabels("pod-security.kubernetes.io/enforce", "restricted").endMetadata().build()).create();
+  }
+
+  /**
+   * Every test's app uses the same host: the previous test's apps (and their Ingresses, which no
+   * garbage collector removes here) go, so the host passes on as it would in a cluster.
+   */
+  @AfterEach
+  void releaseHosts() {
+    client.resources(MicroApp.class).inNamespace(ns).delete();
+    client.network().v1().ingresses().inNamespace(ns).delete();
   }
 
   @Test

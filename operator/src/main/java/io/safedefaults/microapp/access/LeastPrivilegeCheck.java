@@ -34,8 +34,12 @@ public final class LeastPrivilegeCheck {
       return CheckResult.relaxed(LEAST_PRIVILEGE, "AllNamespacesByOverride",
           "every namespace may reach the sidecar port: " + plan.relaxed().get(Setting.NETWORK_POLICY));
     }
+    var r = plan.appResources();
+    boolean bounded = !plan.problems(io.safedefaults.microapp.policy.Problem.Area.LEAST_PRIVILEGE).isEmpty();
     return CheckResult.passed(LEAST_PRIVILEGE, "LeastPrivilege",
-        "own ServiceAccount without token, restricted pods, default-deny ingress except the sidecar port");
+        "own ServiceAccount without token, restricted pods, default-deny ingress except the sidecar port; app"
+            + " container cpu " + r.cpuLimit() + ", memory " + r.memory()
+            + (bounded ? " (the maximum of " + plan.config().source() + ")" : ""));
   }
 
   static boolean admitsOnlySidecar(NetworkPolicy np) {

@@ -80,6 +80,21 @@ public class PolicyOptions {
           + " default CAs. Read once at start (env MICROAPP_OIDC_CA_FILE).")
   String oidcCaFile;
 
+  @Option(names = "--allowed-host-suffixes", split = ",", defaultValue = "${env:MICROAPP_ALLOWED_HOST_SUFFIXES}",
+      description = "Host domains apps may use, e.g. apps.example.com (a host equals one or ends with '.' and one);"
+          + " unset: any host. MicroAppPolicies may set their own per namespace (env MICROAPP_ALLOWED_HOST_SUFFIXES).")
+  List<String> allowedHostSuffixes;
+
+  @Option(names = "--allowed-issuers", split = ",", defaultValue = "${env:MICROAPP_ALLOWED_ISSUERS}",
+      description = "OIDC issuers private and organization apps may sign in with (exact https URLs); unset: any"
+          + " (env MICROAPP_ALLOWED_ISSUERS).")
+  List<String> allowedIssuers;
+
+  @Option(names = "--max-app-resources", defaultValue = "${env:MICROAPP_MAX_APP_RESOURCES:-4,8Gi}",
+      description = "The most CPU and memory an app container may have, request and limit: cpu,memory"
+          + " (env MICROAPP_MAX_APP_RESOURCES).")
+  String maxAppResources;
+
   public OperatorConfig toConfig() {
     return OperatorConfig.builder()
         .sidecarImage(sidecarImage)
@@ -97,6 +112,9 @@ public class PolicyOptions {
         .trustedProxyCidrs(trustedProxyCidrs == null ? List.of()
             : trustedProxyCidrs.stream().map(String::trim).filter(s -> !s.isEmpty()).toList())
         .oidcCaBundle(oidcCaBundle(oidcCaFile, Instant.now()))
+        .allowedHostSuffixes(list(allowedHostSuffixes))
+        .allowedIssuers(list(allowedIssuers))
+        .maxAppResources(quantities("--max-app-resources", maxAppResources))
         .build();
   }
 
@@ -116,6 +134,21 @@ public class PolicyOptions {
     } catch (java.nio.file.InvalidPathException e) {
       throw new IllegalArgumentException("--oidc-ca-file: '" + file + "' is not a file path");
     }
+  }
+
+  /** A comma list from a flag; nothing given: null (no restriction). */
+  private static List<String> list(List<String> values) {
+    List<String> out = values == null ? List.of()
+        : values.stream().map(String::trim).filter(v -> !v.isEmpty()).toList();
+    return out.isEmpty() ? null : out;
+  }
+
+  static OperatorConfig.Quantities quantities(String flag, String text) {
+    String[] parts = text.split(",");
+    if (parts.length != 2) {
+      throw new IllegalArgumentException(flag + ": '" + text + "' must be cpu,memory such as 4,8Gi");
+    }
+    return new OperatorConfig.Quantities(parts[0].trim(), parts[1].trim());
   }
 
   static Duration duration(String flag, String text) {

@@ -183,8 +183,13 @@ public final class RunCommand implements Callable<Integer> {
     }, 5, 5, TimeUnit.MINUTES);
     OperatorMetrics metrics = new OperatorMetrics(registry);
     metrics.sealingKeysAvailable(keys::available);
-    MicroAppReconciler reconciler = new MicroAppReconciler(config, metrics, keys::decryptor,
+    // Read before any app is planned: an app must never be planned against a partial policy view.
+    io.safedefaults.microapp.runtime.PolicyWatch policies =
+        new io.safedefaults.microapp.runtime.PolicyWatch(client, config).start();
+    MicroAppReconciler reconciler = new MicroAppReconciler(policies,
+        new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
         Duration.ofDays(keyRotationDays), Clock.systemUTC());
+    policies.onChange(reconciler::policyChanged);
     operator.register(reconciler, o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
       if (!watched.isEmpty()) {

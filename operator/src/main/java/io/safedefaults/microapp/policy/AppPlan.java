@@ -43,6 +43,7 @@ public record AppPlan(
     List<Problem> problems,
     SealedNames sealed,
     Retention retention,
+    OperatorConfig.Resources appResources,
     OperatorConfig config) {
 
   /**
@@ -71,6 +72,15 @@ public record AppPlan(
   private static final Pattern TTL = Pattern.compile("^(?:(\\d+)h)?(?:(\\d+)m)?$");
 
   public static AppPlan resolve(MicroApp app, OperatorConfig config) {
+    return resolve(app, config, java.time.Instant.now());
+  }
+
+  /**
+   * @param config the policy of the app's namespace (the flags merged with the MicroAppPolicies
+   *     selecting it, PolicyMerge)
+   * @param now decides which exemptions have expired
+   */
+  public static AppPlan resolve(MicroApp app, OperatorConfig config, java.time.Instant now) {
     MicroAppSpec spec = app.getSpec() == null ? new MicroAppSpec() : app.getSpec();
     AuthSpec auth = spec.getAuth() == null ? new AuthSpec() : spec.getAuth();
     String name = app.getMetadata().getName();
@@ -88,18 +98,38 @@ public record AppPlan(
               + " digits and '-', starting with a letter", true));
     }
 
+    boolean audit = config.mode() == OperatorConfig.Mode.AUDIT;
     Map<Setting, String> relaxed = new EnumMap<>(Setting.class);
     List<DefaultOverride> overrides = spec.getOverrides() == null ? List.of() : spec.getOverrides();
+    String namespace = app.getMetadata().getNamespace();
+    List<OperatorConfig.Exemption> exemptions = config.exemptions().stream()
+        .filter(e -> e.namespace().equals(namespace) && e.app().equals(name)).toList();
     for (int i = 0; i < overrides.size(); i++) {
       DefaultOverride o = overrides.get(i);
       if (o.getSetting() == null) {
         continue; // the schema requires it; nothing to relax
       }
+      Optional<OperatorConfig.Exemption> exempt = exemptions.stream()
+          .filter(e -> e.settings().contains(o.getSetting()) && e.expires().isAfter(now)).findFirst();
+      Optional<OperatorConfig.Exemption> expired = exemptions.stream()
+          .filter(e -> e.settings().contains(o.getSetting()) && !e.expires().isAfter(now)).findFirst();
+      String field = "spec.overrides[" + i + "]: ";
       if (config.allowedOverrides().contains(o.getSetting())) {
         relaxed.put(o.getSetting(), o.getJustification());
+      } else if (exempt.isPresent()) {
+        relaxed.put(o.getSetting(), o.getJustification() + " [exempted by policy " + exempt.get().policy()
+            + " until " + exempt.get().expires() + "]");
+      } else if (audit) {
+        relaxed.put(o.getSetting(), o.getJustification());
+        problems.add(Problem.audit(Problem.Area.OVERRIDES, "OverrideNotAllowed", AUDIT + field + config.source()
+            + " does not allow relaxing " + o.getSetting().wireName() + "; applied because it audits only"));
+      } else if (expired.isPresent()) {
+        problems.add(new Problem(Problem.Area.OVERRIDES, "ExemptionExpired", field + "the exemption for "
+            + o.getSetting().wireName() + " granted by policy " + expired.get().policy() + " expired at "
+            + expired.get().expires() + "; remove the override or ask your platform team to renew it", true));
       } else {
         problems.add(new Problem(Problem.Area.OVERRIDES, "OverrideNotAllowed",
-            "spec.overrides[" + i + "]: the cluster policy does not allow relaxing " + o.getSetting().wireName()
+            field + config.source() + " does not allow relaxing " + o.getSetting().wireName()
                 + "; remove the override or ask your platform team to allow it", true));
       }
     }
@@ -116,6 +146,14 @@ public record AppPlan(
               + " OIDC provider's URL, e.g. https://login.example.com/realms/acme", true));
     }
 
+    if (issuer != null && visibility != Visibility.PUBLIC && !config.allowsIssuer(issuer)) {
+      problems.add(new Problem(Problem.Area.AUTH, "IssuerNotAllowed", (audit ? AUDIT : "") + "the issuer " + issuer
+          + (auth.getIssuer() == null ? " (the operator's default)" : " (spec.auth.issuer)") + " is not one "
+          + config.source() + " allows for signed-in apps: " + listOrNone(config.allowedIssuers())
+          + (audit ? "; signing in there is allowed because the policy audits only"
+              : "; use one of them, or ask your platform team to add yours"), !audit, audit));
+    }
+
     Duration ttl = config.defaultSessionTtl();
     if (auth.getSessionTTL() != null) {
       Optional<Duration> parsed = parseTtl(auth.getSessionTTL());
@@ -128,16 +166,30 @@ public record AppPlan(
       }
     }
     if (ttl.compareTo(config.maxSessionTtl()) > 0 && !relaxed.containsKey(Setting.SESSION_TTL)) {
-      problems.add(new Problem(Problem.Area.AUTH, "SessionTTLTooLong",
-          "spec.auth.sessionTTL " + format(ttl) + " is longer than the cluster maximum " + format(config.maxSessionTtl())
-              + "; sessions last " + format(config.maxSessionTtl()) + " until you shorten it or add a justified"
-              + " sessionTTL override", false));
-      ttl = config.maxSessionTtl();
+      if (audit) {
+        problems.add(Problem.audit(Problem.Area.AUTH, "SessionTTLTooLong", AUDIT + "spec.auth.sessionTTL "
+            + format(ttl) + " is longer than the maximum " + format(config.maxSessionTtl()) + " of " + config.source()
+            + "; applied because the policy audits only"));
+      } else {
+        problems.add(new Problem(Problem.Area.AUTH, "SessionTTLTooLong",
+            "spec.auth.sessionTTL " + format(ttl) + " is longer than the maximum " + format(config.maxSessionTtl())
+                + " of " + config.source() + "; sessions last " + format(config.maxSessionTtl())
+                + " until you shorten it or add a justified sessionTTL override", false));
+        ttl = config.maxSessionTtl();
+      }
+    }
+    if (ttl.compareTo(Duration.ofHours(24)) > 0) {
+      ttl = Duration.ofHours(24); // no policy or override makes a session outlive a day
     }
 
-    OperatorConfig.Limits limits = resolveLimits(spec.getRateLimit(), config, relaxed, problems);
+    OperatorConfig.Limits limits = resolveLimits(spec.getRateLimit(), config, relaxed, audit, problems);
 
     String host = spec.getHost();
+    if (host != null && !config.allowsHost(host)) {
+      problems.add(new Problem(Problem.Area.HOST, "HostNotAllowed", (audit ? AUDIT : "") + "spec.host " + host
+          + " is outside the domains " + config.source() + " allows: " + listOrNone(config.allowedHostSuffixes())
+          + (audit ? "; exposed because the policy audits only" : "; use a host under one of them"), !audit, audit));
+    }
     if (host != null && config.clusterIssuer() == null) {
       problems.add(new Problem(Problem.Area.TLS, "ClusterIssuerMissing",
           "spec.host is set but the operator has no cert-manager cluster issuer (--cluster-issuer), so no"
@@ -146,6 +198,7 @@ public record AppPlan(
 
     // Resolved before the record is built: it adds to problems, which the record copies.
     Retention retention = resolveRetention(app, spec, config, relaxed, problems);
+    OperatorConfig.Resources resources = resolveResources(spec.getResources(), config, audit, problems);
     return new AppPlan(
         name,
         app.getMetadata().getNamespace(),
@@ -165,7 +218,50 @@ public record AppPlan(
         List.copyOf(problems),
         sealedNames(spec, auth),
         retention,
+        resources,
         config);
+  }
+
+  private static final String AUDIT = "audit: ";
+
+  private static String listOrNone(List<String> allowed) {
+    return allowed.isEmpty() ? "none (the policies selecting this namespace have no value in common)"
+        : String.join(", ", allowed);
+  }
+
+  /**
+   * The app container's CPU (request and limit) and memory: what the app asks for or the policy's
+   * default, within the policy's maximum. Enforced: the maximum applies; audited: what was asked.
+   */
+  private static OperatorConfig.Resources resolveResources(io.safedefaults.microapp.api.AppResources asked,
+      OperatorConfig config, boolean audit, List<Problem> problems) {
+    OperatorConfig.Resources d = config.appResources();
+    OperatorConfig.Quantities max = config.maxAppResources();
+    String cpu = asked == null ? null : asked.getCpu();
+    String memory = asked == null || asked.getMemory() == null ? d.memory() : asked.getMemory();
+    String cpuRequest = cpu == null ? d.cpuRequest() : cpu;
+    String cpuLimit = cpu == null ? d.cpuLimit() : cpu;
+    List<String> over = new ArrayList<>();
+    if (Quantity.exceeds(cpuLimit, max.cpu())) {
+      over.add("cpu " + cpuLimit + " is above the maximum " + max.cpu());
+      if (!audit) {
+        cpuLimit = max.cpu();
+        cpuRequest = Quantity.min(cpuRequest, max.cpu());
+      }
+    }
+    if (Quantity.exceeds(memory, max.memory())) {
+      over.add("memory " + memory + " is above the maximum " + max.memory());
+      if (!audit) {
+        memory = max.memory();
+      }
+    }
+    if (!over.isEmpty()) {
+      problems.add(new Problem(Problem.Area.LEAST_PRIVILEGE, "ResourcesAboveMaximum", (audit ? AUDIT : "")
+          + "spec.resources: " + String.join(", ", over) + " of " + config.source()
+          + (audit ? "; what was asked applies because the policy audits only"
+              : "; the maximum applies until you lower it"), false, audit));
+    }
+    return new OperatorConfig.Resources(cpuRequest, cpuLimit, memory);
   }
 
   private static Retention resolveRetention(MicroApp app, MicroAppSpec spec, OperatorConfig config,
@@ -176,10 +272,12 @@ public record AppPlan(
       days = Integer.parseInt(r.getTtl().substring(0, r.getTtl().length() - 1));
     }
     if (days > config.maxRetentionDays()) {
-      problems.add(new Problem(Problem.Area.RETENTION, "RetentionTooLong",
-          "spec.retention.ttl " + days + "d is longer than the cluster maximum " + config.maxRetentionDays()
-              + "d; data older than " + config.maxRetentionDays() + "d is purged until you shorten it", false));
-      days = config.maxRetentionDays();
+      boolean audit = config.mode() == OperatorConfig.Mode.AUDIT;
+      problems.add(new Problem(Problem.Area.RETENTION, "RetentionTooLong", (audit ? AUDIT : "")
+          + "spec.retention.ttl " + days + "d is longer than the maximum " + config.maxRetentionDays() + "d of "
+          + config.source() + (audit ? "; applied because the policy audits only"
+              : "; data older than " + config.maxRetentionDays() + "d is purged until you shorten it"), false, audit));
+      days = audit ? days : config.maxRetentionDays();
     }
     boolean off = relaxed.containsKey(Setting.RETENTION);
     PurgeSpec purge = r.getPurge();
@@ -226,6 +324,23 @@ public record AppPlan(
     return issuer == null ? null : config.oidcCaBundle();
   }
 
+  /** This plan with one more problem (one found outside the spec, such as another app holding the host). */
+  public AppPlan with(Problem problem) {
+    List<Problem> all = new ArrayList<>(problems);
+    all.add(0, problem);
+    return new AppPlan(name, namespace, port, host, visibility, issuer, clientId, allowedGroups, allowedEmailDomains,
+        adminPaths, mfaOnAdminPaths, sessionTtl, limits, networkPolicyRelaxed, relaxed, List.copyOf(all), sealed,
+        retention, appResources, config);
+  }
+
+  /** Time until the first exemption this app uses expires, if it uses one. */
+  public Optional<Duration> exemptionExpiry(java.time.Instant now) {
+    return config.exemptions().stream()
+        .filter(e -> e.namespace().equals(namespace) && e.app().equals(name) && e.expires().isAfter(now)
+            && e.settings().stream().anyMatch(relaxed::containsKey))
+        .map(e -> Duration.between(now, e.expires()).plusSeconds(1)).min(Duration::compareTo);
+  }
+
   /** True when the app may be reachable from outside the cluster: a host and nothing blocking. */
   public boolean exposed() {
     return host != null && problems.stream().noneMatch(Problem::blocksExposure);
@@ -250,27 +365,30 @@ public record AppPlan(
     return problems.stream().filter(p -> p.area() == area).toList();
   }
 
-  private static OperatorConfig.Limits resolveLimits(
-      RateLimitSpec spec, OperatorConfig config, Map<Setting, String> relaxed, List<Problem> problems) {
+  private static OperatorConfig.Limits resolveLimits(RateLimitSpec spec, OperatorConfig config,
+      Map<Setting, String> relaxed, boolean audit, List<Problem> problems) {
     OperatorConfig.Limits d = config.defaultLimits();
     OperatorConfig.Limits max = config.maxLimits();
     Integer ipRpm = spec != null && spec.getPerIP() != null ? spec.getPerIP().getRequestsPerMinute() : null;
     Integer ipBurst = spec != null && spec.getPerIP() != null ? spec.getPerIP().getBurstPerSecond() : null;
     Integer userRpm = spec != null && spec.getPerUser() != null ? spec.getPerUser().getRequestsPerMinute() : null;
     boolean mayExceed = relaxed.containsKey(Setting.RATE_LIMIT);
+    String source = config.source();
     return new OperatorConfig.Limits(
-        bounded("spec.rateLimit.perIP.requestsPerMinute", ipRpm, d.perIpPerMinute(), max.perIpPerMinute(), mayExceed, problems),
-        bounded("spec.rateLimit.perIP.burstPerSecond", ipBurst, d.perIpBurstPerSecond(), max.perIpBurstPerSecond(), mayExceed, problems),
-        bounded("spec.rateLimit.perUser.requestsPerMinute", userRpm, d.perUserPerMinute(), max.perUserPerMinute(), mayExceed, problems));
+        bounded("spec.rateLimit.perIP.requestsPerMinute", ipRpm, d.perIpPerMinute(), max.perIpPerMinute(), mayExceed, audit, source, problems),
+        bounded("spec.rateLimit.perIP.burstPerSecond", ipBurst, d.perIpBurstPerSecond(), max.perIpBurstPerSecond(), mayExceed, audit, source, problems),
+        bounded("spec.rateLimit.perUser.requestsPerMinute", userRpm, d.perUserPerMinute(), max.perUserPerMinute(), mayExceed, audit, source, problems));
   }
 
-  private static int bounded(String field, Integer asked, int dflt, int max, boolean mayExceed, List<Problem> problems) {
+  private static int bounded(String field, Integer asked, int dflt, int max, boolean mayExceed, boolean audit,
+      String source, List<Problem> problems) {
     int value = asked == null ? dflt : asked;
     if (value > max && !mayExceed) {
-      problems.add(new Problem(Problem.Area.RATE_LIMIT, "RateLimitAboveMaximum",
-          field + " " + value + " is above the cluster maximum " + max + "; " + max
-              + " applies until you lower it or add a justified rateLimit override", false));
-      return max;
+      problems.add(new Problem(Problem.Area.RATE_LIMIT, "RateLimitAboveMaximum", (audit ? AUDIT : "")
+          + field + " " + value + " is above the maximum " + max + " of " + source + (audit
+              ? "; applied because the policy audits only"
+              : "; " + max + " applies until you lower it or add a justified rateLimit override"), false, audit));
+      return audit ? value : max;
     }
     return value;
   }

@@ -31,7 +31,64 @@ public record OperatorConfig(
      * PEM of the CAs that sign the OIDC provider's TLS certificates (--oidc-ca-file), already
      * validated and written canonically; null: sidecars trust the JVM's default CAs.
      */
-    String oidcCaBundle) {
+    String oidcCaBundle,
+    /** Host domains apps may use (a host equals one or ends with '.' + one); null: any host. */
+    List<String> allowedHostSuffixes,
+    /** Issuers private and organization apps may sign in with, without a trailing '/'; null: any. */
+    List<String> allowedIssuers,
+    /** The most CPU and memory an app container may have (request and limit). */
+    Quantities maxAppResources,
+    /** Whether a violation of this policy blocks or is corrected (enforce) or is only reported (audit). */
+    Mode mode,
+    /** The MicroAppPolicies this configuration came from, by name; empty: the operator's flags alone. */
+    List<String> policies,
+    /** Overrides granted to single apps beyond allowedOverrides, with their expiry. */
+    List<Exemption> exemptions) {
+
+  public enum Mode { ENFORCE, AUDIT }
+
+  /** CPU and memory quantities in Kubernetes notation (250m, 2, 512Mi). */
+  public record Quantities(String cpu, String memory) {}
+
+  /** Overrides of one app granted by a policy until {@code expires}. */
+  public record Exemption(String policy, String namespace, String app, Set<Setting> settings,
+      String justification, java.time.Instant expires) {}
+
+  /** Where the bounds come from, for status messages: "policy team-a" or "the operator's flags". */
+  public String source() {
+    return policies.isEmpty() ? "the cluster policy (operator flags)"
+        : (policies.size() == 1 ? "policy " : "policies ") + String.join(", ", policies);
+  }
+
+  /** A builder holding every value of this configuration, to derive a namespace's from the flags'. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.sidecarImage = sidecarImage;
+    b.defaultIssuer = defaultIssuer;
+    b.clusterIssuer = clusterIssuer;
+    b.ingressClassName = ingressClassName;
+    b.ingressFlavor = ingressFlavor.name().toLowerCase(java.util.Locale.ROOT);
+    b.ingressNamespaces = ingressNamespaces;
+    b.defaultSessionTtl = defaultSessionTtl;
+    b.maxSessionTtl = maxSessionTtl;
+    b.defaultLimits = defaultLimits;
+    b.maxLimits = maxLimits;
+    b.defaultRetentionDays = defaultRetentionDays;
+    b.maxRetentionDays = maxRetentionDays;
+    b.allowedOverrides = allowedOverrides;
+    b.appResources = appResources;
+    b.sidecarResources = sidecarResources;
+    b.runAsUser = runAsUser;
+    b.trustedProxyCidrs = trustedProxyCidrs;
+    b.oidcCaBundle = oidcCaBundle;
+    b.allowedHostSuffixes = allowedHostSuffixes;
+    b.allowedIssuers = allowedIssuers;
+    b.maxAppResources = maxAppResources;
+    b.mode = mode;
+    b.policies = policies;
+    b.exemptions = exemptions;
+    return b;
+  }
 
   /** Requests per minute per IP, burst per second per IP, requests per minute per user. */
   public record Limits(int perIpPerMinute, int perIpBurstPerSecond, int perUserPerMinute) {}
@@ -68,6 +125,12 @@ public record OperatorConfig(
     private long runAsUser = 10001;
     private List<String> trustedProxyCidrs = List.of();
     private String oidcCaBundle;
+    private List<String> allowedHostSuffixes;
+    private List<String> allowedIssuers;
+    private Quantities maxAppResources = new Quantities("4", "8Gi");
+    private Mode mode = Mode.ENFORCE;
+    private List<String> policies = List.of();
+    private List<Exemption> exemptions = List.of();
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -86,6 +149,17 @@ public record OperatorConfig(
     public Builder sidecarResources(Resources v) { sidecarResources = v; return this; }
     public Builder runAsUser(long v) { runAsUser = v; return this; }
     public Builder trustedProxyCidrs(List<String> v) { trustedProxyCidrs = List.copyOf(v); return this; }
+    /** @param v the allowed host domains, or null for any host */
+    public Builder allowedHostSuffixes(List<String> v) { allowedHostSuffixes = v == null ? null : List.copyOf(v); return this; }
+    /** @param v the allowed issuers, or null for any */
+    public Builder allowedIssuers(List<String> v) {
+      allowedIssuers = v == null ? null : v.stream().map(OperatorConfig::normalIssuer).distinct().toList();
+      return this;
+    }
+    public Builder maxAppResources(Quantities v) { maxAppResources = v; return this; }
+    public Builder mode(Mode v) { mode = v; return this; }
+    public Builder policies(List<String> v) { policies = List.copyOf(v); return this; }
+    public Builder exemptions(List<Exemption> v) { exemptions = List.copyOf(v); return this; }
     /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
     public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
@@ -115,6 +189,20 @@ public record OperatorConfig(
               + "' is not a CIDR such as 10.244.0.0/16 (the ingress controller's pod range)");
         }
       }
+      for (String suffix : allowedHostSuffixes == null ? List.<String>of() : allowedHostSuffixes) {
+        if (!suffix.matches("^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?[.])*[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")) {
+          throw new IllegalArgumentException("--allowed-host-suffixes: '" + suffix
+              + "' is not a lowercase DNS name such as apps.example.com");
+        }
+      }
+      for (String issuer : allowedIssuers == null ? List.<String>of() : allowedIssuers) {
+        if (!issuer.matches("^https://[^\\s/?#@]+(/[^\\s?#]*)?$")) {
+          throw new IllegalArgumentException("--allowed-issuers: '" + issuer
+              + "' is not an https URL without user info, query or fragment, e.g. https://login.example.com/realms/acme");
+        }
+      }
+      Quantity.parse("--max-app-resources cpu", maxAppResources.cpu());
+      Quantity.parse("--max-app-resources memory", maxAppResources.memory());
       if (runAsUser < 1) {
         throw new IllegalArgumentException("--run-as-user must be a non-root uid (1 or more)");
       }
@@ -122,11 +210,32 @@ public record OperatorConfig(
           blankToNull(ingressClassName), IngressFlavor.parse(ingressFlavor, ingressClassName),
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
-          oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle);
+          oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
+          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions);
     }
 
     private static String blankToNull(String s) {
       return s == null || s.isBlank() ? null : s.trim();
     }
+  }
+
+  /** True when the policy lets an app use this host. */
+  public boolean allowsHost(String host) {
+    return allowedHostSuffixes == null || allowedHostSuffixes.stream().anyMatch(s -> covers(s, host));
+  }
+
+  /** True when {@code host} equals {@code suffix} or lies under it. */
+  public static boolean covers(String suffix, String host) {
+    return host.equals(suffix) || host.endsWith("." + suffix);
+  }
+
+  /** True when the policy lets a signed-in app use this issuer. */
+  public boolean allowsIssuer(String issuer) {
+    return allowedIssuers == null || allowedIssuers.contains(normalIssuer(issuer));
+  }
+
+  /** An issuer as compared with allowedIssuers: one trailing '/' is not a difference. */
+  public static String normalIssuer(String issuer) {
+    return issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer;
   }
 }

@@ -6,7 +6,6 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.safedefaults.microapp.ManagedDependent;
 import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
-import io.safedefaults.microapp.policy.OperatorConfig;
 import java.util.function.Supplier;
 
 /**
@@ -18,8 +17,8 @@ public class UnsealedSecretDependent extends ManagedDependent<Secret> {
   public static final String NAME = "sealed-secret";
   private final Supplier<SealedValueDecryptor> decryptor;
 
-  public UnsealedSecretDependent(OperatorConfig config, Supplier<SealedValueDecryptor> decryptor) {
-    super(Secret.class, NAME, config, Names::sealedValuesSecret);
+  public UnsealedSecretDependent(Supplier<SealedValueDecryptor> decryptor) {
+    super(Secret.class, NAME, Names::sealedValuesSecret);
     this.decryptor = decryptor;
   }
 

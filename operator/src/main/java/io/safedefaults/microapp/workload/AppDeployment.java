@@ -13,7 +13,6 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.access.RestrictedPodSecurity;
-import io.safedefaults.microapp.api.AppResources;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
@@ -104,13 +103,8 @@ public final class AppDeployment {
   public static final String PURGE_TOKEN_DIR = "/var/run/secrets/microapp/purge";
 
   private static Container appContainer(MicroApp app, AppPlan plan) {
-    AppResources asked = app.getSpec().getResources();
-    OperatorConfig.Resources d = plan.config().appResources();
-    String cpu = asked != null && asked.getCpu() != null ? asked.getCpu() : null;
-    String memory = asked != null && asked.getMemory() != null ? asked.getMemory() : d.memory();
-    ResourceRequirements resources = cpu == null
-        ? resources(d.cpuRequest(), d.cpuLimit(), memory)
-        : resources(cpu, cpu, memory);
+    OperatorConfig.Resources r = plan.appResources(); // asked or default, within the policy's maximum
+    ResourceRequirements resources = resources(r.cpuRequest(), r.cpuLimit(), r.memory());
     ContainerBuilder c = new ContainerBuilder()
         .withName(Names.APP_CONTAINER)
         .withImage(app.getSpec().getImage())

@@ -132,7 +132,7 @@ class AppPlanTest {
     AppPlan capped = AppPlan.resolve(app, POLICY);
     assertThat(capped.limits().perUserPerMinute()).isEqualTo(600);
     assertThat(capped.problems()).extracting(Problem::message)
-        .containsExactly("spec.rateLimit.perUser.requestsPerMinute 5000 is above the cluster maximum 600; 600 applies"
+        .containsExactly("spec.rateLimit.perUser.requestsPerMinute 5000 is above the maximum 600 of the cluster policy (operator flags); 600 applies"
             + " until you lower it or add a justified rateLimit override");
 
     app.getSpec().getOverrides().add(new DefaultOverride(Setting.RATE_LIMIT, "batch API used by the nightly sync job"));

@@ -125,7 +125,7 @@ class PurgeJobTest {
     AppPlan plan = AppPlan.resolve(app, POLICY);
     assertThat(plan.retention().ttlDays()).isEqualTo(365);
     assertThat(plan.problems()).extracting(Problem::message)
-        .containsExactly("spec.retention.ttl 900d is longer than the cluster maximum 365d; data older than 365d is"
+        .containsExactly("spec.retention.ttl 900d is longer than the maximum 365d of the cluster policy (operator flags); data older than 365d is"
             + " purged until you shorten it");
   }
 
