@@ -40,7 +40,7 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
     AppPlan plan = AppPlan.resolve(app, config);
     Unsealer.Unsealed sealed = Unsealer.inspect(app);
     Observed observed = observed(app, ManifestRenderer.render(app, config), sealed.ok());
-    List<CheckResult> checks = Checklist.checks(plan, observed, SecretsCheck.offline(sealed));
+    List<CheckResult> checks = Checklist.checks(plan, observed, SecretsCheck.offline(sealed, observed.sealedSecret()));
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, sealed.statuses(), Optional.empty(),
         Instant.now());
     return new OnceApplied(app, plan, observed, checks, status);

@@ -35,9 +35,11 @@ import picocli.CommandLine.Spec;
         "Pass the cluster's policy with the same flags (or MICROAPP_* variables) as 'run'."},
     footerHeading = "%nExit status:%n",
     footer = {
-        "  0  every app would be Ready (an app without spec.host is Ready but not exposed; that is no failure)",
-        "  1  some app would not be Ready: a checklist item fails, the spec has a problem the operator reports,",
-        "     or an app with spec.host would get no Ingress",
+        "  0  every app would be Ready; an app without spec.host is Ready but not",
+        "     exposed, and that is no failure",
+        "  1  some app would not be Ready: a checklist item fails, the spec has a",
+        "     problem the operator reports, or an app with spec.host would get no",
+        "     Ingress",
         "  2  a file, a document or a flag cannot be read; nothing was checked"})
 public final class CheckCommand implements Callable<Integer> {
   static final String HEADER = "Checklist each MicroApp would report once applied (children applied, pod started;"

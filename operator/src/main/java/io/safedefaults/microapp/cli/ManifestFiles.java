@@ -100,12 +100,14 @@ final class ManifestFiles {
         }
         apps.add(app);
       } catch (UnrecognizedPropertyException e) {
-        throw new IllegalArgumentException(file + ": unknown field '" + e.getPropertyName() + "' at "
-            + e.getPathReference().replaceAll("io\\.safedefaults\\.microapp\\.api\\.", "")
-            + "; check the spelling against 'kubectl explain microapp.spec'");
+        String field = path(e);
+        String parent = field.contains(".") ? field.substring(0, field.lastIndexOf('.')) : null;
+        throw new IllegalArgumentException(file + ": " + where(doc) + "unknown field '" + e.getPropertyName() + "' "
+            + (parent == null ? "at the top level" : "in " + parent) + "; check the spelling against 'kubectl explain"
+            + " microapp" + (parent == null ? "" : "." + explain(parent)) + "'");
       } catch (MismatchedInputException e) {
         throw new IllegalArgumentException(file + ": " + where(doc) + path(e) + " " + expected(e)
-            + "; check it against 'kubectl explain microapp." + path(e).replaceAll("\\[\\d+]", "") + "'");
+            + "; check it against 'kubectl explain microapp." + explain(path(e)) + "'");
       } catch (JsonMappingException e) {
         throw new IllegalArgumentException(file + ": " + where(doc) + path(e) + " cannot be read ("
             + firstLine(e.getOriginalMessage()) + ")");
@@ -135,6 +137,11 @@ final class ManifestFiles {
       }
     }
     return b.isEmpty() ? "the document" : b.toString();
+  }
+
+  /** kubectl explain takes field names only: spec.overrides.setting. */
+  private static String explain(String path) {
+    return path.replaceAll("\\[\\d+]", "");
   }
 
   private static String expected(MismatchedInputException e) {

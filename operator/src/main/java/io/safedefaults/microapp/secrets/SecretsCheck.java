@@ -34,13 +34,14 @@ public final class SecretsCheck {
   }
 
   /**
-   * Checklist 6 offline ({@code microapp-operator check}), from Unsealer#inspect: a malformed value
-   * fails as it would in the cluster on first apply; a well-formed one is not claimed to open, since
-   * only the cluster's private key can tell whether it was sealed for this app with a key it has.
+   * Checklist 6 offline ({@code microapp-operator check}), from Unsealer#inspect and the Secret the
+   * operator would write (null when it would write none): a malformed value fails as it would in the
+   * cluster on first apply; a well-formed one is not claimed to open, since only the cluster's
+   * private key can tell whether it was sealed for this app with a key it has.
    */
-  public static CheckResult offline(Unsealer.Unsealed inspected) {
-    if (!inspected.declaresAny() || !inspected.ok()) {
-      return check(inspected, null);
+  public static CheckResult offline(Unsealer.Unsealed inspected, Secret rendered) {
+    if (!inspected.declaresAny() || !inspected.ok() || rendered == null) {
+      return check(inspected, rendered);
     }
     return CheckResult.passed(SECRETS_SEALED, "SealedWellFormed", inspected.statuses().size()
         + " sealed value(s), each well-formed; not opened offline: only the cluster's private key shows whether"
