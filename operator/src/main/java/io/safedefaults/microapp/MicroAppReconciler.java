@@ -15,7 +15,6 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.safedefaults.microapp.retention.PurgeJob;
-import io.safedefaults.microapp.retention.RetentionCheck;
 import java.util.Comparator;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -34,23 +33,18 @@ import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconci
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.safedefaults.microapp.access.AppNetworkPolicy;
 import io.safedefaults.microapp.access.AppServiceAccount;
-import io.safedefaults.microapp.access.LeastPrivilegeCheck;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
-import io.safedefaults.microapp.auth.AuthCheck;
 import io.safedefaults.microapp.auth.SessionKeyRotation;
 import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
-import io.safedefaults.microapp.policy.OverridesCheck;
 import io.safedefaults.microapp.policy.Problem;
-import io.safedefaults.microapp.ratelimit.RateLimitCheck;
 import io.safedefaults.microapp.secrets.SealedValueDecryptor;
-import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.UnsealedSecretDependent;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.ApplyError;
@@ -58,7 +52,6 @@ import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.Observed;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
-import io.safedefaults.microapp.tls.TlsCheck;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
 import java.time.Duration;
@@ -373,7 +366,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
             .orElse(null),
         List.copyOf(context.getSecondaryResources(Pod.class)));
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
-    List<CheckResult> checks = checks(plan, observed, unsealed);
+    List<CheckResult> checks = Checklist.checks(plan, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());
 
     boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
@@ -429,38 +422,6 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .withNamespace(app.getMetadata().getNamespace()).build());
     patch.setStatus(status);
     return patch;
-  }
-
-  static List<CheckResult> checks(AppPlan plan, Observed observed, Unsealer.Unsealed unsealed) {
-    List<CheckResult> checks = new ArrayList<>(AuthCheck.check(plan, observed));
-    checks.add(RateLimitCheck.check(plan, observed));
-    checks.add(TlsCheck.check(plan, observed));
-    checks.add(SecretsCheck.check(unsealed, observed.sealedSecret()));
-    checks.add(LeastPrivilegeCheck.check(plan, observed));
-    checks.add(RetentionCheck.check(plan, observed));
-    checks.add(OverridesCheck.check(plan));
-    // A policy in audit mode let these through: the item they belong to fails, nothing is blocked.
-    for (Problem p : plan.problems()) {
-      CheckResult.Item item = auditedItem(p);
-      if (p.audited() && item != null) {
-        checks.replaceAll(c -> c.item() == item && c.outcome() != CheckResult.Outcome.FAILED
-            ? CheckResult.failed(item, p.reason(), p.message()) : c);
-      }
-    }
-    return checks;
-  }
-
-  private static CheckResult.Item auditedItem(Problem p) {
-    return switch (p.area()) {
-      case AUTH -> "SessionTTLTooLong".equals(p.reason()) ? CheckResult.Item.SHORT_SESSIONS
-          : CheckResult.Item.SIGN_IN_REQUIRED;
-      case RATE_LIMIT -> CheckResult.Item.RATE_LIMITS;
-      case LEAST_PRIVILEGE -> CheckResult.Item.LEAST_PRIVILEGE;
-      case RETENTION -> CheckResult.Item.MINIMAL_RETENTION;
-      case OVERRIDES -> CheckResult.Item.SAFE_OVERRIDES;
-      case HOST -> CheckResult.Item.TLS_AND_HSTS;
-      default -> null;
-    };
   }
 
   /** Events and audit records for conditions whose status changed. */

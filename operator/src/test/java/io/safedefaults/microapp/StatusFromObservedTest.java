@@ -53,7 +53,7 @@ class StatusFromObservedTest {
   }
 
   List<CheckResult> checks(Observed o) {
-    return MicroAppReconciler.checks(plan(), o, NO_SECRETS);
+    return Checklist.checks(plan(), o, NO_SECRETS);
   }
 
   String condition(MicroAppStatus s, String type) {

@@ -56,12 +56,7 @@ public final class SealedValueDecryptor {
   }
 
   public byte[] open(String sealedText, String namespace, String app, String key) throws UnsealException {
-    SealedValue v;
-    try {
-      v = SealedValue.parse(sealedText);
-    } catch (IllegalArgumentException e) {
-      throw new UnsealException("Malformed", e.getMessage(), -1);
-    }
+    SealedValue v = parse(sealedText);
     if (keysMissing != null) {
       throw new UnsealException(KEYS_MISSING, "cannot be opened: " + keysMissing, v.keyId());
     }
@@ -75,6 +70,15 @@ public final class SealedValueDecryptor {
       throw new UnsealException("WrongScopeOrTampered", "does not open for "
           + SealedValue.describe(v.scope(), namespace, app, key)
           + ": it was sealed for another app, namespace or key, or altered; seal it again for this one", v.keyId());
+    }
+  }
+
+  /** The value as written, or Malformed: the one failure that needs no key to find. */
+  static SealedValue parse(String sealedText) throws UnsealException {
+    try {
+      return SealedValue.parse(sealedText);
+    } catch (IllegalArgumentException e) {
+      throw new UnsealException("Malformed", e.getMessage(), -1);
     }
   }
 

@@ -32,4 +32,19 @@ public final class SecretsCheck {
     return CheckResult.passed(SECRETS_SEALED, "Unsealed", unsealed.statuses().size() + " sealed value(s) opened"
         + (old > 0 ? ", " + old + " sealed with an older key (run 'microapp-operator reseal')" : ""));
   }
+
+  /**
+   * Checklist 6 offline ({@code microapp-operator check}), from Unsealer#inspect and the Secret the
+   * operator would write (null when it would write none): a malformed value fails as it would in the
+   * cluster on first apply; a well-formed one is not claimed to open, since only the cluster's
+   * private key can tell whether it was sealed for this app with a key it has.
+   */
+  public static CheckResult offline(Unsealer.Unsealed inspected, Secret rendered) {
+    if (!inspected.declaresAny() || !inspected.ok() || rendered == null) {
+      return check(inspected, rendered);
+    }
+    return CheckResult.passed(SECRETS_SEALED, "SealedWellFormed", inspected.statuses().size()
+        + " sealed value(s), each well-formed; not opened offline: only the cluster's private key shows whether"
+        + " each was sealed for this app and key with a key the cluster has");
+  }
 }

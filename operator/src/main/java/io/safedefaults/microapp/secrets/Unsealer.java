@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /** Opens every sealed value of an app, recording which key sealed each and what failed. */
 public final class Unsealer {
@@ -33,6 +34,30 @@ public final class Unsealer {
   public record Failure(String field, String reason, String message, long keyId) {}
 
   public static Unsealed open(MicroApp app, SealedValueDecryptor decryptor) {
+    // Whether the current key sealed a value is unknown while the keys are missing.
+    // A lambda, not decryptor::open: an app with no sealed values never needs the decryptor.
+    return walk(app, (text, ns, name, key) -> decryptor.open(text, ns, name, key),
+        keyId -> decryptor.hasKeys() ? keyId != null && keyId == decryptor.primaryKeyId() : null);
+  }
+
+  /**
+   * Checklist 6 without the cluster's private keys (the offline {@code check} command): which values
+   * are declared and whether each is well-formed, failing a malformed one exactly as {@link #open}
+   * would. Nothing is opened, so no value is known: the result holds no plaintext, and which key
+   * sealed a value is not judged current or old.
+   */
+  public static Unsealed inspect(MicroApp app) {
+    return walk(app, (text, ns, name, key) -> {
+      SealedValueDecryptor.parse(text);
+      return null;
+    }, keyId -> null);
+  }
+
+  private interface Opener {
+    byte[] open(String sealedText, String namespace, String app, String key) throws UnsealException;
+  }
+
+  private static Unsealed walk(MicroApp app, Opener opener, Function<Long, Boolean> currentKey) {
     String ns = app.getMetadata().getNamespace();
     String name = app.getMetadata().getName();
     Map<String, byte[]> values = new TreeMap<>();
@@ -44,7 +69,7 @@ public final class Unsealer {
     Map<String, String> sealed = spec.getSecrets() == null || spec.getSecrets().getSealed() == null
         ? Map.of() : new TreeMap<>(spec.getSecrets().getSealed());
     for (var e : sealed.entrySet()) {
-      byte[] v = openOne(decryptor, e.getValue(), ns, name, e.getKey(), "spec.secrets.sealed." + e.getKey(),
+      byte[] v = openOne(opener, currentKey, e.getValue(), ns, name, e.getKey(), "spec.secrets.sealed." + e.getKey(),
           statuses, failures);
       if (v != null) {
         values.put(e.getKey(), v);
@@ -52,24 +77,23 @@ public final class Unsealer {
     }
     var auth = spec.getAuth();
     if (auth != null && auth.getClientSecret() != null && auth.getClientSecret().getSealed() != null) {
-      clientSecret = openOne(decryptor, auth.getClientSecret().getSealed(), ns, name, CLIENT_SECRET,
+      clientSecret = openOne(opener, currentKey, auth.getClientSecret().getSealed(), ns, name, CLIENT_SECRET,
           "spec.auth.clientSecret.sealed", statuses, failures);
     }
     return new Unsealed(values, clientSecret, List.copyOf(statuses), List.copyOf(failures));
   }
 
-  private static byte[] openOne(SealedValueDecryptor d, String text, String ns, String app, String key, String field,
-      List<SealedValueStatus> statuses, List<Failure> failures) {
+  private static byte[] openOne(Opener opener, Function<Long, Boolean> currentKey, String text, String ns, String app,
+      String key, String field, List<SealedValueStatus> statuses, List<Failure> failures) {
     Long keyId = null;
     try {
       keyId = SealedValue.parse(text).keyId();
     } catch (IllegalArgumentException e) {
-      // reported as Malformed by open() below
+      // reported as Malformed by the opener below
     }
-    // Whether the current key sealed it is unknown while the keys are missing.
-    statuses.add(new SealedValueStatus(key, keyId, d.hasKeys() ? keyId != null && keyId == d.primaryKeyId() : null));
+    statuses.add(new SealedValueStatus(key, keyId, currentKey.apply(keyId)));
     try {
-      return d.open(text, ns, app, key);
+      return opener.open(text, ns, app, key);
     } catch (UnsealException e) {
       failures.add(new Failure(field, e.reason(), field + " " + e.getMessage(), e.keyId()));
       return null;
