@@ -586,7 +586,20 @@ refused_by_policy "a labelled Deployment running as another ServiceAccount (defa
 refused_by_policy "a labelled Deployment mounting its ServiceAccount token" pod-identity bad_workload token
 refused_by_policy "a labelled Deployment on the host network" pod-host bad_workload hostnetwork
 nodeport_service() { labelled "$app_ns" service e2e-probe nodeport --tcp=80:80 | sa_create; }
-refused_by_policy "a labelled NodePort Service" service-type nodeport_service
+refused_by_policy "a labelled NodePort Service" service-shape nodeport_service
+foreign_selector_service() {
+  labelled "$app_ns" service e2e-probe clusterip --tcp=80:80 | k label -f - --local -o json safedefaults.io/app=e2e-probe \
+    | k set selector -f - --local -o json 'app=team-admin-ui' | sa_create
+}
+refused_by_policy "a labelled ClusterIP Service selecting another team's pods" service-shape foreign_selector_service
+probe_ingress() { # SERVICE [ANNOTATION]: a labelled Ingress of app e2e-probe routing to SERVICE
+  labelled "$app_ns" ingress e2e-probe --class=nginx --rule="e2e-probe.apps.example.com/*=$1:80,tls=e2e-probe-tls" \
+    ${2:+--annotation="$2"} | k label -f - --local -o json safedefaults.io/app=e2e-probe | sa_create
+}
+check "admitted: a labelled Ingress routing to its app's own Service" probe_ingress e2e-probe
+refused_by_policy "a labelled Ingress routing to another Service of the namespace" ingress-shape probe_ingress landing
+refused_by_policy "a labelled Ingress with an nginx server-snippet" ingress-shape \
+  probe_ingress e2e-probe 'nginx.ingress.kubernetes.io/server-snippet=return 200;'
 foreign_untouched() {
   local got
   got="$(k -n "$app_ns" get deployment foreign -o jsonpath='{.spec.replicas}/{.metadata.labels.app\.kubernetes\.io/managed-by}')"
