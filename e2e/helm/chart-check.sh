@@ -7,6 +7,8 @@
 #     nothing cluster-scoped, no privilege-escalation verbs)
 #   - values.schema.json and the template checks reject bad values with a message naming the value
 #   - oidc.caBundle is mounted into the operator (ConfigMap, volume, env, checksum) only when set
+#   - the admission policy binds exactly the operator's ServiceAccount, refuses on error, names
+#     each rule in its message, follows the values it depends on, and can be switched off
 #
 #   e2e/helm/chart-check.sh          # exit 0 when every check passes
 # helm comes from e2e/control-plane/build-helm.sh (built from the Go module proxy).
@@ -138,16 +140,16 @@ expect_kinds() { # NAME EXPECTED-SORTED-KINDS
   [[ "$got" == "$2" ]] || { echo "got: $got"; return 1; }
 }
 check "default objects: SA, app ClusterRole, sealing/public-key/lease Roles, the Lease, Deployment, Service" \
-  expect_kinds default "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+  expect_kinds default "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
 check "ServiceMonitor rendered when the API exists and it is enabled" \
-  expect_kinds all "ClusterRole ClusterRoleBinding ConfigMap Deployment Lease NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor"
+  expect_kinds all "ClusterRole ClusterRoleBinding ConfigMap Deployment Lease NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
 check_no_servicemonitor() {
   render sm-missing --set monitoring.serviceMonitor.enabled=true
   ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
 }
 check "no ServiceMonitor when the cluster lacks monitoring.coreos.com/v1" check_no_servicemonitor
 check "namespace list: Role+RoleBinding per namespace; nothing cluster-scoped" \
-  expect_kinds ns "Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount"
+  expect_kinds ns "Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
 check "without leader election: no Lease and no Lease Role, Recreate strategy" \
   bash -c "! grep -q 'leader-election' '$tmp/nole.yaml' && ! grep -q 'kind: Lease' '$tmp/nole.yaml' && grep -q 'type: Recreate' '$tmp/nole.yaml'"
 check "the chart's Lease has no spec (the operator's alone: an upgrade must not reset a running election)" \
@@ -156,6 +158,55 @@ docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") 
 sys.exit(0 if len(docs) == 1 and "spec" not in docs[0] else 1)' "$tmp/default.yaml"
 check "RBAC guard rails hold (default render)" python3 "$tmp/yamlcheck.py" "$tmp/default.yaml" rbac
 check "RBAC guard rails hold (namespace-list render)" python3 "$tmp/yamlcheck.py" "$tmp/ns.yaml" rbac
+
+# ---- the admission policy that bounds the operator's identity (templates/admission-policy.yaml) ----
+cat >"$tmp/policy.py" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+want_user, want_lease, want_keys_ns = sys.argv[2], sys.argv[3], sys.argv[4]
+pols = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"]
+binds = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding"]
+assert len(pols) == 1 and len(binds) == 1, "one policy and one binding, got %d and %d" % (len(pols), len(binds))
+pol, bind = pols[0], binds[0]
+assert pol["apiVersion"] == "admissionregistration.k8s.io/v1", pol["apiVersion"]
+assert bind["spec"]["policyName"] == pol["metadata"]["name"], bind["spec"]
+assert bind["spec"]["validationActions"] == ["Deny"], bind["spec"]["validationActions"]
+spec = pol["spec"]
+assert spec["failurePolicy"] == "Fail", "an expression error must refuse, not admit"
+conds = spec["matchConditions"]
+assert len(conds) == 1 and conds[0]["expression"].strip() == "request.userInfo.username == '%s'" % want_user, conds
+rules = spec["matchConstraints"]["resourceRules"]
+assert any(r["resources"] == ["*/*"] and set(r["operations"]) == {"CREATE", "UPDATE", "DELETE"} for r in rules), rules
+variables = {v["name"]: v["expression"] for v in spec["variables"]}
+lease = variables["leaderLease"].split()
+assert (want_lease == "-" and lease == ["false"]) or ("'%s'" % want_lease) in variables["leaderLease"], variables["leaderLease"]
+assert "'%s'" % want_keys_ns in variables["sealingKeys"], variables["sealingKeys"]
+names = []
+for v in spec["validations"]:
+    msg = v["message"]
+    assert "\n" not in msg, "a message with a line break: %r" % msg
+    rule = msg.split(":")[0]
+    assert rule and rule.replace("-", "").isalpha() and rule.islower(), "message does not start with its rule name: %r" % msg
+    names.append(rule)
+assert len(names) == len(set(names)), "rule names repeat: %s" % names
+need = {"system-namespaces", "children-only", "no-token-secrets", "pod-identity", "pod-security-context",
+        "container-security-context", "pod-volumes", "pod-host", "release-namespace"}
+assert need <= set(names), "missing rules: %s" % sorted(need - set(names))
+print(" ".join(names))
+PY
+operator_user=system:serviceaccount:microapp-system:microapp-operator
+check "admission policy (default): binds only the operator's ServiceAccount, Deny, failurePolicy Fail, every rule named" \
+  python3 "$tmp/policy.py" "$tmp/default.yaml" "$operator_user" microapp-operator microapp-system
+render_ok policy-custom --set serviceAccount.name=ops-bot --set leaderElection.leaseName=ops-lease \
+  --set sealing.keysNamespace=microapp-keys
+check "admission policy follows serviceAccount.name, leaderElection.leaseName and sealing.keysNamespace" \
+  python3 "$tmp/policy.py" "$tmp/policy-custom.yaml" system:serviceaccount:microapp-system:ops-bot ops-lease microapp-keys
+check "admission policy without leader election exempts no Lease by name" \
+  python3 "$tmp/policy.py" "$tmp/nole.yaml" "$operator_user" - microapp-system
+render_ok policy-off --set admissionPolicy.enabled=false
+check "admissionPolicy.enabled=false renders no policy or binding" \
+  bash -c "! grep -q 'kind: ValidatingAdmissionPolicy' '$tmp/policy-off.yaml'"
+check "helm lint --strict (admission policy off)" lint_clean --set admissionPolicy.enabled=false
 
 env_value() { # FILE NAME -> value of the Deployment's env var
   python3 - "$1" "$2" <<'PY'
@@ -260,5 +311,10 @@ rejects "a resync below 5 seconds"         "/operator/resyncSeconds.*minimum"   
 rejects "a CA bundle that is not PEM"      "/oidc/caBundle.*does not match"         --set oidc.caBundle=acme-root-ca
 rejects "a private key in the CA bundle"   "oidc.caBundle holds a private key"      --set-file "oidc.caBundle=$tmp/with-key.pem"
 rejects "a misspelt oidc key"              "additional properties 'caBundel' not allowed" --set oidc.caBundel=x
+rejects "the admission policy on Kubernetes 1.29" "admissionPolicy.enabled needs Kubernetes 1.30 or newer" --kube-version 1.29.8
+rejects "the operator in kube-system under its policy" "the namespace kube-system is used by the operator" -n kube-system
+rejects "sealing keys in kube-system under the policy" "the namespace kube-system is used by the operator" --set sealing.keysNamespace=kube-system
+rejects "watching kube-system under the policy" "the namespace kube-system is used by the operator" --set 'watchNamespaces={team-food,kube-system}'
+rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false
 
 summary "chart checks"

@@ -9,7 +9,10 @@
 #      and reconciles the examples: children, status, Events, sealed values (NOTES steps as a
 #      plain signed-in user), purge CronJob off and on, drift repair, Ingress removal, no 403
 #   4. that identity is denied what the operator does not need (kubectl auth can-i, and real
-#      requests with the token)
+#      requests with the token), and the chart's ValidatingAdmissionPolicy refuses, naming the rule,
+#      what RBAC cannot tell apart: writes in kube-system, foreign (unlabelled) objects, adopting
+#      one by adding the label, service-account-token Secrets, pod templates other than the
+#      restricted one the operator renders (the operator reconciled everything above under it)
 #   5. helm upgrade with new default limits; two operator processes with leader election (as
 #      with replicaCount=2): one leads, apps converge to the new limits, failover works
 #   6. helm upgrade to watchNamespaces: the identity loses everything outside the app namespace,
@@ -200,6 +203,68 @@ forbidden_for_sa() { # NAME KUBECTL-ARGS...: a real request with the token gets 
   local name="$1"; shift
   check_fails "token request refused: $name" '[Ff]orbidden' ksa "$@"
 }
+# The chart's ValidatingAdmissionPolicy (templates/admission-policy.yaml) bound to the operator's
+# identity. Each rule's message starts with the rule's name.
+policy="$release-bounds"
+refused_by_policy() { # NAME RULE CMD...: refused by the policy, and the refusal names RULE
+  local name="$1" rule="$2"; shift 2
+  check_fails "admission policy refuses: $name [$rule]" \
+    "ValidatingAdmissionPolicy '$policy' with binding '$policy' denied request: $rule:" "$@"
+}
+# A labelled Deployment shaped like the one the operator renders (AppDeployment,
+# RestrictedPodSecurity), with one thing changed: workload NAME NS VARIANT (restricted: nothing).
+workload() { python3 "$work/workload.py" "$@"; }
+cat >"$work/workload.py" <<'PY'
+import json, sys
+name, ns, variant = sys.argv[1], sys.argv[2], sys.argv[3]
+labels = {"safedefaults.io/app": name, "app.kubernetes.io/name": name,
+          "app.kubernetes.io/managed-by": "microapp-operator"}
+container = {"name": "app", "image": "ghcr.io/acme/where2eat:1.4.2",
+             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                 "runAsNonRoot": True, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}
+pod = {"serviceAccountName": name, "automountServiceAccountToken": False, "enableServiceLinks": False,
+       "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+                           "seccompProfile": {"type": "RuntimeDefault"}},
+       "containers": [container], "volumes": [{"name": "tmp", "emptyDir": {}}]}
+sc = container["securityContext"]
+if variant == "privileged":
+    sc["privileged"] = True; sc["allowPrivilegeEscalation"] = True
+elif variant == "hostpath":
+    pod["volumes"].append({"name": "root", "hostPath": {"path": "/"}})
+    container["volumeMounts"].append({"name": "root", "mountPath": "/host"})
+elif variant == "root":
+    pod["securityContext"]["runAsUser"] = 0
+elif variant == "other-sa":
+    pod["serviceAccountName"] = "default"
+elif variant == "token":
+    pod["automountServiceAccountToken"] = True
+elif variant == "projected-token":
+    pod["volumes"].append({"name": "tok", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}})
+elif variant == "hostnetwork":
+    pod["hostNetwork"] = True
+elif variant == "cap-add":
+    sc["capabilities"]["add"] = ["SYS_ADMIN"]
+elif variant == "unlabelled":
+    del labels["app.kubernetes.io/managed-by"]
+elif variant != "restricted":
+    sys.exit("unknown variant " + variant)
+print(json.dumps({"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": name, "namespace": ns, "labels": labels},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": {"safedefaults.io/app": name}},
+                           "template": {"metadata": {"labels": labels}, "spec": pod}}}))
+PY
+# sa_apply NAME: server-side apply (dry run) of stdin with the token, as the operator writes.
+sa_apply() { ksa apply --server-side --field-manager=microapp-operator --force-conflicts --dry-run=server -f -; }
+# sa_merge_patch PATH BODY: a JSON merge patch (dry run) with the token, straight to the API: kubectl
+# patch would GET first, which RBAC refuses before admission is asked.
+sa_merge_patch() {
+  local out
+  out="$(curl -sS --cacert "$work/ca.crt" -H "Authorization: Bearer $token" -X PATCH \
+    -H 'Content-Type: application/merge-patch+json' --data "$2" "$server$1?dryRun=All")" || return 1
+  python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(d.get("message", "")); sys.exit(d.get("kind") == "Status")' "$out"
+}
+with_label() { k label -f - --local -o json app.kubernetes.io/managed-by=microapp-operator; }
 
 echo "== helm-e2e: work dir $work, helm $("$HELM" version --template '{{.Version}}'), kubernetes v$KUBE_VERSION"
 
@@ -291,6 +356,7 @@ contexts:
   context: {cluster: e2e, user: $sa}
 current-context: $sa
 EOF
+base64 -d <<<"$ca" >"$work/ca.crt"
 umask 022
 sa_only() {
   ! grep -Eq 'client-(certificate|key)' "$work/sa.kubeconfig" &&
@@ -448,6 +514,100 @@ check "documented trade-off (all namespaces): the identity can list Secrets clus
   ksa get secrets -n "$ns" -o name
 allowed update secrets -n kube-system
 
+# ---- what RBAC grants but the admission policy refuses -----------------------------------------
+# Every request below is one RBAC allows (the ClusterRole covers every namespace, and cannot tell a
+# child from a foreign object); the chart's ValidatingAdmissionPolicy refuses it for this identity
+# only. All are dry runs: admission runs for them, so a refusal proves the bound and a regression
+# changes nothing. The first refused rule is the one named, so each request breaks exactly one.
+echo "== admission policy: what the token may not do although RBAC allows it"
+check "the chart installed ValidatingAdmissionPolicy $policy and its binding" \
+  k get validatingadmissionpolicy,validatingadmissionpolicybinding "$policy" -o name
+# Controls: the same kinds of request, shaped as the operator writes them, are admitted -- so each
+# refusal below is the policy's, not RBAC's or the API's.
+labelled() { # NS KIND NAME [ARGS...]: a labelled object built by kubectl create --dry-run=client
+  local n="$1" kind="$2" name="$3"; shift 3
+  k -n "$n" create "$kind" "$@" "$name" --dry-run=client -o json | with_label
+}
+sa_create() { ksa create --dry-run=server -f -; }
+probe_deployment() { workload e2e-probe "$1" "${2:-restricted}" | sa_apply; }
+probe_secret() { labelled "$1" secret e2e-probe generic --from-literal=k=v | sa_create; }
+check "admitted: a labelled Deployment with the restricted pod template the operator renders" \
+  probe_deployment "$app_ns"
+check "admitted: a labelled Opaque Secret in an app namespace" probe_secret "$app_ns"
+claim_lease() { # a labelled Lease in the release namespace (per-host claims)
+  printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"microapp-host-e2e","namespace":"%s","labels":{"app.kubernetes.io/managed-by":"microapp-operator"}}}' "$ns" \
+    | sa_create
+}
+check "admitted: a labelled Lease in the release namespace" claim_lease
+
+# Minting tokens: a Secret of type service-account-token has the cluster fill in a token.
+sa_token_secret() {
+  labelled "$app_ns" secret e2e-token generic --type=kubernetes.io/service-account-token \
+    | k annotate -f - --local -o json kubernetes.io/service-account.name=where2eat | sa_create
+}
+refused_by_policy "create a labelled service-account-token Secret for an app's ServiceAccount" no-token-secrets \
+  sa_token_secret
+# kube-system, whatever the labels.
+refused_by_policy "create a labelled restricted Deployment in kube-system" system-namespaces \
+  probe_deployment kube-system
+refused_by_policy "create a labelled Secret in kube-system" system-namespaces probe_secret kube-system
+# Its own namespace holds only its Leases and the sealing keys.
+probe_configmap() { labelled "$1" configmap e2e-probe --from-literal=k=v | sa_create; }
+refused_by_policy "create a labelled ConfigMap in the release namespace" release-namespace probe_configmap "$ns"
+# Foreign objects in an app namespace: a team's own Deployment, Secret and ConfigMap.
+workload foreign "$app_ns" unlabelled | k create -f - >/dev/null
+k -n "$app_ns" create configmap foreign --from-literal=k=v >/dev/null
+refused_by_policy "JSON merge patch of a foreign unlabelled Deployment" children-only \
+  sa_merge_patch "/apis/apps/v1/namespaces/$app_ns/deployments/foreign" '{"spec":{"replicas":3}}'
+take_over() { workload foreign "$app_ns" restricted | sa_apply; }
+refused_by_policy "server-side apply taking over a foreign Deployment (adds the managed-by label)" children-only \
+  take_over
+refused_by_policy "JSON merge patch adding the managed-by label to a foreign Deployment" children-only \
+  sa_merge_patch "/apis/apps/v1/namespaces/$app_ns/deployments/foreign" \
+  '{"metadata":{"labels":{"app.kubernetes.io/managed-by":"microapp-operator"}}}'
+foreign_put() { # KIND NAME [label]: PUT of the admin's copy, optionally with the label added
+  local filter=(cat); [[ "${3:-}" == label ]] && filter=(with_label)
+  k -n "$app_ns" get "$1" "$2" -o json | "${filter[@]}" | ksa replace --dry-run=server -f -
+}
+refused_by_policy "update (PUT) a foreign unlabelled Secret" children-only foreign_put secret not-owned
+refused_by_policy "update a foreign Secret adding the managed-by label" children-only foreign_put secret not-owned label
+refused_by_policy "update a foreign unlabelled ConfigMap" children-only foreign_put configmap foreign
+refused_by_policy "update a foreign ConfigMap adding the managed-by label" children-only foreign_put configmap foreign label
+refused_by_policy "delete a foreign Secret" children-only ksa -n "$app_ns" delete secret not-owned --dry-run=server
+refused_by_policy "delete a foreign ConfigMap" children-only ksa -n "$app_ns" delete configmap foreign --dry-run=server
+# Labelled Deployments whose pod template is not the restricted one the operator renders.
+bad_workload() { probe_deployment "$app_ns" "$1"; }
+refused_by_policy "a labelled Deployment with a privileged container" container-security-context bad_workload privileged
+refused_by_policy "a labelled Deployment adding SYS_ADMIN" container-security-context bad_workload cap-add
+refused_by_policy "a labelled Deployment mounting hostPath /" pod-volumes bad_workload hostpath
+refused_by_policy "a labelled Deployment with a projected ServiceAccount token volume" pod-volumes bad_workload projected-token
+refused_by_policy "a labelled Deployment running as runAsUser 0" pod-security-context bad_workload root
+refused_by_policy "a labelled Deployment running as another ServiceAccount (default)" pod-identity bad_workload other-sa
+refused_by_policy "a labelled Deployment mounting its ServiceAccount token" pod-identity bad_workload token
+refused_by_policy "a labelled Deployment on the host network" pod-host bad_workload hostnetwork
+nodeport_service() { labelled "$app_ns" service e2e-probe nodeport --tcp=80:80 | sa_create; }
+refused_by_policy "a labelled NodePort Service" service-shape nodeport_service
+foreign_selector_service() {
+  labelled "$app_ns" service e2e-probe clusterip --tcp=80:80 | k label -f - --local -o json safedefaults.io/app=e2e-probe \
+    | k set selector -f - --local -o json 'app=team-admin-ui' | sa_create
+}
+refused_by_policy "a labelled ClusterIP Service selecting another team's pods" service-shape foreign_selector_service
+probe_ingress() { # SERVICE [ANNOTATION]: a labelled Ingress of app e2e-probe routing to SERVICE
+  labelled "$app_ns" ingress e2e-probe --class=nginx --rule="e2e-probe.apps.example.com/*=$1:80,tls=e2e-probe-tls" \
+    ${2:+--annotation="$2"} | k label -f - --local -o json safedefaults.io/app=e2e-probe | sa_create
+}
+check "admitted: a labelled Ingress routing to its app's own Service" probe_ingress e2e-probe
+refused_by_policy "a labelled Ingress routing to another Service of the namespace" ingress-shape probe_ingress landing
+refused_by_policy "a labelled Ingress with an nginx server-snippet" ingress-shape \
+  probe_ingress e2e-probe 'nginx.ingress.kubernetes.io/server-snippet=return 200;'
+foreign_untouched() {
+  local got
+  got="$(k -n "$app_ns" get deployment foreign -o jsonpath='{.spec.replicas}/{.metadata.labels.app\.kubernetes\.io/managed-by}')"
+  [[ "$got" == 1/ ]] || { echo "replicas/managed-by: $got"; return 1; }
+}
+check "the foreign Deployment is untouched (1 replica, no managed-by label)" foreign_untouched
+k -n "$app_ns" delete deployment/foreign configmap/foreign --wait=true >/dev/null
+
 # ==== 5. upgrade with new defaults; two replicas with leader election =============================
 echo "== helm upgrade: defaults.limits.perIpPerMinute=50; two operators with leader election"
 stop_operator op1
@@ -504,6 +664,10 @@ denied list microapps.safedefaults.io -n default
 denied create configmaps -n default
 forbidden_for_sa "namespaced: list Secrets in its own namespace" -n "$ns" get secrets
 forbidden_for_sa "namespaced: list Secrets in kube-system" -n kube-system get secrets
+refused_by_policy "namespaced: a labelled Deployment with a privileged container in the app namespace" \
+  container-security-context bad_workload privileged
+refused_by_policy "namespaced: delete a foreign Secret in the app namespace" children-only \
+  ksa -n "$app_ns" delete secret not-owned --dry-run=server
 allowed list secrets -n "$app_ns"
 stop_operator op-ns
 

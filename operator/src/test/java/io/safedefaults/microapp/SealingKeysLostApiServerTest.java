@@ -198,6 +198,34 @@ class SealingKeysLostApiServerTest {
         .filter(e -> type.equals(e.getType()) && reason.equals(e.getReason())).toList();
   }
 
+  /**
+   * The chart's admission policy lets the operator's identity write only objects labelled as its
+   * own (helm/microapp-operator/templates/admission-policy.yaml). Keys restored by hand without the
+   * label get it back at the operator's next write, so a later rotation is never the one refused.
+   */
+  @Test
+  void keysRestoredWithoutTheChildLabelGetItBackAtTheNextWrite() {
+    String elsewhere = "keys-" + UUID.randomUUID().toString().substring(0, 8);
+    TestCluster.restrictedNamespace(client, elsewhere);
+    try (SealingKeyStore store = new SealingKeyStore(client, elsewhere, Duration.ofDays(30), Clock.systemUTC())) {
+      store.ensure(List.of(), false);
+      client.configMaps().inNamespace(elsewhere).withName(SealingKeyStore.PUBLIC_CONFIGMAP)
+          .edit(cm -> new io.fabric8.kubernetes.api.model.ConfigMapBuilder(cm).editMetadata()
+              .removeFromLabels(Names.MANAGED_BY_KEY).endMetadata().build());
+      client.secrets().inNamespace(elsewhere).withName(SealingKeyStore.SECRET)
+          .edit(sec -> new SecretBuilder(sec).editMetadata().removeFromLabels(Names.MANAGED_BY_KEY).endMetadata().build());
+
+      try (SealingKeyStore restarted = new SealingKeyStore(client, elsewhere, Duration.ofDays(30), Clock.systemUTC())) {
+        restarted.ensure(List.of(), false);
+        assertThat(client.configMaps().inNamespace(elsewhere).withName(SealingKeyStore.PUBLIC_CONFIGMAP).get()
+            .getMetadata().getLabels()).as("the public key, labelled again at start").containsEntry(Names.MANAGED_BY_KEY, Names.MANAGED_BY);
+        restarted.rotate();
+      }
+      assertThat(keysSecret(elsewhere).getMetadata().getLabels()).as("the keyset, labelled again by the rotation")
+          .containsEntry(Names.MANAGED_BY_KEY, Names.MANAGED_BY);
+    }
+  }
+
   static Secret keysSecret(String namespace) {
     return client.secrets().inNamespace(namespace).withName(SealingKeyStore.SECRET).get();
   }

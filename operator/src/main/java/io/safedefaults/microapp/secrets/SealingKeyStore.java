@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -307,10 +308,19 @@ public final class SealingKeyStore implements AutoCloseable {
     ConfigMap existing = client.configMaps().inNamespace(namespace).withName(PUBLIC_CONFIGMAP).get();
     if (existing == null) {
       client.configMaps().inNamespace(namespace).resource(cm).create();
-    } else if (!Objects.equals(existing.getData(), cm.getData())) {
+    } else if (!Objects.equals(existing.getData(), cm.getData()) || !labelled(existing.getMetadata().getLabels())) {
+      // The label too: the chart's admission policy lets this identity write only objects labelled
+      // as the operator's, and one restored by hand may have lost it.
       existing.setData(cm.getData());
+      existing.getMetadata().setLabels(new LinkedHashMap<>(
+          Optional.ofNullable(existing.getMetadata().getLabels()).orElse(Map.of())));
+      existing.getMetadata().getLabels().put(Names.MANAGED_BY_KEY, Names.MANAGED_BY);
       client.configMaps().inNamespace(namespace).resource(existing).update();
     }
+  }
+
+  private static boolean labelled(Map<String, String> labels) {
+    return labels != null && Names.MANAGED_BY.equals(labels.get(Names.MANAGED_BY_KEY));
   }
 
   public static Secret secretFor(KeysetHandle keys, Instant primaryCreated, String resourceVersion) {
