@@ -4,7 +4,7 @@
 #   - helm lint --strict is clean, with default and with all-options values
 #   - renders are valid YAML without duplicate keys, for several value sets
 #   - the RBAC never grows beyond what the operator uses (no wildcards, no secret get/update,
-#     nothing cluster-scoped, no privilege-escalation verbs)
+#     cluster-scoped only reading policies and namespace labels, no privilege-escalation verbs)
 #   - values.schema.json and the template checks reject bad values with a message naming the value
 #   - oidc.caBundle is mounted into the operator (ConfigMap, volume, env, checksum) only when set
 #   - the admission policy binds exactly the operator's ServiceAccount, refuses on error, names
@@ -104,9 +104,12 @@ elif mode == "rbac":
             # Reading a Secret by name only for named Secrets (the sealing keyset): never any Secret.
             if res & {"secrets"} and verbs & {"get", "patch", "deletecollection"} and not named:
                 bad.append("secret read by name without resourceNames in " + where)
-            # The only cluster-scoped read: GET of the one keys Namespace.
-            if res & {"namespaces"} and (verbs != {"get"} or not named):
-                bad.append("namespace access beyond GET of a named namespace in " + where)
+            # Namespaces are read (their labels select MicroAppPolicies), never written.
+            if res & {"namespaces"} and not verbs <= {"get", "list", "watch"}:
+                bad.append("namespace access beyond reading in " + where)
+            # MicroAppPolicies: the platform team's; the operator reads them and writes their status only.
+            if res & {"microapppolicies"} and not verbs <= {"list", "watch"}:
+                bad.append("policy access beyond reading in " + where)
             if res & cluster_scoped:
                 bad.append("cluster-scoped resource in " + where)
             if verbs & {"escalate", "bind", "impersonate", "deletecollection"}:
@@ -118,7 +121,8 @@ elif mode == "rbac":
             if res & {"pods"} and not verbs <= {"list", "watch"}:
                 bad.append("pod access beyond list/watch in " + where)
             # delete only for children that must go before their app does (precondition unmet).
-            if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "cronjobs"}:
+            # (and host claims: Leases, released when an app gives up its host)
+            if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "cronjobs", "leases"}:
                 bad.append("delete beyond the conditional children in " + where)
             if res & {"jobs"} and verbs - {"list", "watch"}:
                 bad.append("Jobs beyond list/watch in " + where)
@@ -140,16 +144,16 @@ expect_kinds() { # NAME EXPECTED-SORTED-KINDS
   [[ "$got" == "$2" ]] || { echo "got: $got"; return 1; }
 }
 check "default objects: SA, app ClusterRole, sealing/public-key/lease Roles, the Lease, Deployment, Service" \
-  expect_kinds default "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
+  expect_kinds default "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment Lease Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
 check "ServiceMonitor rendered when the API exists and it is enabled" \
-  expect_kinds all "ClusterRole ClusterRoleBinding ConfigMap Deployment Lease NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
+  expect_kinds all "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding ConfigMap Deployment Lease NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
 check_no_servicemonitor() {
   render sm-missing --set monitoring.serviceMonitor.enabled=true
   ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
 }
 check "no ServiceMonitor when the cluster lacks monitoring.coreos.com/v1" check_no_servicemonitor
-check "namespace list: Role+RoleBinding per namespace; nothing cluster-scoped" \
-  expect_kinds ns "Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
+check "namespace list: Role+RoleBinding per namespace; cluster-scoped only the read-only policies ClusterRole" \
+  expect_kinds ns "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
 check "without leader election: no Lease and no Lease Role, Recreate strategy" \
   bash -c "! grep -q 'leader-election' '$tmp/nole.yaml' && ! grep -q 'kind: Lease' '$tmp/nole.yaml' && grep -q 'type: Recreate' '$tmp/nole.yaml'"
 check "the chart's Lease has no spec (the operator's alone: an upgrade must not reset a running election)" \

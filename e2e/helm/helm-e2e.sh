@@ -479,15 +479,20 @@ denied update customresourcedefinitions.apiextensions.k8s.io
 denied delete customresourcedefinitions.apiextensions.k8s.io
 denied update microapps.safedefaults.io -n "$app_ns"
 denied delete microapps.safedefaults.io -n "$app_ns"
-denied get microapps.safedefaults.io -n "$app_ns"
+# get: a host claim held by another app is checked live before it passes on (HostClaims); read-only.
+allowed get microapps.safedefaults.io -n "$app_ns"
+allowed list microapppolicies.safedefaults.io
+denied update microapppolicies.safedefaults.io
+denied delete microapppolicies.safedefaults.io
+denied patch namespaces
 denied delete deployments.apps -n "$app_ns"
 denied update deployments.apps -n "$app_ns"
 denied create jobs.batch -n "$app_ns"
 denied delete jobs.batch -n "$app_ns"
 denied get nodes
 denied create leases.coordination.k8s.io -n kube-system
-denied update leases.coordination.k8s.io/kube-controller-manager -n "$ns"
-denied delete "leases.coordination.k8s.io/$lease" -n "$ns"
+# Host claims are Leases of any name in the keys namespace, so RBAC allows update and delete
+# there; the admission policy keeps the identity to labelled ones (see "leader Lease" below).
 
 # Real requests with the token. Mutations use --dry-run=server: authorization runs before the
 # dry run, so a 403 proves the refusal and nothing changes if a check ever regressed.
@@ -539,6 +544,12 @@ claim_lease() { # a labelled Lease in the release namespace (per-host claims)
     | sa_create
 }
 check "admitted: a labelled Lease in the release namespace" claim_lease
+unlabelled_lease() {
+  printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"kube-controller-manager","namespace":"%s"}}' "$ns" \
+    | sa_create
+}
+refused_by_policy "create an unlabelled Lease in the release namespace" children-only unlabelled_lease
+refused_by_policy "delete the leader Lease" children-only ksa -n "$ns" delete lease "$lease" --dry-run=server
 
 # Minting tokens: a Secret of type service-account-token has the cluster fill in a token.
 sa_token_secret() {

@@ -7,13 +7,19 @@ import java.nio.file.Path;
 final class TestFiles {
   private TestFiles() {}
 
+  static final String MICROAPPS = "microapps.safedefaults.io-v1.yml";
+  static final String POLICIES = "microapppolicies.safedefaults.io-v1.yml";
+
   static Path generatedCrd() {
-    return Path.of(System.getProperty("generated.crds.dir", "target/classes/META-INF/fabric8"))
-        .resolve("microapps.safedefaults.io-v1.yml");
+    return generatedCrd(MICROAPPS);
   }
 
-  static Path checkedInCrd() {
-    return Path.of(System.getProperty("crds.dir", "../crds")).resolve("microapps.safedefaults.io-v1.yml");
+  static Path generatedCrd(String file) {
+    return Path.of(System.getProperty("generated.crds.dir", "target/classes/META-INF/fabric8")).resolve(file);
+  }
+
+  static Path checkedInCrd(String file) {
+    return Path.of(System.getProperty("crds.dir", "../crds")).resolve(file);
   }
 
   static Path repoFile(String relative) {
