@@ -154,6 +154,19 @@ public record AppPlan(
               : "; use one of them, or ask your platform team to add yours"), !audit, audit));
     }
 
+    if (issuer != null && visibility == Visibility.ORGANIZATION && config.allowedIssuers() == null
+        && !OperatorConfig.normalIssuer(issuer).equals(
+            config.defaultIssuer() == null ? null : OperatorConfig.normalIssuer(config.defaultIssuer()))) {
+      // "Anyone who can sign in at the issuer" is the organization only at the organization's own
+      // provider; at a public one (accounts.google.com) it is everyone with an account there.
+      problems.add(new Problem(Problem.Area.AUTH, "OrganizationIssuerNotAllowed", (audit ? AUDIT : "")
+          + "visibility organization lets in everyone who can sign in at " + issuer + ", and only the operator's"
+          + " default issuer or one a MicroAppPolicy lists in allowedIssuers counts as your organization's;"
+          + (audit ? " signing in there is allowed because the policy audits only"
+              : " use visibility private with allowedGroups or allowedEmailDomains, or ask your platform team to"
+                  + " allow this issuer"), !audit, audit));
+    }
+
     Duration ttl = config.defaultSessionTtl();
     if (auth.getSessionTTL() != null) {
       Optional<Duration> parsed = parseTtl(auth.getSessionTTL());

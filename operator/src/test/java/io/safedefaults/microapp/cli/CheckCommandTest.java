@@ -148,7 +148,7 @@ class CheckCommandTest {
     assertThat(r.code).isEqualTo(1);
     assertThat(r.out).contains("   3 shortSessions     PASS     ShortSessions: sessions last 12h");
     assertThat(r.out).contains("     problem                    SessionTTLTooLong: spec.auth.sessionTTL 72h is longer"
-        + " than the cluster maximum 12h");
+        + " than the maximum 12h of the cluster policy (operator flags)");
     assertThat(r.out).contains("  => would be exposed at https://where2eat.apps.example.com, but not Ready:"
         + " SessionTTLTooLong:");
   }

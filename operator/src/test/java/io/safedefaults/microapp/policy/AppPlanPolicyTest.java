@@ -71,6 +71,20 @@ class AppPlanPolicyTest {
   }
 
   @Test
+  void organizationVisibilityAtAProviderThatIsNotTheOrganizationsIsRefusedByDefault() {
+    MicroApp org = app("a.apps.example.com", "https://accounts.google.com");
+    org.getSpec().setVisibility(io.safedefaults.microapp.api.Visibility.ORGANIZATION);
+    AppPlan plan = AppPlan.resolve(org, PolicyMergeTest.FLAGS, NOW);
+    assertThat(plan.exposed()).isFalse();
+    assertThat(plan.problems(Problem.Area.AUTH)).extracting(Problem::reason).containsExactly("OrganizationIssuerNotAllowed");
+    // the organization's own provider (the default issuer), and private apps anywhere, are fine
+    org.getSpec().getAuth().setIssuer("https://login.example.com/");
+    assertThat(AppPlan.resolve(org, PolicyMergeTest.FLAGS, NOW).exposed()).isTrue();
+    MicroApp priv = app("a.apps.example.com", "https://accounts.google.com");
+    assertThat(AppPlan.resolve(priv, PolicyMergeTest.FLAGS, NOW).exposed()).isTrue();
+  }
+
+  @Test
   void resourcesAboveTheMaximumAreLoweredToItAndStatusSaysWhoseMaximum() {
     Random r = new Random(7);
     for (int i = 0; i < 300; i++) {
