@@ -270,16 +270,16 @@ class MultiTenantApiServerTest {
       return p.getStatus() != null && Integer.valueOf(1).equals(p.getStatus().getNamespaces());
     });
     MicroAppPolicy odd = policy("odd", Map.of("nobody", "here"), MicroAppPolicySpec.Mode.ENFORCE, "example.com");
-    odd.getSpec().setRetention(new MicroAppPolicySpec.Retention());
-    odd.getSpec().getRetention().setDefaultDays(90);
-    odd.getSpec().getRetention().setMaxDays(30);
+    odd.getSpec().setSessionTTL(new MicroAppPolicySpec.SessionTtl());
+    odd.getSpec().getSessionTTL().setDefaultTTL("10h");
+    odd.getSpec().getSessionTTL().setMax("4h");
     client.resource(odd).create();
     Condition valid = await().atMost(Duration.ofSeconds(30)).until(() -> {
       MicroAppPolicy p = client.resources(MicroAppPolicy.class).withName("odd").get();
       return p.getStatus() == null ? null : p.getStatus().getConditions().stream().findFirst().orElse(null);
     }, c -> c != null);
     assertThat(valid.getStatus()).isEqualTo("False");
-    assertThat(valid.getMessage()).contains("retention.defaultDays is above retention.maxDays");
+    assertThat(valid.getMessage()).contains("sessionTTL.defaultTTL is above sessionTTL.max");
     client.resource(odd).delete();
   }
 
@@ -294,5 +294,12 @@ class MultiTenantApiServerTest {
     e = org.junit.jupiter.api.Assertions.assertThrows(io.fabric8.kubernetes.client.KubernetesClientException.class,
         () -> client.resource(zero).create());
     assertThat(e.getMessage()).contains("cpu must be more than 0");
+    MicroAppPolicy days = policy("days", Map.of(), MicroAppPolicySpec.Mode.ENFORCE, "example.com");
+    days.getSpec().setRetention(new MicroAppPolicySpec.Retention());
+    days.getSpec().getRetention().setDefaultDays(90);
+    days.getSpec().getRetention().setMaxDays(30);
+    e = org.junit.jupiter.api.Assertions.assertThrows(io.fabric8.kubernetes.client.KubernetesClientException.class,
+        () -> client.resource(days).create());
+    assertThat(e.getMessage()).contains("retention.defaultDays must not be above retention.maxDays");
   }
 }

@@ -127,6 +127,8 @@ public class MicroAppPolicySpec {
   }
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  @ValidationRule(value = "!has(self.defaultDays) || !has(self.maxDays) || self.defaultDays <= self.maxDays",
+      message = "retention.defaultDays must not be above retention.maxDays")
   public static class Retention {
     @Min(1) @Max(3650)
     @JsonPropertyDescription("Days an app keeps data when it sets no ttl.")
