@@ -281,6 +281,21 @@ class MultiTenantApiServerTest {
     assertThat(valid.getStatus()).isEqualTo("False");
     assertThat(valid.getMessage()).contains("sessionTTL.defaultTTL is above sessionTTL.max");
     client.resource(odd).delete();
+
+    // Two policies on one namespace whose domains have nothing in common: both say so, and the
+    // app there gets no host at all rather than either policy's.
+    namespace("team-both", Map.of("both", "yes"));
+    client.resource(policy("both-a", Map.of("both", "yes"), MicroAppPolicySpec.Mode.ENFORCE, "a.example.com")).create();
+    client.resource(policy("both-b", Map.of("both", "yes"), MicroAppPolicySpec.Mode.AUDIT, "b.example.com")).create();
+    Condition conflict = await().atMost(Duration.ofSeconds(30)).until(() -> {
+      MicroAppPolicy p = client.resources(MicroAppPolicy.class).withName("both-b").get();
+      return p.getStatus() == null ? null : p.getStatus().getConditions().stream().findFirst().orElse(null);
+    }, c -> c != null && "False".equals(c.getStatus()));
+    assertThat(conflict.getMessage()).contains("also selected by both-a", "nothing in common", "team-both");
+    client.resource(app("team-both", "site", "site.a.example.com")).create();
+    Condition none = readyWithReason("team-both", "site", "HostNotAllowed");
+    assertThat(none.getMessage()).contains("policies both-a, both-b", "none");
+    assertThat(ingress("team-both", "site")).as("enforce wins over audit").isEmpty();
   }
 
   @Test

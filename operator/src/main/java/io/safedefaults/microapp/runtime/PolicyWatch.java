@@ -98,10 +98,23 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
     List<MicroAppPolicy> all = policies == null ? List.of() : List.copyOf(policies.getStore().list());
     Map<String, OperatorConfig> next = new HashMap<>();
     Map<String, Integer> selected = new HashMap<>();
+    Map<String, java.util.TreeSet<String>> overlaps = new HashMap<>();
+    Map<String, java.util.TreeSet<String>> noHost = new HashMap<>();
     for (Namespace ns : namespaces.getStore().list()) {
       List<MicroAppPolicy> mine = PolicyMerge.selecting(all, ns.getMetadata().getLabels());
       mine.forEach(p -> selected.merge(p.getMetadata().getName(), 1, Integer::sum));
-      next.put(ns.getMetadata().getName(), PolicyMerge.effective(flags, mine));
+      OperatorConfig effective = PolicyMerge.effective(flags, mine);
+      next.put(ns.getMetadata().getName(), effective);
+      if (mine.size() > 1) {
+        for (MicroAppPolicy p : mine) {
+          mine.stream().map(o -> o.getMetadata().getName()).filter(o -> !o.equals(p.getMetadata().getName()))
+              .forEach(o -> overlaps.computeIfAbsent(p.getMetadata().getName(), k -> new java.util.TreeSet<>()).add(o));
+          if (effective.allowedHostSuffixes() != null && effective.allowedHostSuffixes().isEmpty()) {
+            noHost.computeIfAbsent(p.getMetadata().getName(), k -> new java.util.TreeSet<>())
+                .add(ns.getMetadata().getName());
+          }
+        }
+      }
     }
     Set<String> changed = new HashSet<>();
     Map<String, OperatorConfig> before = byNamespace;
@@ -112,7 +125,17 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
     }
     byNamespace = Map.copyOf(next);
     for (MicroAppPolicy p : all) {
-      report(p, selected.getOrDefault(p.getMetadata().getName(), 0));
+      String name = p.getMetadata().getName();
+      List<String> conflicts = new java.util.ArrayList<>();
+      if (overlaps.containsKey(name)) {
+        conflicts.add("selects namespaces also selected by " + String.join(", ", overlaps.get(name))
+            + "; there each field takes the strictest value of the policies that set it");
+      }
+      if (noHost.containsKey(name)) {
+        conflicts.add("allowedHostSuffixes has nothing in common with the other policies in "
+            + String.join(", ", noHost.get(name)) + ": no app there may have a host");
+      }
+      report(p, selected.getOrDefault(name, 0), conflicts);
     }
     if (!changed.isEmpty()) {
       LOG.info("policy changed for {} namespace(s)", changed.size());
@@ -121,18 +144,21 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
   }
 
   /** The policy's status, written only when it differs. */
-  private void report(MicroAppPolicy p, int selected) {
-    List<String> corrections = PolicyMerge.corrections(p);
+  private void report(MicroAppPolicy p, int selected, List<String> conflicts) {
+    List<String> corrections = new java.util.ArrayList<>(PolicyMerge.corrections(p));
+    boolean overlapOnly = corrections.isEmpty() && conflicts.stream().allMatch(c -> c.startsWith("selects"));
+    corrections.addAll(conflicts);
     MicroAppPolicyStatus status = new MicroAppPolicyStatus();
     status.setObservedGeneration(p.getMetadata().getGeneration());
     status.setNamespaces(selected);
-    boolean valid = corrections.isEmpty();
+    // Overlapping alone is by design (documented precedence): said, but the policy stays valid.
+    boolean valid = corrections.isEmpty() || overlapOnly;
     String since = p.getStatus() == null ? null : p.getStatus().getConditions().stream()
         .filter(c -> "Valid".equals(c.getType()) && c.getStatus().equals(valid ? "True" : "False"))
         .map(Condition::getLastTransitionTime).findFirst().orElse(null);
     status.setConditions(List.of(new ConditionBuilder().withType("Valid").withStatus(valid ? "True" : "False")
-        .withReason(valid ? "AppliesAsWritten" : "Corrected")
-        .withMessage(valid ? "every field applies as written" : String.join("; ", corrections))
+        .withReason(!valid ? "Corrected" : corrections.isEmpty() ? "AppliesAsWritten" : "Overlaps")
+        .withMessage(corrections.isEmpty() ? "every field applies as written" : String.join("; ", corrections))
         .withObservedGeneration(p.getMetadata().getGeneration())
         .withLastTransitionTime(since != null ? since
             : DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(ChronoUnit.SECONDS)))
