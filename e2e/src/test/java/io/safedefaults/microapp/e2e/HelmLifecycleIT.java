@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.safedefaults.microapp.hosts.HostClaims;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,7 +87,8 @@ class HelmLifecycleIT extends E2ETestBase {
         client().rbac().roleBindings().inAnyNamespace().withLabelSelector(SELECTOR).list().getItems(),
         client().rbac().clusterRoles().withLabelSelector(SELECTOR).list().getItems(),
         client().rbac().clusterRoleBindings().withLabelSelector(SELECTOR).list().getItems(),
-        client().leases().inNamespace(InClusterOperator.NAMESPACE).list().getItems())) {
+        client().leases().inNamespace(InClusterOperator.NAMESPACE).withLabelSelector("!" + HostClaims.CLAIM_LABEL)
+            .list().getItems())) {
       for (HasMetadata o : list) {
         left.add(o.getKind() + " " + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName());
       }
@@ -101,6 +103,11 @@ class HelmLifecycleIT extends E2ETestBase {
         .forEach(c -> kept.add("ConfigMap " + c.getMetadata().getName()));
     assertThat(kept).containsExactlyInAnyOrder("Secret microapp-sealing-keys", "ConfigMap microapp-sealing-public-key",
         "ConfigMap kube-root-ca.crt");
+    // and the host claims: the apps keep their Ingresses, so after a reinstall no newer app may
+    // take a host that is still served. One per exposed app, named after its host.
+    assertThat(client().leases().inNamespace(InClusterOperator.NAMESPACE).withLabelSelector(HostClaims.CLAIM_LABEL)
+        .list().getItems()).extracting(l -> l.getMetadata().getName())
+        .contains(HostClaims.leaseName(appHost("where2eat", ns)));
     assertThat(microApp(ns, "where2eat")).as("the MicroApp").isNotNull();
 
     // the app runs on, untouched, and still answers through the ingress controller
