@@ -49,6 +49,9 @@ import org.slf4j.LoggerFactory;
  *   <li>As an event source it hands a Report edited or deleted by someone else back to its app's
  *       reconcile, which puts it right.
  * </ul>
+ *
+ * <p>Not a JOSDK dependent resource like the app's children: a dependent's informer is started with
+ * the operator and fails it where the CRD does not exist, and cannot start later when it appears.
  */
 public class ReportPublisher extends AbstractEventSource<GenericKubernetesResource, MicroApp> {
   /** How often discovery is asked again whether reports are served. */
