@@ -247,9 +247,23 @@ class OpenReportsApiServerTest {
     awaitReport(ns, x -> summary(x).get("pass").equals(9));
     int logged = logs().size();
 
+    // A finalizer holds this Report, and with it the CRD in Terminating: meanwhile the other apps'
+    // Reports are gone and the API refuses to create them again (403) at every resync.
+    var held = client.genericKubernetesResources(REPORTS).inNamespace(ns).withName("where2eat-checklist");
+    held.edit(r -> {
+      r.getMetadata().setFinalizers(List.of("test.safedefaults.io/hold"));
+      return r;
+    });
     for (String crd : List.of("reports.openreports.io", "clusterreports.openreports.io")) {
       client.apiextensions().v1().customResourceDefinitions().withName(crd).delete();
     }
+    await().atMost(Duration.ofSeconds(30)).until(() -> client.genericKubernetesResources(REPORTS).inAnyNamespace()
+        .list().getItems().size() == 1);
+    Thread.sleep(5000); // resyncs at the 2 s interval try to put the other Reports back
+    held.edit(r -> {
+      r.getMetadata().setFinalizers(List.of());
+      return r;
+    });
     await().atMost(Duration.ofSeconds(60)).until(() -> client.getApiResources("openreports.io/v1alpha1") == null);
     reconciler.reports.refresh();
     assertThat(reconciler.reports.active()).isFalse();

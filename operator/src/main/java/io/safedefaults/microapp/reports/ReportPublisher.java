@@ -193,12 +193,31 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
         refreshQuietly();
         return;
       }
+      if (goingAway(e)) {
+        // The CRD or the namespace is being deleted (the API refuses new objects meanwhile): the
+        // Report would go with it. Discovery notices the CRD gone; nothing to warn about.
+        LOG.debug("not applying report {}: {}", id, e.getMessage());
+        return;
+      }
       String why = "HTTP " + e.getCode() + (e.getStatus() != null && e.getStatus().getMessage() != null
           ? ": " + e.getStatus().getMessage() : "");
       if (!why.equals(failures.put(id, why))) {
         LOG.warn("could not apply the checklist report {}/{}: {}", id.getNamespace().orElse(""), id.getName(), why);
       }
     }
+  }
+
+  /** The API's refusal of new objects while their CRD or their namespace is being deleted. */
+  static boolean goingAway(KubernetesClientException e) {
+    var status = e.getStatus();
+    if (e.getCode() != 403 || status == null) {
+      return false;
+    }
+    boolean crdTerminating = status.getMessage() != null
+        && status.getMessage().contains("custom resource definition is terminating");
+    boolean namespaceTerminating = status.getDetails() != null && status.getDetails().getCauses() != null
+        && status.getDetails().getCauses().stream().anyMatch(c -> "NamespaceTerminating".equals(c.getReason()));
+    return crdTerminating || namespaceTerminating;
   }
 
   @Override
