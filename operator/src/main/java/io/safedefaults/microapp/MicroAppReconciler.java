@@ -115,6 +115,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** Reconciles the apps of namespaces whose policy changed (PolicyWatch). */
   private final SimpleInboundEventSource<MicroApp> policyChanges = new SimpleInboundEventSource<>("policies");
   private volatile io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<MicroApp> apps;
+  /** Each app's checklist as an OpenReports Report, where the cluster serves them. */
+  final io.safedefaults.microapp.reports.ReportPublisher reports = new io.safedefaults.microapp.reports.ReportPublisher();
 
   public MicroAppReconciler(OperatorConfig config, OperatorMetrics metrics, Supplier<SealedValueDecryptor> decryptor) {
     this(config, metrics, decryptor, Duration.ofDays(30), java.time.Clock.systemUTC());
@@ -207,6 +209,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .build(), context));
     sources.add(sealingKeys);
     sources.add(policyChanges);
+    sources.add(reports.bind(context));
     apps = context.getPrimaryCache();
     return sources;
   }
@@ -368,6 +371,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
     List<CheckResult> checks = Checklist.checks(plan, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());
+    reports.publish(app, checks, plan);
 
     boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
     metrics.observe(app.getMetadata().getNamespace(), app.getMetadata().getName(), status, ready);

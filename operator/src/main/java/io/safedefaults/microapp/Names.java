@@ -37,6 +37,8 @@ public final class Names {
    * Job's pods carry that name in a label, so a CronJob's name may have at most 52 characters.
    */
   public static final int CRONJOB_NAME_MAX = 52;
+  /** A Report's name stays a DNS label, as the app's own name is. */
+  public static final int REPORT_NAME_MAX = 63;
   /** Hex characters of the name's SHA-256 kept when a child name has to be shortened. */
   static final int HASH_LENGTH = 8;
 
@@ -49,11 +51,13 @@ public final class Names {
    *   ConfigMap   <app>-auth-proxy (sidecar), <purge> (purge job)
    *   Secret      <app>-session-keys, <app>-sealed, <app>-tls (cert-manager), <purge>-token
    *   CronJob     <purge>
+   *   Report      <report> (openreports.io, only where its CRD is installed)
    *
    * where <purge> is <app>-purge, shortened to 52 characters when longer: the first characters of
    * the app's name, '-', the first 8 hex characters of the SHA-256 of the full name, '-purge'.
    * Only names of 47 characters or more are shortened, so shorter apps keep their names across
-   * versions. Objects the app does not control are never taken over (ManagedDependent).
+   * versions. <report> is <app>-checklist, shortened the same way to 63 characters (a DNS label,
+   * like the app's own name). Objects the app does not control are never taken over (ManagedDependent).
    */
 
   public static String sidecarConfigMap(MicroApp app) {
@@ -75,6 +79,11 @@ public final class Names {
 
   public static String purgeToken(MicroApp app) {
     return purge(app) + "-token";
+  }
+
+  /** The app's OpenReports Report (reports.ChecklistReport). */
+  public static String report(MicroApp app) {
+    return fit(app.getMetadata().getName(), "-checklist", REPORT_NAME_MAX);
   }
 
   public static String tlsSecret(MicroApp app) {
