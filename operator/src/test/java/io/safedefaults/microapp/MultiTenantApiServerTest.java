@@ -214,6 +214,7 @@ class MultiTenantApiServerTest {
     String maxCpu = client.resources(MicroAppPolicy.class).withName("food").get().getSpec().getResources().getMax().getCpu();
     assertThat(limits.get("cpu").toString()).isEqualTo(maxCpu);
     assertThat(limits.get("memory").toString()).isEqualTo("1Gi");
+    assertThat(ingress("team-food", "big")).as("not exposed until the spec is within bounds").isEmpty();
   }
 
   @Test

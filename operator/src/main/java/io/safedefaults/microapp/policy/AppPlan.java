@@ -244,7 +244,9 @@ public record AppPlan(
 
   /**
    * The app container's CPU (request and limit) and memory: what the app asks for or the policy's
-   * default, within the policy's maximum. Enforced: the maximum applies; audited: what was asked.
+   * default, within the policy's maximum. Enforced: the maximum applies and the app is not exposed
+   * until its spec is within bounds (an unbounded request is a violation, not a wish); audited: what
+   * was asked applies.
    */
   private static OperatorConfig.Resources resolveResources(io.safedefaults.microapp.api.AppResources asked,
       OperatorConfig config, boolean audit, List<Problem> problems) {
@@ -272,7 +274,7 @@ public record AppPlan(
       problems.add(new Problem(Problem.Area.LEAST_PRIVILEGE, "ResourcesAboveMaximum", (audit ? AUDIT : "")
           + "spec.resources: " + String.join(", ", over) + " of " + config.source()
           + (audit ? "; what was asked applies because the policy audits only"
-              : "; the maximum applies until you lower it"), false, audit));
+              : "; the pod runs with the maximum and the app is not exposed until you lower it"), !audit, audit));
     }
     return new OperatorConfig.Resources(cpuRequest, cpuLimit, memory);
   }

@@ -82,7 +82,11 @@ class CheckAgreesWithOperatorTest {
         List.of("--cluster-issuer", "letsencrypt", "--default-issuer", "https://login.example.com",
             "--allowed-overrides", ALL_OVERRIDES, "--trusted-proxy-cidrs", "10.244.0.0/16"),
         List.of("--cluster-issuer", "letsencrypt", "--ingress-flavor", "traefik", "--allowed-overrides", "none",
-            "--max-limits", "200,20,120", "--max-session-ttl", "10h"));
+            "--max-limits", "200,20,120", "--max-session-ttl", "10h"),
+        // host domains, issuers and container bounds as a policy sets them
+        List.of("--cluster-issuer", "letsencrypt", "--default-issuer", "https://login.example.com",
+            "--allowed-host-suffixes", "apps.example.com", "--allowed-issuers", "https://login.example.com/realms/acme",
+            "--max-app-resources", "500m,512Mi"));
   }
 
   /** Everything an author might vary, each dimension drawn independently; the seed keeps runs repeatable. */
@@ -93,11 +97,18 @@ class CheckAgreesWithOperatorTest {
     if (rnd.nextInt(4) == 0) {
       spec.setHost(null);
     } else {
-      spec.setHost("app-" + i + ".apps.example.com");
+      spec.setHost("app-" + i + (rnd.nextInt(5) == 0 ? ".other.example.org" : ".apps.example.com"));
     }
     spec.setVisibility(Visibility.values()[rnd.nextInt(3)]);
-    if (rnd.nextInt(3) == 0) {
-      spec.getAuth().setIssuer(null);
+    switch (rnd.nextInt(4)) {
+      case 0 -> spec.getAuth().setIssuer(null);
+      case 1 -> spec.getAuth().setIssuer("https://accounts.google.com");
+      default -> { }
+    }
+    if (rnd.nextInt(4) == 0) {
+      spec.setResources(new io.safedefaults.microapp.api.AppResources());
+      spec.getResources().setCpu(List.of("250m", "2", "1000").get(rnd.nextInt(3)));
+      spec.getResources().setMemory(List.of("128Mi", "1Gi", "64Gi").get(rnd.nextInt(3)));
     }
     spec.getAuth().setSessionTTL(List.of("8h", "30m", "48h", "ever").get(rnd.nextInt(4)));
     if (rnd.nextBoolean()) {

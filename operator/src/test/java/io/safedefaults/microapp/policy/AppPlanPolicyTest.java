@@ -100,6 +100,7 @@ class AppPlanPolicyTest {
       assertThat(Quantity.exceeds(plan.appResources().memory(), "1Gi")).isFalse();
       boolean over = Quantity.exceeds(cpu, "2") || Quantity.exceeds(memory, "1Gi");
       assertThat(plan.problems(Problem.Area.LEAST_PRIVILEGE)).as("%s %s", cpu, memory).hasSize(over ? 1 : 0);
+      assertThat(plan.exposed()).as("exposed only within bounds: %s %s", cpu, memory).isEqualTo(!over);
       if (over) {
         assertThat(plan.problems(Problem.Area.LEAST_PRIVILEGE).get(0).message()).contains("policy team-food");
       } else {
