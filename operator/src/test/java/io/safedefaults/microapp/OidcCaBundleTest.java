@@ -13,6 +13,8 @@ import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.Visibility;
 import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.kube.ContentHash;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.retention.PurgeJob;
@@ -60,7 +62,7 @@ class OidcCaBundleTest {
     assertThat(cm.getData()).containsOnlyKeys(SidecarConfig.FILE);
     assertThat(SidecarConfig.json(plan)).doesNotContain("caFile");
     // the same annotation value as before the CA existed: upgrading the operator rolls no pod
-    assertThat(configHash(AppDeployment.desired(app, plan))).isEqualTo(SidecarConfig.hash(SidecarConfig.json(plan)));
+    assertThat(configHash(AppDeployment.desired(app, plan))).isEqualTo(ContentHash.of(SidecarConfig.json(plan)));
   }
 
   @Test

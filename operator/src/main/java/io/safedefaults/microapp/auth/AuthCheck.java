@@ -6,9 +6,9 @@ import static io.safedefaults.microapp.status.CheckResult.Item.SIGN_IN_REQUIRED;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ServicePort;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.Visibility;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.status.CheckResult;

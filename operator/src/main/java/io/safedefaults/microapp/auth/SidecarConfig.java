@@ -5,14 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.ContentHash;
+import io.safedefaults.microapp.kube.Names;
+import io.safedefaults.microapp.kube.SidecarRuntime;
 import io.safedefaults.microapp.policy.AppPlan;
-import io.safedefaults.microapp.retention.PurgeJob;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +28,6 @@ public final class SidecarConfig {
   public static final String USER_ID_SALT_FILE = "user-id-salt";
   public static final String CLIENT_SECRET_DIR = "/etc/microapp-sidecar/oidc";
   public static final String CLIENT_SECRET_FILE = "client-secret";
-  public static final String PURGE_TOKEN_DIR = "/etc/microapp-sidecar/purge";
   /**
    * The provider's CA bundle (--oidc-ca-file), a second key of the same ConfigMap, so it is
    * mounted beside {@value #FILE} in {@value #DIR} and named by oidc.caFile.
@@ -90,9 +86,9 @@ public final class SidecarConfig {
     limits.put("perIpPerMinute", plan.sidecarLimitsPerIp() ? plan.limits().perIpPerMinute() : 0);
     limits.put("perIpBurstPerSecond", plan.sidecarLimitsPerIp() ? plan.limits().perIpBurstPerSecond() : 0);
     c.put("rateLimit", limits);
-    if (PurgeJob.usesToken(plan)) {
+    if (plan.retention().usesToken()) {
       c.put("purge", Map.of("path", plan.retention().purge().getHttp().getPath(),
-          "tokenFile", PURGE_TOKEN_DIR + "/" + PurgeJob.TOKEN_KEY));
+          "tokenFile", SidecarRuntime.SIDECAR_PURGE_TOKEN_DIR + "/" + SidecarRuntime.PURGE_TOKEN_KEY));
     }
     if (plan.retention().exportPath() != null || plan.retention().deletePath() != null) {
       Map<String, Object> userData = new LinkedHashMap<>();
@@ -139,16 +135,6 @@ public final class SidecarConfig {
    */
   public static String contentHash(AppPlan plan) {
     String json = json(plan);
-    return hash(plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle());
-  }
-
-  /** Short content hash put on the pod template, so pods roll when the configuration changes. */
-  public static String hash(String content) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(content.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 12);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return ContentHash.of(plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle());
   }
 }

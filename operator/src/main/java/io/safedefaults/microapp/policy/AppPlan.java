@@ -9,7 +9,7 @@ import io.safedefaults.microapp.api.PurgeSpec;
 import io.safedefaults.microapp.api.RateLimitSpec;
 import io.safedefaults.microapp.api.RetentionSpec;
 import io.safedefaults.microapp.api.Visibility;
-import io.safedefaults.microapp.retention.PurgeSchedule;
+import io.safedefaults.microapp.kube.ContentHash;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -54,6 +54,14 @@ public record AppPlan(
       String exportPath, String deletePath) {
     public boolean scheduled() {
       return purge != null && !relaxed;
+    }
+
+    /**
+     * An http purge calls the app's purge path through the sidecar with a token: the token Secret,
+     * the sidecar's and the app's token mounts, and the purge pods' way through the NetworkPolicy.
+     */
+    public boolean usesToken() {
+      return scheduled() && purge.getHttp() != null;
     }
   }
 
@@ -328,7 +336,7 @@ public record AppPlan(
     }
     return new SealedNames(List.copyOf(values.keySet()), client != null,
         spec.getSecrets() == null ? null : spec.getSecrets().getMountPath(),
-        io.safedefaults.microapp.auth.SidecarConfig.hash(all.toString()));
+        ContentHash.of(all.toString()));
   }
 
   /**

@@ -3,9 +3,9 @@ package io.safedefaults.microapp.secrets;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.safedefaults.microapp.ManagedDependent;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.dependent.ManagedDependent;
+import io.safedefaults.microapp.kube.Names;
 import java.util.function.Supplier;
 
 /**
