@@ -31,7 +31,11 @@ public final class ManifestRenderer {
   private ManifestRenderer() {}
 
   public static List<HasMetadata> render(MicroApp app, OperatorConfig config) {
-    AppPlan plan = AppPlan.resolve(app, config);
+    return render(app, AppPlan.resolve(app, config));
+  }
+
+  /** @param plan the app resolved against its policy, when the caller has resolved it already */
+  public static List<HasMetadata> render(MicroApp app, AppPlan plan) {
     List<HasMetadata> out = new ArrayList<>();
     if (plan.fatal()) {
       return out;

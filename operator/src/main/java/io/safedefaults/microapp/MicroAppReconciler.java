@@ -58,7 +58,6 @@ import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -95,6 +94,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final Workflow<MicroApp> exposure;
   /** Set by converge(): the app may be exposed and every other child applied. */
   private static final String EXPOSE = "expose";
+  /** Set by converge(): the plan's SidecarConfig#json. */
+  private static final String SIDECAR_CONFIG = "sidecar-config";
   /** The last failure per app that threw, for backoff and for logging each cause once. */
   private record Failure(String cause, int attempts) {}
   private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
@@ -149,12 +150,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     this.decryptor = decryptor;
     serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account",
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
-    sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config",
-        Names::sidecarConfigMap, SidecarConfig::desired);
+    sidecarConfig = ManagedDependent.fromContext(ConfigMap.class, "sidecar-config", Names::sidecarConfigMap,
+        (a, ctx) -> SidecarConfig.desired(a, ManagedDependent.plan(ctx), sidecarConfig(ctx)));
     sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
-    sealedSecret = new UnsealedSecretDependent(decryptor);
-    deployment = new ManagedDependent<>(Deployment.class, "deployment",
-        a -> a.getMetadata().getName(), AppDeployment::desired);
+    sealedSecret = new UnsealedSecretDependent();
+    deployment = ManagedDependent.fromContext(Deployment.class, "deployment", a -> a.getMetadata().getName(),
+        (a, ctx) -> AppDeployment.desired(a, ManagedDependent.plan(ctx),
+            SidecarConfig.contentHash(ManagedDependent.plan(ctx), sidecarConfig(ctx))));
     service = new ManagedDependent<>(Service.class, "service",
         a -> a.getMetadata().getName(), (a, p) -> AppService.desired(a));
     networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy",
@@ -193,6 +195,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .build();
   }
 
+  /** The sidecar configuration written once this reconcile (converge), for its ConfigMap and the pods' hash. */
+  private static String sidecarConfig(Context<MicroApp> context) {
+    return context.managedWorkflowAndDependentResourceContext().getMandatory(SIDECAR_CONFIG, String.class);
+  }
+
   @Override
   public List<EventSource<?, MicroApp>> prepareEventSources(EventSourceContext<MicroApp> context) {
     List<EventSource<?, MicroApp>> sources = new ArrayList<>(EventSourceUtils.eventSourcesFromWorkflow(context, workflow));
@@ -225,7 +232,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   public void sealingKeysChanged() {
     var cache = apps;
     if (cache != null) {
-      cache.list().filter(a -> AppPlan.resolve(a, policies.apply(a.getMetadata().getNamespace())).sealed().any())
+      cache.list().filter(a -> AppPlan.SealedNames.of(a).any())
           .forEach(a -> sealingKeys.propagateEvent(ResourceID.fromResource(a)));
     }
   }
@@ -308,7 +315,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         + (at == null ? "" : " in " + at.getClassName().substring(at.getClassName().lastIndexOf('.') + 1) + "."
             + at.getMethodName()) + "); it retries in " + backoff.toSeconds() + " s. Please report it with the"
         + " operator's log";
-    MicroAppStatus status = Conditions.failed(app, message, Instant.now());
+    MicroAppStatus status = Conditions.failed(app, message, clock.instant());
     boolean already = Conditions.find(app.getStatus(), Conditions.READY)
         .map(c -> "ReconcileFailed".equals(c.getReason())).orElse(false);
     if (!already) {
@@ -325,7 +332,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (!plan.fatal() && plan.host() != null && plan.problems(Problem.Area.HOST).stream().noneMatch(Problem::blocksExposure)) {
       plan = hostClaims.claim(context.getClient(), app, plan.host()).map(plan::with).orElse(plan);
     }
-    context.managedWorkflowAndDependentResourceContext().put(ManagedDependent.PLAN, plan);
+    // Everything the dependents and the status share is computed here, once a reconcile.
+    Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
+    String sidecarJson = SidecarConfig.json(plan);
+    var shared = context.managedWorkflowAndDependentResourceContext();
+    shared.put(ManagedDependent.PLAN, plan);
+    shared.put(UnsealedSecretDependent.OPENED, unsealed);
+    shared.put(SIDECAR_CONFIG, sidecarJson);
     Optional<ApplyError> error = Optional.empty();
     if (!plan.fatal()) {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
@@ -372,10 +385,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
             .max(Comparator.comparing(j -> j.getMetadata().getCreationTimestamp()))
             .orElse(null),
         List.copyOf(context.getSecondaryResources(Pod.class)));
-    Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
-    List<CheckResult> checks = Checklist.checks(plan, observed, unsealed);
-    MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());
-    reports.publish(app, checks, plan);
+    List<CheckResult> checks = Checklist.checks(plan, sidecarJson, observed, unsealed);
+    MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, clock.instant());
+    reports.publish(app, checks, plan, clock.instant());
 
     boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
     metrics.observe(app.getMetadata().getNamespace(), app.getMetadata().getName(), status, ready);

@@ -129,14 +129,14 @@ class OidcCaBundleTest {
     Observed o = new Observed(AppServiceAccount.desired(app), stale, d, AppService.desired(app),
         IngressTlsDefault.desired(app, plan), AppNetworkPolicy.desired(app, plan), null, PurgeJob.cronJob(app, plan),
         null, List.of());
-    List<CheckResult> checks = Checklist.checks(plan, o,
+    List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), o,
         new Unsealer.Unsealed(Map.of(), null, List.of(), List.of()));
     assertThat(checks).filteredOn(c -> c.item() == CheckResult.Item.SIGN_IN_REQUIRED).singleElement()
         .satisfies(c -> assertThat(c.reason()).isEqualTo("SidecarConfigPending"));
 
     Observed applied = new Observed(o.serviceAccount(), SidecarConfig.desired(app, plan), d, o.service(), o.ingress(),
         o.networkPolicy(), null, o.purgeCronJob(), null, List.of());
-    assertThat(Checklist.checks(plan, applied, new Unsealer.Unsealed(Map.of(), null, List.of(), List.of())))
+    assertThat(Checklist.checks(plan, SidecarConfig.json(plan), applied, new Unsealer.Unsealed(Map.of(), null, List.of(), List.of())))
         .filteredOn(c -> c.item() == CheckResult.Item.SIGN_IN_REQUIRED).singleElement()
         .satisfies(c -> assertThat(c.reason()).isEqualTo("SignInRequired"));
   }

@@ -111,17 +111,22 @@ public final class SidecarConfig {
   }
 
   public static ConfigMap desired(MicroApp app, AppPlan plan) {
+    return desired(app, plan, json(plan));
+  }
+
+  /** @param json the plan's {@link #json}, when the caller has it already (the reconciler writes it once a reconcile) */
+  public static ConfigMap desired(MicroApp app, AppPlan plan, String json) {
     return new ConfigMapBuilder()
         .withMetadata(Names.metadata(app, Names.sidecarConfigMap(app)))
         .withImmutable(false)
-        .withData(data(plan))
+        .withData(data(plan, json))
         .build();
   }
 
   /** The ConfigMap's keys: {@value #FILE} and, when the operator has a provider CA, {@value #OIDC_CA_FILE}. */
-  public static Map<String, String> data(AppPlan plan) {
+  private static Map<String, String> data(AppPlan plan, String json) {
     Map<String, String> data = new LinkedHashMap<>();
-    data.put(FILE, json(plan));
+    data.put(FILE, json);
     if (plan.oidcCaBundle() != null) {
       data.put(OIDC_CA_FILE, plan.oidcCaBundle());
     }
@@ -134,7 +139,11 @@ public final class SidecarConfig {
    * {@value #FILE} alone, as it always was, so existing pods do not roll.
    */
   public static String contentHash(AppPlan plan) {
-    String json = json(plan);
+    return contentHash(plan, json(plan));
+  }
+
+  /** @param json the plan's {@link #json} */
+  public static String contentHash(AppPlan plan, String json) {
     return ContentHash.of(plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle());
   }
 }

@@ -38,6 +38,20 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
     this(type, name, nameOf, null);
   }
 
+  /**
+   * A child built from the plan and what else the reconciler computed once for this reconcile and
+   * put into the context beside it (the sidecar configuration), so no dependent computes it again.
+   */
+  public static <R extends HasMetadata> ManagedDependent<R> fromContext(Class<R> type, String name,
+      Function<MicroApp, String> nameOf, BiFunction<MicroApp, Context<MicroApp>, R> desired) {
+    return new ManagedDependent<>(type, name, nameOf) {
+      @Override
+      protected R desired(MicroApp app, Context<MicroApp> context) {
+        return desired.apply(app, context);
+      }
+    };
+  }
+
   @Override
   protected R desired(MicroApp app, Context<MicroApp> context) {
     return desired.apply(app, plan(context));

@@ -74,6 +74,12 @@ public record AppPlan(
     public boolean any() {
       return clientSecret || !appValues.isEmpty();
     }
+
+    /** An app's sealed values, read from its spec alone: no policy, no plan. */
+    public static SealedNames of(MicroApp app) {
+      MicroAppSpec spec = app.getSpec() == null ? new MicroAppSpec() : app.getSpec();
+      return sealedNames(spec, spec.getAuth() == null ? new AuthSpec() : spec.getAuth());
+    }
   }
 
   private static final Pattern DNS_LABEL = Pattern.compile("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$");

@@ -169,14 +169,16 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
   /**
    * Applies the app's Report when it differs from the one there; nothing when reports are not
    * served. Never throws for the API's answer: reports are an output, not part of securing the app.
+   *
+   * @param now when the results were observed (the reconciler's clock)
    */
-  public void publish(MicroApp app, List<CheckResult> checks, AppPlan plan) {
+  public void publish(MicroApp app, List<CheckResult> checks, AppPlan plan, Instant now) {
     if (informers == null) {
       return;
     }
     ResourceID id = new ResourceID(Names.report(app), app.getMetadata().getNamespace());
     GenericKubernetesResource current = current(id);
-    GenericKubernetesResource desired = ChecklistReport.desired(app, checks, plan, current, Instant.now());
+    GenericKubernetesResource desired = ChecklistReport.desired(app, checks, plan, current, now);
     if (current != null && matches(desired, current)) {
       return;
     }

@@ -31,8 +31,12 @@ public final class AppDeployment {
   private AppDeployment() {}
 
   public static Deployment desired(MicroApp app, AppPlan plan) {
+    return desired(app, plan, SidecarConfig.contentHash(plan));
+  }
+
+  /** @param configHash the sidecar configuration's {@link SidecarConfig#contentHash}: the pods roll when it changes */
+  public static Deployment desired(MicroApp app, AppPlan plan, String configHash) {
     OperatorConfig config = plan.config();
-    String configHash = SidecarConfig.contentHash(plan);
     return new DeploymentBuilder()
         .withMetadata(Names.metadata(app, app.getMetadata().getName()))
         .withNewSpec()
