@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * The auth sidecar's configuration (checklists 1-5), mounted read-only into the sidecar as
- * {@value #FILE} in {@value #DIR}. The contract is documented in docs/sidecar-contract.md; the
- * sidecar refuses to start on a file it cannot validate.
+ * {@value #FILE} in {@value #DIR}. The sidecar reads it with its ConfigLoader (sidecar/README.md) and
+ * refuses to start on a file it cannot validate.
  */
 public final class SidecarConfig {
   public static final String DIR = "/etc/microapp-sidecar";
@@ -34,8 +34,14 @@ public final class SidecarConfig {
    */
   public static final String OIDC_CA_FILE = "oidc-ca.pem";
   public static final String CALLBACK_PATH = "/oauth2/callback";
-  /** amr values that prove a second factor (RFC 8176). */
+  /**
+   * amr values that prove a second factor (RFC 8176). The sidecar has the same list as its default;
+   * SidecarContractTest keeps the two equal.
+   */
   public static final List<String> MFA_AMR = List.of("mfa", "otp", "hwk", "swk", "fpt");
+
+  /** Checklist 5: the Strict-Transport-Security the sidecar sends, the same as its default (SidecarContractTest). */
+  public static final String HSTS = "max-age=31536000; includeSubDomains";
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
@@ -102,7 +108,7 @@ public final class SidecarConfig {
       c.put("userData", userData);
     }
     c.put("trustedProxyCidrs", plan.config().trustedProxyCidrs());
-    c.put("hsts", "max-age=31536000; includeSubDomains");
+    c.put("hsts", HSTS);
     try {
       return JSON.writeValueAsString(c) + "\n";
     } catch (JsonProcessingException e) {
