@@ -3,7 +3,6 @@ package io.safedefaults.microapp;
 import io.safedefaults.microapp.access.LeastPrivilegeCheck;
 import io.safedefaults.microapp.auth.AuthCheck;
 import io.safedefaults.microapp.policy.AppPlan;
-import io.safedefaults.microapp.policy.OverridesCheck;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.ratelimit.RateLimitCheck;
 import io.safedefaults.microapp.retention.RetentionCheck;
@@ -11,6 +10,7 @@ import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Observed;
+import io.safedefaults.microapp.status.OverridesCheck;
 import io.safedefaults.microapp.tls.TlsCheck;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,17 +23,22 @@ import java.util.List;
 public final class Checklist {
   private Checklist() {}
 
-  /** The operator's checklist: sealed values judged by opening them with the cluster's keys. */
-  public static List<CheckResult> checks(AppPlan plan, Observed observed, Unsealer.Unsealed unsealed) {
-    return checks(plan, observed, SecretsCheck.check(unsealed, observed.sealedSecret()));
+  /**
+   * The operator's checklist: sealed values judged by opening them with the cluster's keys.
+   *
+   * @param sidecarConfig the plan's SidecarConfig#json, written once a reconcile
+   */
+  public static List<CheckResult> checks(AppPlan plan, String sidecarConfig, Observed observed,
+      Unsealer.Unsealed unsealed) {
+    return checks(plan, sidecarConfig, observed, SecretsCheck.check(unsealed, observed.sealedSecret()));
   }
 
   /**
    * @param secrets checklist 6, judged by whoever can: the operator opens the values, the offline
    *     check can only tell whether they are well-formed (SecretsCheck#offline)
    */
-  public static List<CheckResult> checks(AppPlan plan, Observed observed, CheckResult secrets) {
-    List<CheckResult> checks = new ArrayList<>(AuthCheck.check(plan, observed));
+  public static List<CheckResult> checks(AppPlan plan, String sidecarConfig, Observed observed, CheckResult secrets) {
+    List<CheckResult> checks = new ArrayList<>(AuthCheck.check(plan, sidecarConfig, observed));
     checks.add(RateLimitCheck.check(plan, observed));
     checks.add(TlsCheck.check(plan, observed));
     checks.add(secrets);

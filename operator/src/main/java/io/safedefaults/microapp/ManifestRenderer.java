@@ -7,14 +7,15 @@ import io.safedefaults.microapp.access.AppServiceAccount;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.kube.SidecarRuntime;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.retention.PurgeJob;
+import io.safedefaults.microapp.secrets.UnsealedSecret;
+import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
-import io.safedefaults.microapp.secrets.UnsealedSecret;
-import io.safedefaults.microapp.secrets.Unsealer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +31,11 @@ public final class ManifestRenderer {
   private ManifestRenderer() {}
 
   public static List<HasMetadata> render(MicroApp app, OperatorConfig config) {
-    AppPlan plan = AppPlan.resolve(app, config);
+    return render(app, AppPlan.resolve(app, config));
+  }
+
+  /** @param plan the app resolved against its policy, when the caller has resolved it already */
+  public static List<HasMetadata> render(MicroApp app, AppPlan plan) {
     List<HasMetadata> out = new ArrayList<>();
     if (plan.fatal()) {
       return out;
@@ -55,9 +60,9 @@ public final class ManifestRenderer {
     out.add(AppService.desired(app));
     if (plan.retention().scheduled()) {
       out.add(PurgeJob.config(app, plan));
-      if (PurgeJob.usesToken(plan)) {
+      if (plan.retention().usesToken()) {
         Secret token = PurgeJob.token(app);
-        token.setData(Map.of(PurgeJob.TOKEN_KEY, java.util.Base64.getEncoder().encodeToString(
+        token.setData(Map.of(SidecarRuntime.PURGE_TOKEN_KEY, java.util.Base64.getEncoder().encodeToString(
             KEY_PLACEHOLDER.getBytes(StandardCharsets.UTF_8))));
         out.add(token);
       }

@@ -1,36 +1,34 @@
 package io.safedefaults.microapp;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
-import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
-import io.safedefaults.microapp.retention.PurgeJob;
-import java.util.Comparator;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.Workflow;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowBuilder;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconcileResult;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.safedefaults.microapp.access.AppNetworkPolicy;
 import io.safedefaults.microapp.access.AppServiceAccount;
 import io.safedefaults.microapp.api.MicroApp;
@@ -41,9 +39,14 @@ import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.auth.SessionKeyRotation;
 import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.dependent.GeneratedSecretDependent;
+import io.safedefaults.microapp.dependent.ManagedDependent;
+import io.safedefaults.microapp.kube.ChildOwnership;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.policy.Problem;
+import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.SealedValueDecryptor;
 import io.safedefaults.microapp.secrets.UnsealedSecretDependent;
 import io.safedefaults.microapp.secrets.Unsealer;
@@ -55,8 +58,8 @@ import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -91,6 +94,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final Workflow<MicroApp> exposure;
   /** Set by converge(): the app may be exposed and every other child applied. */
   private static final String EXPOSE = "expose";
+  /** Set by converge(): the plan's SidecarConfig#json. */
+  private static final String SIDECAR_CONFIG = "sidecar-config";
   /** The last failure per app that threw, for backoff and for logging each cause once. */
   private record Failure(String cause, int attempts) {}
   private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
@@ -145,12 +150,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     this.decryptor = decryptor;
     serviceAccount = new ManagedDependent<>(ServiceAccount.class, "service-account",
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
-    sidecarConfig = new ManagedDependent<>(ConfigMap.class, "sidecar-config",
-        Names::sidecarConfigMap, SidecarConfig::desired);
+    sidecarConfig = ManagedDependent.fromContext(ConfigMap.class, "sidecar-config", Names::sidecarConfigMap,
+        (a, ctx) -> SidecarConfig.desired(a, ManagedDependent.plan(ctx), sidecarConfig(ctx)));
     sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
-    sealedSecret = new UnsealedSecretDependent(decryptor);
-    deployment = new ManagedDependent<>(Deployment.class, "deployment",
-        a -> a.getMetadata().getName(), AppDeployment::desired);
+    sealedSecret = new UnsealedSecretDependent();
+    deployment = ManagedDependent.fromContext(Deployment.class, "deployment", a -> a.getMetadata().getName(),
+        (a, ctx) -> AppDeployment.desired(a, ManagedDependent.plan(ctx),
+            SidecarConfig.contentHash(ManagedDependent.plan(ctx), sidecarConfig(ctx))));
     service = new ManagedDependent<>(Service.class, "service",
         a -> a.getMetadata().getName(), (a, p) -> AppService.desired(a));
     networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy",
@@ -174,7 +180,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         // Checklist 8: the purge and what it needs exist only while a purge is scheduled.
         .addDependentResourceAndConfigure(purgeConfig).withReconcilePrecondition(purgeScheduled)
         .addDependentResourceAndConfigure(purgeToken)
-        .withReconcilePrecondition((dr, app, ctx) -> PurgeJob.usesToken(ManagedDependent.plan(ctx)))
+        .withReconcilePrecondition((dr, app, ctx) -> ManagedDependent.plan(ctx).retention().usesToken())
         .addDependentResourceAndConfigure(purgeCronJob).dependsOn(serviceAccount, purgeConfig)
         .withReconcilePrecondition(purgeScheduled)
         .withThrowExceptionFurther(false)
@@ -187,6 +193,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
             ctx.managedWorkflowAndDependentResourceContext().get(EXPOSE, Boolean.class).orElse(false))
         .withThrowExceptionFurther(false)
         .build();
+  }
+
+  /** The sidecar configuration written once this reconcile (converge), for its ConfigMap and the pods' hash. */
+  private static String sidecarConfig(Context<MicroApp> context) {
+    return context.managedWorkflowAndDependentResourceContext().getMandatory(SIDECAR_CONFIG, String.class);
   }
 
   @Override
@@ -221,7 +232,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   public void sealingKeysChanged() {
     var cache = apps;
     if (cache != null) {
-      cache.list().filter(a -> AppPlan.resolve(a, policies.apply(a.getMetadata().getNamespace())).sealed().any())
+      cache.list().filter(a -> AppPlan.SealedNames.of(a).any())
           .forEach(a -> sealingKeys.propagateEvent(ResourceID.fromResource(a)));
     }
   }
@@ -304,7 +315,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         + (at == null ? "" : " in " + at.getClassName().substring(at.getClassName().lastIndexOf('.') + 1) + "."
             + at.getMethodName()) + "); it retries in " + backoff.toSeconds() + " s. Please report it with the"
         + " operator's log";
-    MicroAppStatus status = Conditions.failed(app, message, Instant.now());
+    MicroAppStatus status = Conditions.failed(app, message, clock.instant());
     boolean already = Conditions.find(app.getStatus(), Conditions.READY)
         .map(c -> "ReconcileFailed".equals(c.getReason())).orElse(false);
     if (!already) {
@@ -321,7 +332,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (!plan.fatal() && plan.host() != null && plan.problems(Problem.Area.HOST).stream().noneMatch(Problem::blocksExposure)) {
       plan = hostClaims.claim(context.getClient(), app, plan.host()).map(plan::with).orElse(plan);
     }
-    context.managedWorkflowAndDependentResourceContext().put(ManagedDependent.PLAN, plan);
+    // Everything the dependents and the status share is computed here, once a reconcile.
+    Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
+    String sidecarJson = SidecarConfig.json(plan);
+    var shared = context.managedWorkflowAndDependentResourceContext();
+    shared.put(ManagedDependent.PLAN, plan);
+    shared.put(UnsealedSecretDependent.OPENED, unsealed);
+    shared.put(SIDECAR_CONFIG, sidecarJson);
     Optional<ApplyError> error = Optional.empty();
     if (!plan.fatal()) {
       WorkflowReconcileResult result = workflow.reconcile(app, context);
@@ -368,10 +385,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
             .max(Comparator.comparing(j -> j.getMetadata().getCreationTimestamp()))
             .orElse(null),
         List.copyOf(context.getSecondaryResources(Pod.class)));
-    Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
-    List<CheckResult> checks = Checklist.checks(plan, observed, unsealed);
-    MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, Instant.now());
-    reports.publish(app, checks, plan);
+    List<CheckResult> checks = Checklist.checks(plan, sidecarJson, observed, unsealed);
+    MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, clock.instant());
+    reports.publish(app, checks, plan, clock.instant());
 
     boolean ready = Conditions.find(status, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false);
     metrics.observe(app.getMetadata().getNamespace(), app.getMetadata().getName(), status, ready);

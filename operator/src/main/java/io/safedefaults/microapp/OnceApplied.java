@@ -13,6 +13,8 @@ import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.policy.Problem;
@@ -39,8 +41,9 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
   public static OnceApplied of(MicroApp app, OperatorConfig config) {
     AppPlan plan = AppPlan.resolve(app, config);
     Unsealer.Unsealed sealed = Unsealer.inspect(app);
-    Observed observed = observed(app, ManifestRenderer.render(app, config), sealed.ok());
-    List<CheckResult> checks = Checklist.checks(plan, observed, SecretsCheck.offline(sealed, observed.sealedSecret()));
+    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok());
+    List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed,
+        SecretsCheck.offline(sealed, observed.sealedSecret()));
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, sealed.statuses(), Optional.empty(),
         Instant.now());
     return new OnceApplied(app, plan, observed, checks, status);

@@ -14,6 +14,8 @@ import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.kube.Names;
+import io.safedefaults.microapp.kube.SidecarRuntime;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
@@ -62,13 +64,13 @@ class DesiredStateTest {
   void sidecarRunsWithTheJvmFlagsTheBenchmarkMeasured() throws Exception {
     Container sidecar = AppDeployment.desired(app, plan()).getSpec().getTemplate().getSpec().getContainers().get(1);
     assertThat(sidecar.getEnv()).anyMatch(e -> e.getName().equals("JAVA_TOOL_OPTIONS")
-        && e.getValue().equals(AppDeployment.SIDECAR_JVM_OPTIONS));
+        && e.getValue().equals(SidecarRuntime.JVM_OPTIONS));
     // The benchmark's default and the documented flags must be the shipped ones, or the recorded
     // RSS and latency figures describe a different JVM.
     String bench = java.nio.file.Files.readString(TestFiles.repoFile("sidecar/bench/run-benchmark.sh"));
-    assertThat(bench).contains("SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:-" + AppDeployment.SIDECAR_JVM_OPTIONS + "}");
+    assertThat(bench).contains("SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:-" + SidecarRuntime.JVM_OPTIONS + "}");
     String readme = java.nio.file.Files.readString(TestFiles.repoFile("sidecar/README.md"));
-    assertThat(readme).contains("JAVA_TOOL_OPTIONS=\"" + AppDeployment.SIDECAR_JVM_OPTIONS + "\"");
+    assertThat(readme).contains("JAVA_TOOL_OPTIONS=\"" + SidecarRuntime.JVM_OPTIONS + "\"");
   }
 
   @Test

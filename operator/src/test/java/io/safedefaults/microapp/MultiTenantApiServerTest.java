@@ -177,7 +177,9 @@ class MultiTenantApiServerTest {
       assertThat(ingress("team-x", "hijack")).as("not while the old Ingress still routes the host").isEmpty();
       client.network().v1().ingresses().inNamespace("team-food").withName("where2eat").delete();
       await().atMost(Duration.ofSeconds(30)).until(() -> ingress("team-x", "hijack").isPresent());
-      assertThat(ready("team-x", "hijack").getReason()).isNotIn("HostTaken", "HostSettling");
+      // the Ingress is written before the status of the same reconcile: wait for that status too
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+          assertThat(ready("team-x", "hijack").getReason()).isNotIn("HostTaken", "HostSettling"));
     } finally {
       watcher.interrupt();
       watcher.join();

@@ -3,16 +3,18 @@ package io.safedefaults.microapp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubeapitest.junit.EnableKubeAPIServer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
-import io.fabric8.kubeapitest.junit.EnableKubeAPIServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.kube.ContentHash;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.secrets.SealingKeyStore;
@@ -120,7 +122,7 @@ class OidcCaApiServerTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> hashWithout.equals(podConfigHash()));
     assertThat(sidecarConfig().getData()).containsOnlyKeys(SidecarConfig.FILE);
     assertThat(sidecarConfig().getData().get(SidecarConfig.FILE)).doesNotContain("caFile");
-    assertThat(hashWithout).isEqualTo(SidecarConfig.hash(SidecarConfig.json(AppPlan.resolve(app, policy(null)))));
+    assertThat(hashWithout).isEqualTo(ContentHash.of(SidecarConfig.json(AppPlan.resolve(app, policy(null)))));
   }
 
   /** Plays the deployment controller's part: reports one available replica. */

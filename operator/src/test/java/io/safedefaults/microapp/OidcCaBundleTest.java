@@ -13,6 +13,8 @@ import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.Visibility;
 import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.kube.ContentHash;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.retention.PurgeJob;
@@ -60,7 +62,7 @@ class OidcCaBundleTest {
     assertThat(cm.getData()).containsOnlyKeys(SidecarConfig.FILE);
     assertThat(SidecarConfig.json(plan)).doesNotContain("caFile");
     // the same annotation value as before the CA existed: upgrading the operator rolls no pod
-    assertThat(configHash(AppDeployment.desired(app, plan))).isEqualTo(SidecarConfig.hash(SidecarConfig.json(plan)));
+    assertThat(configHash(AppDeployment.desired(app, plan))).isEqualTo(ContentHash.of(SidecarConfig.json(plan)));
   }
 
   @Test
@@ -127,14 +129,14 @@ class OidcCaBundleTest {
     Observed o = new Observed(AppServiceAccount.desired(app), stale, d, AppService.desired(app),
         IngressTlsDefault.desired(app, plan), AppNetworkPolicy.desired(app, plan), null, PurgeJob.cronJob(app, plan),
         null, List.of());
-    List<CheckResult> checks = Checklist.checks(plan, o,
+    List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), o,
         new Unsealer.Unsealed(Map.of(), null, List.of(), List.of()));
     assertThat(checks).filteredOn(c -> c.item() == CheckResult.Item.SIGN_IN_REQUIRED).singleElement()
         .satisfies(c -> assertThat(c.reason()).isEqualTo("SidecarConfigPending"));
 
     Observed applied = new Observed(o.serviceAccount(), SidecarConfig.desired(app, plan), d, o.service(), o.ingress(),
         o.networkPolicy(), null, o.purgeCronJob(), null, List.of());
-    assertThat(Checklist.checks(plan, applied, new Unsealer.Unsealed(Map.of(), null, List.of(), List.of())))
+    assertThat(Checklist.checks(plan, SidecarConfig.json(plan), applied, new Unsealer.Unsealed(Map.of(), null, List.of(), List.of())))
         .filteredOn(c -> c.item() == CheckResult.Item.SIGN_IN_REQUIRED).singleElement()
         .satisfies(c -> assertThat(c.reason()).isEqualTo("SignInRequired"));
   }

@@ -98,7 +98,9 @@ class RenderGoldenTest {
     Result r = run("render", "-f", f.toString(), "--cluster-issuer", "le");
     assertThat(r.code).isZero();
     assertThat(r.err).contains("warning: ns/notes: spec.auth.issuer is not set");
-    assertThat(r.out).contains("kind: \"Deployment\"").doesNotContain("kind: \"Ingress\"");
+    assertThat(r.out).contains("kind: Deployment\n").doesNotContain("kind: Ingress");
+    // as kubectl prints it: plain strings bare, quoted only where they would read as a number or boolean
+    assertThat(r.out).contains("name: notes\n").contains("- name: MALLOC_ARENA_MAX\n          value: '2'\n");
   }
 
   @Test

@@ -12,14 +12,14 @@ import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
-import io.safedefaults.microapp.tls.IngressTlsDefault;
-import io.safedefaults.microapp.workload.AppDeployment;
-import io.safedefaults.microapp.workload.AppService;
 import io.safedefaults.microapp.retention.PurgeJob;
+import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.Observed;
-import io.safedefaults.microapp.secrets.Unsealer;
+import io.safedefaults.microapp.tls.IngressTlsDefault;
+import io.safedefaults.microapp.workload.AppDeployment;
+import io.safedefaults.microapp.workload.AppService;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -53,7 +53,7 @@ class StatusFromObservedTest {
   }
 
   List<CheckResult> checks(Observed o) {
-    return Checklist.checks(plan(), o, NO_SECRETS);
+    return Checklist.checks(plan(), SidecarConfig.json(plan()), o, NO_SECRETS);
   }
 
   String condition(MicroAppStatus s, String type) {

@@ -6,10 +6,9 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeerBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
-import io.safedefaults.microapp.retention.PurgeJob;
 import java.util.List;
 
 /**
@@ -31,7 +30,7 @@ public final class AppNetworkPolicy {
                 .endNamespaceSelector()
                 .build())
             .toList();
-    if (PurgeJob.usesToken(plan)) {
+    if (plan.retention().usesToken()) {
       // The app's own purge job calls the purge path through the sidecar, from this namespace.
       from = new java.util.ArrayList<>(from);
       from.add(new NetworkPolicyPeerBuilder().withNewPodSelector()

@@ -2,8 +2,8 @@ package io.safedefaults.microapp.access;
 
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.Names;
 
 /**
  * One ServiceAccount per app, used by its pods and its purge job's pods, with no token mounted and

@@ -4,8 +4,8 @@ import static io.safedefaults.microapp.status.CheckResult.Item.LEAST_PRIVILEGE;
 
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Observed;

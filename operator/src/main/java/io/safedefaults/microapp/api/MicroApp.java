@@ -11,7 +11,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
  * A micro-app: an image, an optional public host and who may sign in. The operator turns it
- * into a workload that inherits every default of the checklist (DESIGN.md).
+ * into a workload that inherits every default of the checklist (README.md, "What every app gets").
  */
 @Group(MicroApp.GROUP)
 @Version(MicroApp.VERSION)

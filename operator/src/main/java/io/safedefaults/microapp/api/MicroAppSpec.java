@@ -11,7 +11,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 import java.util.ArrayList;
 import java.util.List;
 
-/** What a person asks for. Everything left out gets the safe default (checklist in DESIGN.md). */
+/** What a person asks for. Everything left out gets the safe default (the checklist in README.md, "What every app gets"). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
     value = "self.visibility != 'public' || (has(self.overrides) && self.overrides.exists(o, o.setting == 'visibility'))",

@@ -6,9 +6,9 @@ import static io.safedefaults.microapp.status.CheckResult.Item.SIGN_IN_REQUIRED;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ServicePort;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.Visibility;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.status.CheckResult;
@@ -19,11 +19,12 @@ import java.util.List;
 public final class AuthCheck {
   private AuthCheck() {}
 
-  public static List<CheckResult> check(AppPlan plan, Observed o) {
-    return List.of(signIn(plan, o), mfa(plan, o), sessions(plan, o));
+  /** @param sidecarConfig the plan's SidecarConfig#json, which the observed ConfigMap must hold */
+  public static List<CheckResult> check(AppPlan plan, String sidecarConfig, Observed o) {
+    return List.of(signIn(plan, sidecarConfig, o), mfa(plan, o), sessions(plan, o));
   }
 
-  private static CheckResult signIn(AppPlan plan, Observed o) {
+  private static CheckResult signIn(AppPlan plan, String sidecarConfig, Observed o) {
     var blocking = plan.problems(Problem.Area.AUTH).stream().filter(Problem::blocksExposure).findFirst();
     if (blocking.isPresent()) {
       return CheckResult.failed(SIGN_IN_REQUIRED, blocking.get().reason(), blocking.get().message());
@@ -36,7 +37,7 @@ public final class AuthCheck {
       return CheckResult.failed(SIGN_IN_REQUIRED, "ServiceBypassesSidecar",
           "the Service does not (yet) target only the sidecar's port " + Names.SIDECAR_PORT_NAME);
     }
-    if (!configApplied(plan, o)) {
+    if (!configApplied(plan, sidecarConfig, o)) {
       return CheckResult.failed(SIGN_IN_REQUIRED, "SidecarConfigPending",
           "the sidecar configuration ConfigMap does not (yet) match this spec");
     }
@@ -93,9 +94,9 @@ public final class AuthCheck {
         || Integer.valueOf(Names.SIDECAR_PORT).equals(t.getIntVal()));
   }
 
-  private static boolean configApplied(AppPlan plan, Observed o) {
+  private static boolean configApplied(AppPlan plan, String sidecarConfig, Observed o) {
     return o.sidecarConfig() != null && o.sidecarConfig().getData() != null
-        && SidecarConfig.json(plan).equals(o.sidecarConfig().getData().get(SidecarConfig.FILE))
+        && sidecarConfig.equals(o.sidecarConfig().getData().get(SidecarConfig.FILE))
         && java.util.Objects.equals(plan.oidcCaBundle(), o.sidecarConfig().getData().get(SidecarConfig.OIDC_CA_FILE));
   }
 }

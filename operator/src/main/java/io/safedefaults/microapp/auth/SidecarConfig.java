@@ -5,22 +5,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.ContentHash;
+import io.safedefaults.microapp.kube.Names;
+import io.safedefaults.microapp.kube.SidecarRuntime;
 import io.safedefaults.microapp.policy.AppPlan;
-import io.safedefaults.microapp.retention.PurgeJob;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The auth sidecar's configuration (checklists 1-5), mounted read-only into the sidecar as
- * {@value #FILE} in {@value #DIR}. The contract is documented in docs/sidecar-contract.md; the
- * sidecar refuses to start on a file it cannot validate.
+ * {@value #FILE} in {@value #DIR}. The sidecar reads it with its ConfigLoader (sidecar/README.md) and
+ * refuses to start on a file it cannot validate.
  */
 public final class SidecarConfig {
   public static final String DIR = "/etc/microapp-sidecar";
@@ -31,15 +28,20 @@ public final class SidecarConfig {
   public static final String USER_ID_SALT_FILE = "user-id-salt";
   public static final String CLIENT_SECRET_DIR = "/etc/microapp-sidecar/oidc";
   public static final String CLIENT_SECRET_FILE = "client-secret";
-  public static final String PURGE_TOKEN_DIR = "/etc/microapp-sidecar/purge";
   /**
    * The provider's CA bundle (--oidc-ca-file), a second key of the same ConfigMap, so it is
    * mounted beside {@value #FILE} in {@value #DIR} and named by oidc.caFile.
    */
   public static final String OIDC_CA_FILE = "oidc-ca.pem";
   public static final String CALLBACK_PATH = "/oauth2/callback";
-  /** amr values that prove a second factor (RFC 8176). */
+  /**
+   * amr values that prove a second factor (RFC 8176). The sidecar has the same list as its default;
+   * SidecarContractTest keeps the two equal.
+   */
   public static final List<String> MFA_AMR = List.of("mfa", "otp", "hwk", "swk", "fpt");
+
+  /** Checklist 5: the Strict-Transport-Security the sidecar sends, the same as its default (SidecarContractTest). */
+  public static final String HSTS = "max-age=31536000; includeSubDomains";
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
@@ -90,9 +92,9 @@ public final class SidecarConfig {
     limits.put("perIpPerMinute", plan.sidecarLimitsPerIp() ? plan.limits().perIpPerMinute() : 0);
     limits.put("perIpBurstPerSecond", plan.sidecarLimitsPerIp() ? plan.limits().perIpBurstPerSecond() : 0);
     c.put("rateLimit", limits);
-    if (PurgeJob.usesToken(plan)) {
+    if (plan.retention().usesToken()) {
       c.put("purge", Map.of("path", plan.retention().purge().getHttp().getPath(),
-          "tokenFile", PURGE_TOKEN_DIR + "/" + PurgeJob.TOKEN_KEY));
+          "tokenFile", SidecarRuntime.SIDECAR_PURGE_TOKEN_DIR + "/" + SidecarRuntime.PURGE_TOKEN_KEY));
     }
     if (plan.retention().exportPath() != null || plan.retention().deletePath() != null) {
       Map<String, Object> userData = new LinkedHashMap<>();
@@ -106,7 +108,7 @@ public final class SidecarConfig {
       c.put("userData", userData);
     }
     c.put("trustedProxyCidrs", plan.config().trustedProxyCidrs());
-    c.put("hsts", "max-age=31536000; includeSubDomains");
+    c.put("hsts", HSTS);
     try {
       return JSON.writeValueAsString(c) + "\n";
     } catch (JsonProcessingException e) {
@@ -115,17 +117,22 @@ public final class SidecarConfig {
   }
 
   public static ConfigMap desired(MicroApp app, AppPlan plan) {
+    return desired(app, plan, json(plan));
+  }
+
+  /** @param json the plan's {@link #json}, when the caller has it already (the reconciler writes it once a reconcile) */
+  public static ConfigMap desired(MicroApp app, AppPlan plan, String json) {
     return new ConfigMapBuilder()
         .withMetadata(Names.metadata(app, Names.sidecarConfigMap(app)))
         .withImmutable(false)
-        .withData(data(plan))
+        .withData(data(plan, json))
         .build();
   }
 
   /** The ConfigMap's keys: {@value #FILE} and, when the operator has a provider CA, {@value #OIDC_CA_FILE}. */
-  public static Map<String, String> data(AppPlan plan) {
+  private static Map<String, String> data(AppPlan plan, String json) {
     Map<String, String> data = new LinkedHashMap<>();
-    data.put(FILE, json(plan));
+    data.put(FILE, json);
     if (plan.oidcCaBundle() != null) {
       data.put(OIDC_CA_FILE, plan.oidcCaBundle());
     }
@@ -138,17 +145,11 @@ public final class SidecarConfig {
    * {@value #FILE} alone, as it always was, so existing pods do not roll.
    */
   public static String contentHash(AppPlan plan) {
-    String json = json(plan);
-    return hash(plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle());
+    return contentHash(plan, json(plan));
   }
 
-  /** Short content hash put on the pod template, so pods roll when the configuration changes. */
-  public static String hash(String content) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(content.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 12);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+  /** @param json the plan's {@link #json} */
+  public static String contentHash(AppPlan plan, String json) {
+    return ContentHash.of(plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle());
   }
 }

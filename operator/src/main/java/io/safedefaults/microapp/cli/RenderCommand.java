@@ -1,7 +1,9 @@
 package io.safedefaults.microapp.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.kubernetes.client.utils.YamlDumpSettingsBuilder;
 import io.safedefaults.microapp.ManifestRenderer;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.policy.AppPlan;
@@ -22,6 +24,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "render", mixinStandardHelpOptions = true,
     description = "Print the manifests the operator would create for the MicroApps in a file (multi-document YAML).")
 public final class RenderCommand implements Callable<Integer> {
+  /**
+   * YAML as kubectl prints it: strings unquoted unless plain text would read as another type
+   * ("true", "8080") or not parse at all.
+   */
+  private static final KubernetesSerialization YAML = new KubernetesSerialization(new ObjectMapper(), true,
+      new YamlDumpSettingsBuilder().setMinimizeQuotes(true).build());
+
   @Mixin PolicyOptions policy;
 
   @Option(names = {"-f", "--file"}, required = true, description = "MicroApp manifest (YAML, may hold several documents).")
@@ -40,7 +49,7 @@ public final class RenderCommand implements Callable<Integer> {
         err.println("warning: " + app.getMetadata().getNamespace() + "/" + app.getMetadata().getName() + ": " + p.message());
       }
       for (HasMetadata m : ManifestRenderer.render(app, config)) {
-        out.print(Serialization.asYaml(m));
+        out.print(YAML.asYaml(m));
       }
     }
     out.flush();

@@ -9,7 +9,7 @@ import io.safedefaults.microapp.api.PurgeSpec;
 import io.safedefaults.microapp.api.RateLimitSpec;
 import io.safedefaults.microapp.api.RetentionSpec;
 import io.safedefaults.microapp.api.Visibility;
-import io.safedefaults.microapp.retention.PurgeSchedule;
+import io.safedefaults.microapp.kube.ContentHash;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -55,6 +55,14 @@ public record AppPlan(
     public boolean scheduled() {
       return purge != null && !relaxed;
     }
+
+    /**
+     * An http purge calls the app's purge path through the sidecar with a token: the token Secret,
+     * the sidecar's and the app's token mounts, and the purge pods' way through the NetworkPolicy.
+     */
+    public boolean usesToken() {
+      return scheduled() && purge.getHttp() != null;
+    }
   }
 
   /**
@@ -65,6 +73,12 @@ public record AppPlan(
   public record SealedNames(List<String> appValues, boolean clientSecret, String mountPath, String hash) {
     public boolean any() {
       return clientSecret || !appValues.isEmpty();
+    }
+
+    /** An app's sealed values, read from its spec alone: no policy, no plan. */
+    public static SealedNames of(MicroApp app) {
+      MicroAppSpec spec = app.getSpec() == null ? new MicroAppSpec() : app.getSpec();
+      return sealedNames(spec, spec.getAuth() == null ? new AuthSpec() : spec.getAuth());
     }
   }
 
@@ -328,7 +342,7 @@ public record AppPlan(
     }
     return new SealedNames(List.copyOf(values.keySet()), client != null,
         spec.getSecrets() == null ? null : spec.getSecrets().getMountPath(),
-        io.safedefaults.microapp.auth.SidecarConfig.hash(all.toString()));
+        ContentHash.of(all.toString()));
   }
 
   /**

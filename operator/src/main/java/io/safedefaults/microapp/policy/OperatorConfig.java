@@ -120,7 +120,7 @@ public record OperatorConfig(
     private int maxRetentionDays = 365;
     private Set<Setting> allowedOverrides = Set.of(Setting.VISIBILITY, Setting.RETENTION);
     private Resources appResources = new Resources("100m", "1", "256Mi");
-    // The sidecar is a JVM: 160Mi with the flags in SIDECAR_JVM_OPTIONS (measured, sidecar/README.md).
+    // The sidecar is a JVM: 160Mi with the flags in kube.SidecarRuntime.JVM_OPTIONS (measured, sidecar/README.md).
     private Resources sidecarResources = new Resources("50m", "500m", "160Mi");
     private long runAsUser = 10001;
     private List<String> trustedProxyCidrs = List.of();

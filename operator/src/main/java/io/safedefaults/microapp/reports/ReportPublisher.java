@@ -16,8 +16,8 @@ import io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache;
 import io.javaoperatorsdk.operator.processing.event.Event;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.AbstractEventSource;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.status.CheckResult;
 import java.time.Duration;
@@ -169,18 +169,20 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
   /**
    * Applies the app's Report when it differs from the one there; nothing when reports are not
    * served. Never throws for the API's answer: reports are an output, not part of securing the app.
+   *
+   * @param now when the results were observed (the reconciler's clock)
    */
-  public void publish(MicroApp app, List<CheckResult> checks, AppPlan plan) {
+  public void publish(MicroApp app, List<CheckResult> checks, AppPlan plan, Instant now) {
     if (informers == null) {
       return;
     }
     ResourceID id = new ResourceID(Names.report(app), app.getMetadata().getNamespace());
     GenericKubernetesResource current = current(id);
-    GenericKubernetesResource desired = ChecklistReport.desired(app, checks, plan, current, Instant.now());
+    GenericKubernetesResource desired = ChecklistReport.desired(app, checks, plan, current, now);
     if (current != null && matches(desired, current)) {
       return;
     }
-    if (current != null && !io.safedefaults.microapp.ChildOwnership.belongsTo(current, app)) {
+    if (current != null && !io.safedefaults.microapp.kube.ChildOwnership.belongsTo(current, app)) {
       return; // another app's report under this name: never taken over
     }
     try {
@@ -189,10 +191,10 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
           .fieldManager(fieldManager).forceConflicts().serverSideApply();
       // Not in the cache: created only if the name is free, never adopting a Report someone else wrote.
       GenericKubernetesResource applied = current == null
-          ? io.safedefaults.microapp.ChildOwnership.createOnly(desired, true, apply) : apply.apply(desired);
+          ? io.safedefaults.microapp.kube.ChildOwnership.createOnly(desired, true, apply) : apply.apply(desired);
       written.put(id, applied);
       failures.remove(id);
-    } catch (io.safedefaults.microapp.ChildOwnership.NameTaken e) {
+    } catch (io.safedefaults.microapp.kube.ChildOwnership.NameTaken e) {
       if (!e.getMessage().equals(failures.put(id, e.getMessage()))) {
         LOG.warn("not writing the checklist report {}/{}: {}", id.getNamespace().orElse(""), id.getName(), e.getMessage());
       }

@@ -15,13 +15,13 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJobBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.access.RestrictedPodSecurity;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.PurgeSpec;
+import io.safedefaults.microapp.kube.Names;
+import io.safedefaults.microapp.kube.SidecarRuntime;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.secrets.UnsealedSecret;
-import io.safedefaults.microapp.workload.AppDeployment;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -35,11 +35,8 @@ import java.util.Map;
  * restricted, never twice at once, and gives up instead of piling up runs.
  */
 public final class PurgeJob {
-  public static final String CONTAINER = "purge";
   public static final String CONFIG_DIR = "/etc/microapp-purge";
   public static final String CONFIG_FILE = "purge.json";
-  public static final String TOKEN_DIR = "/etc/microapp-purge/token";
-  public static final String TOKEN_KEY = "token";
   public static final String DB_DIR = "/etc/microapp-purge/db";
   public static final String DATA_DIR = "/data";
   public static final int DEFAULT_BATCH = 1000;
@@ -62,7 +59,7 @@ public final class PurgeJob {
       c.put("http", Map.of(
           "url", "http://" + app.getMetadata().getName() + "." + app.getMetadata().getNamespace() + ".svc:"
               + Names.SERVICE_PORT + p.getHttp().getPath(),
-          "tokenFile", TOKEN_DIR + "/" + TOKEN_KEY));
+          "tokenFile", SidecarRuntime.JOB_PURGE_TOKEN_DIR + "/" + SidecarRuntime.PURGE_TOKEN_KEY));
     } else if (p.getPostgres() != null) {
       c.put("target", "postgres");
       Map<String, Object> pg = new LinkedHashMap<>();
@@ -97,13 +94,9 @@ public final class PurgeJob {
     return new SecretBuilder()
         .withMetadata(Names.metadata(app, Names.purgeToken(app)))
         .withType("Opaque")
-        .addToData(TOKEN_KEY, Base64.getEncoder().encodeToString(
+        .addToData(SidecarRuntime.PURGE_TOKEN_KEY, Base64.getEncoder().encodeToString(
             Base64.getUrlEncoder().withoutPadding().encodeToString(raw).getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
         .build();
-  }
-
-  public static boolean usesToken(AppPlan plan) {
-    return plan.retention().scheduled() && plan.retention().purge().getHttp() != null;
   }
 
   public static CronJob cronJob(MicroApp app, AppPlan plan) {
@@ -121,7 +114,7 @@ public final class PurgeJob {
     if (p.getHttp() != null) {
       volumes.add(new VolumeBuilder().withName("token")
           .withNewSecret().withSecretName(Names.purgeToken(app)).withDefaultMode(0440).endSecret().build());
-      mounts.add(new VolumeMountBuilder().withName("token").withMountPath(TOKEN_DIR).withReadOnly(true).build());
+      mounts.add(new VolumeMountBuilder().withName("token").withMountPath(SidecarRuntime.JOB_PURGE_TOKEN_DIR).withReadOnly(true).build());
     } else if (p.getPostgres() != null) {
       // Only the connection value, not the app's other sealed values.
       volumes.add(new VolumeBuilder().withName("db")
@@ -157,12 +150,11 @@ public final class PurgeJob {
         .withRestartPolicy("Never")
         .withSecurityContext(RestrictedPodSecurity.pod(plan.config().runAsUser()))
         .withContainers(new ContainerBuilder()
-            .withName(CONTAINER)
+            .withName(Names.PURGE_CONTAINER)
             .withImage(plan.config().sidecarImage())
             .withArgs("purge", "--config", CONFIG_DIR + "/" + CONFIG_FILE)
             // The sidecar image's JVM, with the sidecar's flags and memory.
-            .addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue(AppDeployment.SIDECAR_JVM_OPTIONS).endEnv()
-            .addNewEnv().withName("MALLOC_ARENA_MAX").withValue("2").endEnv()
+            .withEnv(SidecarRuntime.env())
             .withSecurityContext(RestrictedPodSecurity.container())
             .withNewResources()
             .addToRequests("cpu", new Quantity("50m")).addToRequests("memory", new Quantity("160Mi"))

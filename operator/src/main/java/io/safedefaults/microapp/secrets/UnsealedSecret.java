@@ -2,8 +2,8 @@ package io.safedefaults.microapp.secrets;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.Names;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -3,10 +3,9 @@ package io.safedefaults.microapp.secrets;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.safedefaults.microapp.ManagedDependent;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
-import java.util.function.Supplier;
+import io.safedefaults.microapp.dependent.ManagedDependent;
+import io.safedefaults.microapp.kube.Names;
 
 /**
  * Keeps the app's opened values in a Secret it owns. When any value fails to open, the previous
@@ -15,16 +14,20 @@ import java.util.function.Supplier;
  */
 public class UnsealedSecretDependent extends ManagedDependent<Secret> {
   public static final String NAME = "sealed-secret";
-  private final Supplier<SealedValueDecryptor> decryptor;
+  /**
+   * Key of the app's opened values in the reconcile context: the reconciler opens them once a
+   * reconcile, for this Secret and for the status alike.
+   */
+  public static final String OPENED = "unsealed";
 
-  public UnsealedSecretDependent(Supplier<SealedValueDecryptor> decryptor) {
+  public UnsealedSecretDependent() {
     super(Secret.class, NAME, Names::sealedValuesSecret);
-    this.decryptor = decryptor;
   }
 
   @Override
   protected Secret desired(MicroApp app, Context<MicroApp> context) {
-    Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
+    Unsealer.Unsealed unsealed = context.managedWorkflowAndDependentResourceContext()
+        .getMandatory(OPENED, Unsealer.Unsealed.class);
     if (unsealed.ok()) {
       return UnsealedSecret.desired(app, unsealed);
     }

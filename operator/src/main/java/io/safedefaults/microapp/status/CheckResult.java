@@ -5,7 +5,7 @@ public record CheckResult(Item item, Outcome outcome, String reason, String mess
 
   public enum Outcome { PASSED, RELAXED, FAILED }
 
-  /** Checklist items (numbers from DESIGN.md) and the condition that reports each. */
+  /** Checklist items (numbers as in README.md, "What every app gets") and the condition that reports each. */
   public enum Item {
     SIGN_IN_REQUIRED(1, "signInRequired", Conditions.AUTH),
     MFA_FOR_ADMIN_PATHS(2, "mfaForAdminPaths", Conditions.AUTH),

@@ -7,7 +7,6 @@ import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.Problem;
-import io.safedefaults.microapp.retention.RetentionCheck;
 import io.safedefaults.microapp.status.CheckResult.Outcome;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
@@ -62,7 +61,7 @@ public final class Conditions {
     int passed = (int) checks.stream().filter(c -> c.outcome() == Outcome.PASSED).count();
     s.setChecklist(new MicroAppStatus.Checklist(passed, checks.size(), failing, relaxedItems));
     s.setSealedValues(sealedValues.isEmpty() ? null : List.copyOf(sealedValues));
-    s.setRetention(RetentionCheck.status(plan, observed));
+    s.setRetention(PurgeRuns.status(plan, observed));
     s.setUrl(plan.exposed() && observed.ingress() != null ? "https://" + plan.host() : null);
     return s;
   }

@@ -2,8 +2,8 @@ package io.safedefaults.microapp.tls;
 
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.IngressFlavor;
 import io.safedefaults.microapp.ratelimit.EdgeRateLimit;

@@ -4,20 +4,20 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.KeyToPathBuilder;
-import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.access.RestrictedPodSecurity;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.auth.SidecarConfig;
+import io.safedefaults.microapp.kube.Names;
+import io.safedefaults.microapp.kube.SidecarRuntime;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
-import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.UnsealedSecret;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,21 +28,15 @@ import java.util.List;
  * at /tmp. No service-account token is mounted (checklist 7).
  */
 public final class AppDeployment {
-  /**
-   * Measured with sidecar/bench/run-benchmark.sh (README there; a test keeps the script on these
-   * flags): C2 only with one compiler thread keeps p99 added latency near 1 ms at 5-7x
-   * oauth2-proxy's throughput. The inlining limits bound C2's per-compilation arena (20-28 MB for
-   * Netty's pipeline methods at the defaults, which was the whole gap to 128 MB) at no measured
-   * throughput cost; the native-heap trim hands freed compiler memory back. Peak RSS ~120 MB,
-   * inside the 160Mi limit. TrimNativeHeapInterval needs a JRE of 17.0.9 / 21.0.1 or newer.
-   */
-  public static final String SIDECAR_JVM_OPTIONS = "-Xmx40m -Xss256k -XX:MaxMetaspaceSize=56m -XX:ReservedCodeCacheSize=12m -XX:MaxDirectMemorySize=16m -XX:+UseSerialGC -XX:-TieredCompilation -XX:CICompilerCount=1 -XX:MaxInlineLevel=6 -XX:FreqInlineSize=100 -XX:InlineSmallCode=1000 -XX:TrimNativeHeapInterval=2000 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.maxOrder=7";
-
   private AppDeployment() {}
 
   public static Deployment desired(MicroApp app, AppPlan plan) {
+    return desired(app, plan, SidecarConfig.contentHash(plan));
+  }
+
+  /** @param configHash the sidecar configuration's {@link SidecarConfig#contentHash}: the pods roll when it changes */
+  public static Deployment desired(MicroApp app, AppPlan plan, String configHash) {
     OperatorConfig config = plan.config();
-    String configHash = SidecarConfig.contentHash(plan);
     return new DeploymentBuilder()
         .withMetadata(Names.metadata(app, app.getMetadata().getName()))
         .withNewSpec()
@@ -86,7 +80,7 @@ public final class AppDeployment {
               .map(k -> new KeyToPathBuilder().withKey(k).withPath(k).build()).toList())
           .endSecret().build());
     }
-    if (PurgeJob.usesToken(plan)) {
+    if (plan.retention().usesToken()) {
       volumes.add(new VolumeBuilder().withName("auth-proxy-purge-token")
           .withNewSecret().withSecretName(Names.purgeToken(app)).withDefaultMode(0440).endSecret().build());
     }
@@ -99,9 +93,6 @@ public final class AppDeployment {
     return volumes;
   }
 
-  /** Where the app container finds the purge token: {@code PURGE_TOKEN_DIR/token}. */
-  public static final String PURGE_TOKEN_DIR = "/var/run/secrets/microapp/purge";
-
   private static Container appContainer(MicroApp app, AppPlan plan) {
     OperatorConfig.Resources r = plan.appResources(); // asked or default, within the policy's maximum
     ResourceRequirements resources = resources(r.cpuRequest(), r.cpuLimit(), r.memory());
@@ -112,9 +103,9 @@ public final class AppDeployment {
         .withResources(resources)
         .withSecurityContext(RestrictedPodSecurity.container())
         .addNewVolumeMount().withName("app-tmp").withMountPath("/tmp").endVolumeMount();
-    if (PurgeJob.usesToken(plan)) {
+    if (plan.retention().usesToken()) {
       // the app checks each purge call's signature with it (README, "Purge calls")
-      c.addNewVolumeMount().withName("auth-proxy-purge-token").withMountPath(PURGE_TOKEN_DIR).withReadOnly(true)
+      c.addNewVolumeMount().withName("auth-proxy-purge-token").withMountPath(SidecarRuntime.APP_PURGE_TOKEN_DIR).withReadOnly(true)
           .endVolumeMount();
     }
     if (plan.sealed().mountPath() != null && !plan.sealed().appValues().isEmpty()) {
@@ -137,8 +128,7 @@ public final class AppDeployment {
         .withImage(plan.config().sidecarImage())
         .withArgs("proxy", "--config", SidecarConfig.DIR + "/" + SidecarConfig.FILE)
         // Keeps the sidecar's JVM inside its memory limit (measured in sidecar/README.md).
-        .addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue(SIDECAR_JVM_OPTIONS).endEnv()
-        .addNewEnv().withName("MALLOC_ARENA_MAX").withValue("2").endEnv()
+        .withEnv(SidecarRuntime.env())
         .addNewPort().withName(Names.SIDECAR_PORT_NAME).withContainerPort(Names.SIDECAR_PORT).withProtocol("TCP").endPort()
         .addNewPort().withName(Names.SIDECAR_ADMIN_PORT_NAME).withContainerPort(Names.SIDECAR_ADMIN_PORT).withProtocol("TCP").endPort()
         .withNewLivenessProbe()
@@ -154,8 +144,8 @@ public final class AppDeployment {
         .addNewVolumeMount().withName("auth-proxy-tmp").withMountPath("/tmp").endVolumeMount()
         .addNewVolumeMount().withName("auth-proxy-config").withMountPath(SidecarConfig.DIR).withReadOnly(true).endVolumeMount()
         .addNewVolumeMount().withName("auth-proxy-keys").withMountPath(SidecarConfig.KEYS_DIR).withReadOnly(true).endVolumeMount();
-    if (PurgeJob.usesToken(plan)) {
-      c.addNewVolumeMount().withName("auth-proxy-purge-token").withMountPath(SidecarConfig.PURGE_TOKEN_DIR)
+    if (plan.retention().usesToken()) {
+      c.addNewVolumeMount().withName("auth-proxy-purge-token").withMountPath(SidecarRuntime.SIDECAR_PURGE_TOKEN_DIR)
           .withReadOnly(true).endVolumeMount();
     }
     if (plan.sealed().clientSecret()) {

@@ -3,8 +3,8 @@ package io.safedefaults.microapp.workload;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.Names;
 
 /** The app's Service targets the sidecar's port only; the app's own port is never exposed (checklist 1). */
 public final class AppService {

@@ -179,7 +179,7 @@ class CheckAgreesWithOperatorTest {
           plan.retention().scheduled() ? PurgeJob.cronJob(app, plan) : null,
           null, List.of());
     }
-    List<CheckResult> checks = Checklist.checks(plan, observed, unsealed);
+    List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed, unsealed);
     return new OperatorView(Conditions.status(app, plan, observed, checks, unsealed.statuses(), Optional.empty(),
         Instant.now()), checks);
   }

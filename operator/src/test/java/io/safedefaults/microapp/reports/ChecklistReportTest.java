@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.safedefaults.microapp.Names;
 import io.safedefaults.microapp.TestApps;
 import io.safedefaults.microapp.api.DefaultOverride;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.Visibility;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.status.CheckResult;

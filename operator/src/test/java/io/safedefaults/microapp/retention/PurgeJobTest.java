@@ -3,8 +3,8 @@ package io.safedefaults.microapp.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.safedefaults.microapp.api.DefaultOverride;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
@@ -16,6 +16,7 @@ import io.safedefaults.microapp.api.SecretsSpec;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.policy.Problem;
+import io.safedefaults.microapp.policy.PurgeSchedule;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;

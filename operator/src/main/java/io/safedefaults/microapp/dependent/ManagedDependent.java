@@ -1,4 +1,4 @@
-package io.safedefaults.microapp;
+package io.safedefaults.microapp.dependent;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -7,6 +7,8 @@ import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.ChildOwnership;
+import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
 import java.util.Optional;
 import java.util.function.BiFunction;
@@ -34,6 +36,20 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   /** For subclasses whose desired state needs more than the plan: they override desired(app, context). */
   protected ManagedDependent(Class<R> type, String name, Function<MicroApp, String> nameOf) {
     this(type, name, nameOf, null);
+  }
+
+  /**
+   * A child built from the plan and what else the reconciler computed once for this reconcile and
+   * put into the context beside it (the sidecar configuration), so no dependent computes it again.
+   */
+  public static <R extends HasMetadata> ManagedDependent<R> fromContext(Class<R> type, String name,
+      Function<MicroApp, String> nameOf, BiFunction<MicroApp, Context<MicroApp>, R> desired) {
+    return new ManagedDependent<>(type, name, nameOf) {
+      @Override
+      protected R desired(MicroApp app, Context<MicroApp> context) {
+        return desired.apply(app, context);
+      }
+    };
   }
 
   @Override

@@ -1,8 +1,9 @@
-package io.safedefaults.microapp.policy;
+package io.safedefaults.microapp.status;
 
 import static io.safedefaults.microapp.status.CheckResult.Item.SAFE_OVERRIDES;
 
-import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.Problem;
 
 /** Checklist 10: every relaxation is justified and allowed by the cluster policy. */
 public final class OverridesCheck {

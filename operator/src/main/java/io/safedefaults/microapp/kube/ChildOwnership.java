@@ -1,4 +1,4 @@
-package io.safedefaults.microapp;
+package io.safedefaults.microapp.kube;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;

@@ -1,4 +1,4 @@
-package io.safedefaults.microapp.retention;
+package io.safedefaults.microapp.policy;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

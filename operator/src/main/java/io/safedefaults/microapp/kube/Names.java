@@ -1,4 +1,4 @@
-package io.safedefaults.microapp;
+package io.safedefaults.microapp.kube;
 
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -24,6 +24,8 @@ public final class Names {
 
   public static final String APP_CONTAINER = "app";
   public static final String SIDECAR_CONTAINER = "auth-proxy";
+  /** The purge runner's container; its termination message is the run's summary (status.PurgeRuns). */
+  public static final String PURGE_CONTAINER = "purge";
   public static final int SIDECAR_PORT = 4180;
   public static final int SIDECAR_ADMIN_PORT = 4181;
   public static final String SIDECAR_PORT_NAME = "auth-http";

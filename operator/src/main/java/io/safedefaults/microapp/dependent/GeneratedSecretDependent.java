@@ -1,4 +1,4 @@
-package io.safedefaults.microapp;
+package io.safedefaults.microapp.dependent;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -9,6 +9,8 @@ import io.javaoperatorsdk.operator.processing.dependent.Creator;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kube.ChildOwnership;
+import io.safedefaults.microapp.kube.Names;
 import java.util.Optional;
 import java.util.function.Function;
 
