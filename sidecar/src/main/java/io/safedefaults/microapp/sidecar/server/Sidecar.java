@@ -7,6 +7,7 @@ import io.safedefaults.microapp.sidecar.config.ConfigException;
 import io.safedefaults.microapp.sidecar.config.SidecarConfig;
 import io.safedefaults.microapp.sidecar.http.Cidr;
 import io.safedefaults.microapp.sidecar.http.ForwardedHeaders;
+import io.safedefaults.microapp.sidecar.http.SecureHeaders;
 import io.safedefaults.microapp.sidecar.oidc.AccessPolicy;
 import io.safedefaults.microapp.sidecar.oidc.ClaimsMapper;
 import io.safedefaults.microapp.sidecar.oidc.LoginFlow;
@@ -73,8 +74,7 @@ public final class Sidecar implements AutoCloseable {
       mfaPaths.addAll(userData.guardedPaths()); // exports and deletes are admin actions on one's own data
     }
     MfaRequirement mfa = new MfaRequirement(mfaPaths, ap.required(), ap.amr(), ap.acr());
-    PurgeGate purge = config.purge() == null ? null
-        : new PurgeGate(config.purge().path(), secret(config.purge().tokenFile(), "purge.tokenFile"));
+    String purgeToken = config.purge() == null ? null : secret(config.purge().tokenFile(), "purge.tokenFile");
     ClaimsMapper claims = new ClaimsMapper(config.oidc().groupsClaim(), mfa);
     AccessPolicy access = new AccessPolicy(config.visibility(), config.allowedGroups(), config.allowedEmailDomains());
     if (config.visibility() == SidecarConfig.Visibility.PRIVATE && config.allowedGroups().isEmpty()
@@ -127,8 +127,21 @@ public final class Sidecar implements AutoCloseable {
     }
     ForwardedHeaders forwarded = new ForwardedHeaders(config.trustedProxyCidrs().stream().map(Cidr::parse).toList(),
         config.publicUrl() != null && config.publicUrl().startsWith("http://") ? "http" : "https");
-    Gatekeeper gatekeeper = new Gatekeeper(vertx, config, clock, cookies, revocations, tokens, login, claims, access, mfa,
-        limiter, forwarded, ids, new AuditLog(), metrics, userData, purge);
+    // the jobs a request goes through (Gatekeeper orders them), built once and shared by every event loop
+    AuditLog audit = new AuditLog();
+    Forwarding forwarding = new Forwarding(forwarded);
+    CrossSiteGuard crossSite = new CrossSiteGuard(config.publicUrl(), audit, metrics);
+    Authenticator authenticator = new Authenticator(vertx, clock, cookies, revocations, tokens, claims, ids, audit,
+        metrics);
+    SignInRoutes signIn = new SignInRoutes(vertx, config, clock, cookies, login, authenticator, access, crossSite, ids,
+        audit, metrics);
+    PurgeGate purge = new PurgeGate(config.purge() == null ? null : config.purge().path(), purgeToken, audit, metrics,
+        forwarding);
+    Authorisation authorisation = new Authorisation(config, access, mfa, userData, signIn, crossSite, forwarding, ids,
+        audit, metrics);
+    RequestLimits limits = new RequestLimits(vertx, config.rateLimit(), limiter, userData, ids, audit, metrics);
+    Gatekeeper gatekeeper = new Gatekeeper(new SecureHeaders(config.hsts(), config.csp()), signIn, purge, authenticator,
+        authorisation, limits, forwarding, ids, audit, metrics);
 
     URI upstream = URI.create(config.upstream());
     AtomicBoolean started = new AtomicBoolean();

@@ -4,6 +4,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.safedefaults.microapp.sidecar.http.SecureHeaders;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
@@ -21,8 +22,26 @@ final class StrictHttp {
   /** Why a request is refused: the status, a short error code and one sentence for the client. */
   record Refusal(int status, String error, String message) {}
 
+  /**
+   * The first step: answers a request that breaks the rules, and marks the connection to close
+   * after the answer when the request was refused or chunked.
+   */
+  static Future<Boolean> enforce(RequestScope rq) {
+    Refusal refusal = check(rq.req);
+    rq.close = refusal != null || mustClose(rq.req);
+    if (rq.close) {
+      rq.req.response().putHeader("Connection", "close");
+    }
+    if (refusal == null) {
+      return Step.NEXT;
+    }
+    rq.outcome = "bad_request";
+    Replies.json(rq.req, refusal.status(), refusal.error(), refusal.message());
+    return Step.DONE;
+  }
+
   /** @return the refusal, or null when the request may go on */
-  static Refusal check(HttpServerRequest req) {
+  private static Refusal check(HttpServerRequest req) {
     MultiMap h = req.headers();
     List<String> hosts = h.getAll("Host");
     if (hosts.size() > 1 || (hosts.isEmpty() && req.version() != HttpVersion.HTTP_1_0)) {
@@ -47,7 +66,7 @@ final class StrictHttp {
    * Content-Length of such a request before the sidecar sees it, so every chunked request closes
    * its connection (chunked uploads are rare; the cost is one reconnect).
    */
-  static boolean mustClose(HttpServerRequest req) {
+  private static boolean mustClose(HttpServerRequest req) {
     return req.headers().contains("Transfer-Encoding");
   }
 
