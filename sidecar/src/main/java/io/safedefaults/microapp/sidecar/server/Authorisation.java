@@ -131,7 +131,7 @@ final class Authorisation {
     req.response().putHeader("WWW-Authenticate", "Bearer error=\"insufficient_user_authentication\", "
         + "error_description=\"A multi-factor sign-in is required for this path\"" + acr);
     Replies.error(req, rq.browser, 403, "mfa_required", "Second factor required",
-        "This path needs a multi-factor sign-in (amr one of " + String.join(", ", mfa.amrValues())
+        "This path needs a multi-factor sign-in (amr one of " + String.join(", ", new java.util.TreeSet<>(mfa.amrValues()))
             + "). Sign in again with a second factor and retry.");
     return Step.DONE;
   }
