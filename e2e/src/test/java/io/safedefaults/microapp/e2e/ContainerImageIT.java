@@ -21,7 +21,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -238,11 +238,11 @@ class ContainerImageIT {
 
     // the kernel's answer: every path under the rootfs that uid/gid 10001 may write to
     Files.setPosixFilePermissions(root.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
-    Process find = new ProcessBuilder(tools.get("setpriv").toString(), "--reuid=10001", "--regid=10001",
-        "--clear-groups", tools.get("find").toString(), root.toString(), "-writable")
-        .redirectErrorStream(true).start();
-    String writable = new String(find.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(find.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    Optional<Processes.Finished> find = Processes.run(new ProcessBuilder(tools.get("setpriv").toString(),
+        "--reuid=10001", "--regid=10001", "--clear-groups", tools.get("find").toString(), root.toString(), "-writable")
+        .redirectErrorStream(true), null, Duration.ofSeconds(60));
+    assertThat(find).as("setpriv ... find -writable finished within 60 s").isPresent();
+    String writable = find.get().out();
     assertThat(writable.lines().map(l -> l.startsWith(root.toString()) ? "/" + root.relativize(Path.of(l)) : l))
         .as("%s: paths writable by 10001", img.name()).containsExactly("/tmp");
   }
@@ -308,17 +308,13 @@ class ContainerImageIT {
   static String tool(Path logBase, String tool, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(tools.get(tool).toString()));
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectError(Path.of(logBase + ".err").toFile()).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(String.join(" ", cmd) + " did not finish within 120 s");
+    Processes.Finished p = Processes.run(new ProcessBuilder(cmd), null, Duration.ofSeconds(120))
+        .orElseThrow(() -> new AssertionError(String.join(" ", cmd) + " did not finish within 120 s"));
+    Files.writeString(Path.of(logBase + ".err"), p.err()); // kept beside the tool's other outputs
+    if (p.code() != 0) {
+      throw new AssertionError(String.join(" ", cmd) + " failed with " + p.code() + ":\n" + p.err());
     }
-    if (p.exitValue() != 0) {
-      throw new AssertionError(String.join(" ", cmd) + " failed with " + p.exitValue() + ":\n"
-          + Files.readString(Path.of(logBase + ".err")));
-    }
-    return out;
+    return p.out();
   }
 
   static String sha256(Path file) throws Exception {
