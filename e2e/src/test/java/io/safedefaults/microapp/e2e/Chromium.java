@@ -77,10 +77,10 @@ public final class Chromium implements AutoCloseable {
   private static void run(List<String> cmd, Path home) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("HOME", home.toString());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+    Processes.Finished f = Processes.run(pb, null, Duration.ofSeconds(30)).orElse(null);
+    if (f == null || f.code() != 0) {
+      throw new IllegalStateException(String.join(" ", cmd) + " failed: "
+          + (f == null ? "not finished within 30 s" : f.out()));
     }
   }
 
