@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Debian's headless Chromium, driven through the system chromedriver with plain W3C WebDriver
@@ -153,8 +152,7 @@ public final class Chromium implements AutoCloseable {
     try {
       call("DELETE", "/session/" + session, null);
     } finally {
-      driver.destroy();
-      driver.waitFor(10, TimeUnit.SECONDS);
+      Processes.stop(driver, Duration.ofSeconds(10)); // chromedriver and the browser it started
     }
   }
 }

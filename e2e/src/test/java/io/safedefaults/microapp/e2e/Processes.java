@@ -5,16 +5,21 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A command run to its end, the one way the harness runs a tool and reads what it said (kubectl, the
  * operator's CLI, skopeo, umoci, setpriv): stdin fed and closed, stdout and stderr drained at once on
  * threads of their own (a command that fills a pipe nobody reads stalls; not the common pool, which
  * on 2 cores has a single worker), and a command past its time killed rather than left running.
- * What a timeout means is the caller's to say.
+ * What a timeout means is the caller's to say. Also the one way to stop a process the harness
+ * started and keeps running (an operator replica, chromedriver).
  */
 final class Processes {
   private Processes() {}
@@ -41,6 +46,37 @@ final class Processes {
       return Optional.empty();
     }
     return Optional.of(new Finished(p.exitValue(), out.join(), err.join()));
+  }
+
+  /**
+   * Stops a process and every process it started (chromedriver's browser, a script's children):
+   * SIGTERM to all of them, so each runs its own shutdown; whatever is left after {@code grace}
+   * gets SIGKILL. True if {@code p} itself ended within {@code grace}.
+   */
+  static boolean stop(Process p, Duration grace) throws InterruptedException {
+    List<ProcessHandle> started = p.descendants().toList(); // before p ends: its orphans are no longer its descendants
+    Instant deadline = Instant.now().plus(grace);
+    p.destroy();
+    started.forEach(ProcessHandle::destroy);
+    boolean ended = p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS);
+    for (ProcessHandle h : started) {
+      try {
+        h.onExit().get(Math.max(0, Duration.between(Instant.now(), deadline).toMillis()), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        // still running: killed below
+      }
+    }
+    if (!ended) {
+      kill(p);
+    }
+    started.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+    return ended;
+  }
+
+  /** SIGKILL (a crash: nothing runs on the way out); waits up to 10 s for the process to be gone. */
+  static void kill(Process p) throws InterruptedException {
+    p.destroyForcibly();
+    p.waitFor(10, TimeUnit.SECONDS);
   }
 
   private static CompletableFuture<String> drain(InputStream in) {
