@@ -117,24 +117,25 @@ class ContainerImageIT {
     String jar = "/opt/microapp/microapp-" + img.name() + "-all.jar";
     // `skopeo inspect docker-archive:FILE:REF` fails unless the archive holds exactly that tag
     assertThat(img.inspect().path("Name").asText()).as("%s: tag", img.name()).isEqualTo(repository);
-    assertThat(img.inspect().path("Architecture").asText()).isEqualTo("amd64");
-    assertThat(img.inspect().path("Os").asText()).isEqualTo("linux");
+    assertThat(img.inspect().path("Architecture").asText()).as("%s: architecture", name).isEqualTo("amd64");
+    assertThat(img.inspect().path("Os").asText()).as("%s: OS", name).isEqualTo("linux");
     JsonNode c = img.config().path("config");
     assertThat(c.path("User").asText()).as("%s: user (numeric, so runAsNonRoot can check it)", img.name())
         .isEqualTo(IMAGE_USER);
     assertThat(img.entrypoint()).as("%s: entrypoint", img.name())
         .containsExactly("/opt/java/bin/java", "-jar", jar);
-    assertThat(strings(c.path("Cmd"))).containsExactly("--help");
-    assertThat(strings(c.path("Env"))).contains("LANG=C.UTF-8", "JAVA_HOME=/opt/java");
-    assertThat(strings(c.path("Env"))).noneMatch(e -> e.startsWith("JAVA_TOOL_OPTIONS="));
+    assertThat(strings(c.path("Cmd"))).as("%s: Cmd", name).containsExactly("--help");
+    assertThat(strings(c.path("Env"))).as("%s: Env", name).contains("LANG=C.UTF-8", "JAVA_HOME=/opt/java");
+    assertThat(strings(c.path("Env"))).as("%s: Env", name).noneMatch(e -> e.startsWith("JAVA_TOOL_OPTIONS="));
     // the OCI side of the same archive (`oci-archive:FILE:TAG` fails unless the index names the tag)
-    assertThat(img.oci().path("Architecture").asText()).isEqualTo("amd64");
-    assertThat(strings(img.oci().path("Layers"))).hasSize(2);
+    assertThat(img.oci().path("Architecture").asText()).as("%s: OCI architecture", name).isEqualTo("amd64");
+    assertThat(strings(img.oci().path("Layers"))).as("%s: layers", name).hasSize(2);
     // the runtime config umoci derives from the image: what a runtime would start
     JsonNode process = img.runtimeSpec().path("process");
-    assertThat(process.path("user").path("uid").asInt()).isEqualTo(10001);
-    assertThat(process.path("user").path("gid").asInt()).isEqualTo(10001);
-    assertThat(strings(process.path("args"))).containsExactly("/opt/java/bin/java", "-jar", jar, "--help");
+    assertThat(process.path("user").path("uid").asInt()).as("%s: runtime uid", name).isEqualTo(10001);
+    assertThat(process.path("user").path("gid").asInt()).as("%s: runtime gid", name).isEqualTo(10001);
+    assertThat(strings(process.path("args"))).as("%s: runtime args", name)
+        .containsExactly("/opt/java/bin/java", "-jar", jar, "--help");
     ControlPlane.log("ContainerImageIT: " + img.ref() + " " + Files.size(img.archive()) / (1024 * 1024)
         + " MB archive, layers " + strings(img.oci().path("Layers")));
   }
@@ -153,18 +154,20 @@ class ContainerImageIT {
     Image img = image(name);
     String release = Files.readString(img.pristine().resolve("opt/java/release"));
     Matcher v = Pattern.compile("JAVA_VERSION=\"(17\\.[0-9.]+)\"").matcher(release);
-    assertThat(v.find()).as("a Java 17 runtime: %s", release).isTrue();
+    assertThat(v.find()).as("%s: a Java 17 runtime: %s", name, release).isTrue();
     assertThat(Runtime.Version.parse(v.group(1)))
-        .as("Java %s: the sidecar's TrimNativeHeapInterval needs 17.0.9 or newer", v.group(1))
+        .as("%s: Java %s: the sidecar's TrimNativeHeapInterval needs 17.0.9 or newer", name, v.group(1))
         .isGreaterThanOrEqualTo(Runtime.Version.parse("17.0.9"));
-    assertThat(release).contains("jdk.crypto.ec").contains("java.net.http");
+    assertThat(release).as("%s: modules", name).contains("jdk.crypto.ec").contains("java.net.http");
     Path cacerts = img.pristine().resolve("opt/java/lib/security/cacerts");
-    assertThat(Files.isSymbolicLink(cacerts)).as("cacerts is a real file, not a link out of the image").isFalse();
+    assertThat(Files.isSymbolicLink(cacerts)).as("%s: cacerts is a real file, not a link out of the image", name)
+        .isFalse();
     KeyStore ks = KeyStore.getInstance("JKS");
     try (var in = Files.newInputStream(cacerts)) {
       ks.load(in, TRUSTSTORE_PASSWORD.toCharArray()); // checks the store's integrity digest too
     }
-    assertThat(Collections.list(ks.aliases())).hasSizeGreaterThan(100).contains("debian:isrg_root_x1.pem");
+    assertThat(Collections.list(ks.aliases())).as("%s: cacerts", name).hasSizeGreaterThan(100)
+        .contains("debian:isrg_root_x1.pem");
   }
 
   // ---- (b) what is in the images --------------------------------------------------------------------
