@@ -152,11 +152,8 @@ class FaultsIT {
   @Order(2)
   void kubeApiserverSigkilledMidRoundForThreeSecondsAndTheAppsConvergeWithNothingLost() throws Exception {
     afterConvergedRounds(1, "operator SIGKILL");
-    Map<Key, JsonNode> expected = applyRound(1);
-    Instant fault = resumeAndInject("kube-apiserver SIGKILL",
-        () -> cp.crashAndRestart("kube-apiserver", Duration.ofSeconds(3)));
-    Map<Key, JsonNode> live = awaitConverged("kube-apiserver SIGKILL, down 3 s", expected, fault);
-    convergedRounds = 2;
+    Map<Key, JsonNode> live = faultedRound(1, "kube-apiserver SIGKILL",
+        () -> cp.crashAndRestart("kube-apiserver", Duration.ofSeconds(3)), "kube-apiserver SIGKILL, down 3 s");
     assertGeneratedKept(material, live);
   }
 
@@ -165,10 +162,8 @@ class FaultsIT {
   void etcdSigkilledMidRoundForThreeSecondsAndTheAppsConvergeWithNothingLost() throws Exception {
     afterConvergedRounds(2, "kube-apiserver SIGKILL");
     // kube-apiserver stays up meanwhile, answering errors
-    Map<Key, JsonNode> expected = applyRound(2);
-    Instant fault = resumeAndInject("etcd SIGKILL", () -> cp.crashAndRestart("etcd", Duration.ofSeconds(3)));
-    Map<Key, JsonNode> live = awaitConverged("etcd SIGKILL, down 3 s", expected, fault);
-    convergedRounds = 3;
+    Map<Key, JsonNode> live = faultedRound(2, "etcd SIGKILL",
+        () -> cp.crashAndRestart("etcd", Duration.ofSeconds(3)), "etcd SIGKILL, down 3 s");
     assertGeneratedKept(material, live);
   }
 
@@ -177,10 +172,8 @@ class FaultsIT {
   void theLeaderStoppedMidRoundReleasesTheLeaseToTheStandbyAndTheAppsConvergeWithNothingLost() throws Exception {
     afterConvergedRounds(3, "etcd SIGKILL");
     // A planned handover: SIGTERM to the leader; the standby takes over (asserted in plannedHandover).
-    Map<Key, JsonNode> expected = applyRound(3);
-    Instant fault = resumeAndInject("leader SIGTERM", FaultsIT::plannedHandover);
-    Map<Key, JsonNode> live = awaitConverged("leader SIGTERM, standby takes over", expected, fault);
-    convergedRounds = 4;
+    Map<Key, JsonNode> live = faultedRound(3, "leader SIGTERM", FaultsIT::plannedHandover,
+        "leader SIGTERM, standby takes over");
     assertGeneratedKept(material, live);
     assertOpenedValues(live);
   }
@@ -196,6 +189,18 @@ class FaultsIT {
     int restarts = replicas.stream().mapToInt(LocalOperator::unplannedRestarts).sum();
     figures.add("replicas that ended on their own and were restarted (lost the lease in an outage): " + restarts);
     figures.add("rounds converged: " + convergedRounds + " of 4");
+  }
+
+  /**
+   * Round {@code round}: applies it, injects the fault midway, waits until every app's children equal
+   * render's again and counts the round as converged; the live children.
+   */
+  static Map<Key, JsonNode> faultedRound(int round, String fault, Fault inject, String converging) throws Exception {
+    Map<Key, JsonNode> expected = applyRound(round);
+    Instant at = resumeAndInject(fault, inject);
+    Map<Key, JsonNode> live = awaitConverged(converging, expected, at);
+    convergedRounds = round + 1;
+    return live;
   }
 
   /** Skips the step unless the {@code rounds} before it converged (the last of them: {@code previous}). */
