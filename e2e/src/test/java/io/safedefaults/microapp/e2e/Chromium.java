@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Debian's headless Chromium, driven through the system chromedriver with plain W3C WebDriver
@@ -77,10 +76,10 @@ public final class Chromium implements AutoCloseable {
   private static void run(List<String> cmd, Path home) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("HOME", home.toString());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+    Processes.Finished f = Processes.run(pb, null, Duration.ofSeconds(30)).orElse(null);
+    if (f == null || f.code() != 0) {
+      throw new IllegalStateException(String.join(" ", cmd) + " failed: "
+          + (f == null ? "not finished within 30 s" : f.out()));
     }
   }
 
@@ -153,8 +152,7 @@ public final class Chromium implements AutoCloseable {
     try {
       call("DELETE", "/session/" + session, null);
     } finally {
-      driver.destroy();
-      driver.waitFor(10, TimeUnit.SECONDS);
+      Processes.stop(driver, Duration.ofSeconds(10)); // chromedriver and the browser it started
     }
   }
 }

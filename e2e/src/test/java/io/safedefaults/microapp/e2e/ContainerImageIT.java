@@ -21,7 +21,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -30,6 +30,8 @@ import java.util.zip.ZipInputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The two container images the build writes ({@code sidecar/target/microapp-sidecar-image.tar},
@@ -105,138 +107,147 @@ class ContainerImageIT {
 
   // ---- (a) the archives, as skopeo reads them -----------------------------------------------------
 
+  // Each check runs once per image, so one image's failure does not hide the other's.
+
+  @ParameterizedTest(name = "{0} image")
+  @ValueSource(strings = {"operator", "sidecar"})
+  void eachArchiveIsALinuxAmd64ImageWithTheTagTheOperatorAndTheChartUse(String name) throws Exception {
+    Image img = image(name);
+    String repository = img.ref().substring(0, img.ref().lastIndexOf(':'));
+    String jar = "/opt/microapp/microapp-" + img.name() + "-all.jar";
+    // `skopeo inspect docker-archive:FILE:REF` fails unless the archive holds exactly that tag
+    assertThat(img.inspect().path("Name").asText()).as("%s: tag", img.name()).isEqualTo(repository);
+    assertThat(img.inspect().path("Architecture").asText()).as("%s: architecture", name).isEqualTo("amd64");
+    assertThat(img.inspect().path("Os").asText()).as("%s: OS", name).isEqualTo("linux");
+    JsonNode c = img.config().path("config");
+    assertThat(c.path("User").asText()).as("%s: user (numeric, so runAsNonRoot can check it)", img.name())
+        .isEqualTo(IMAGE_USER);
+    assertThat(img.entrypoint()).as("%s: entrypoint", img.name())
+        .containsExactly("/opt/java/bin/java", "-jar", jar);
+    assertThat(strings(c.path("Cmd"))).as("%s: Cmd", name).containsExactly("--help");
+    assertThat(strings(c.path("Env"))).as("%s: Env", name).contains("LANG=C.UTF-8", "JAVA_HOME=/opt/java");
+    assertThat(strings(c.path("Env"))).as("%s: Env", name).noneMatch(e -> e.startsWith("JAVA_TOOL_OPTIONS="));
+    // the OCI side of the same archive (`oci-archive:FILE:TAG` fails unless the index names the tag)
+    assertThat(img.oci().path("Architecture").asText()).as("%s: OCI architecture", name).isEqualTo("amd64");
+    assertThat(strings(img.oci().path("Layers"))).as("%s: layers", name).hasSize(2);
+    // the runtime config umoci derives from the image: what a runtime would start
+    JsonNode process = img.runtimeSpec().path("process");
+    assertThat(process.path("user").path("uid").asInt()).as("%s: runtime uid", name).isEqualTo(10001);
+    assertThat(process.path("user").path("gid").asInt()).as("%s: runtime gid", name).isEqualTo(10001);
+    assertThat(strings(process.path("args"))).as("%s: runtime args", name)
+        .containsExactly("/opt/java/bin/java", "-jar", jar, "--help");
+    ControlPlane.log("ContainerImageIT: " + img.ref() + " " + Files.size(img.archive()) / (1024 * 1024)
+        + " MB archive, layers " + strings(img.oci().path("Layers")));
+  }
+
   @Test
-  void eachArchiveIsALinuxAmd64ImageWithTheTagTheOperatorAndTheChartUse() throws Exception {
-    for (Image img : List.of(operator, sidecar)) {
-      String repository = img.ref().substring(0, img.ref().lastIndexOf(':'));
-      String jar = "/opt/microapp/microapp-" + img.name() + "-all.jar";
-      // `skopeo inspect docker-archive:FILE:REF` fails unless the archive holds exactly that tag
-      assertThat(img.inspect().path("Name").asText()).as("%s: tag", img.name()).isEqualTo(repository);
-      assertThat(img.inspect().path("Architecture").asText()).isEqualTo("amd64");
-      assertThat(img.inspect().path("Os").asText()).isEqualTo("linux");
-      JsonNode c = img.config().path("config");
-      assertThat(c.path("User").asText()).as("%s: user (numeric, so runAsNonRoot can check it)", img.name())
-          .isEqualTo(IMAGE_USER);
-      assertThat(img.entrypoint()).as("%s: entrypoint", img.name())
-          .containsExactly("/opt/java/bin/java", "-jar", jar);
-      assertThat(strings(c.path("Cmd"))).containsExactly("--help");
-      assertThat(strings(c.path("Env"))).contains("LANG=C.UTF-8", "JAVA_HOME=/opt/java");
-      assertThat(strings(c.path("Env"))).noneMatch(e -> e.startsWith("JAVA_TOOL_OPTIONS="));
-      // the OCI side of the same archive (`oci-archive:FILE:TAG` fails unless the index names the tag)
-      assertThat(img.oci().path("Architecture").asText()).isEqualTo("amd64");
-      assertThat(strings(img.oci().path("Layers"))).hasSize(2);
-      // the runtime config umoci derives from the image: what a runtime would start
-      JsonNode process = img.runtimeSpec().path("process");
-      assertThat(process.path("user").path("uid").asInt()).isEqualTo(10001);
-      assertThat(process.path("user").path("gid").asInt()).isEqualTo(10001);
-      assertThat(strings(process.path("args"))).containsExactly("/opt/java/bin/java", "-jar", jar, "--help");
-      ControlPlane.log("ContainerImageIT: " + img.ref() + " " + Files.size(img.archive()) / (1024 * 1024)
-          + " MB archive, layers " + strings(img.oci().path("Layers")));
-    }
+  void theOperatorImageHasTheChartsTagAndBothImagesShareTheirBaseLayer() {
     assertThat(operator.ref()).isEqualTo("ghcr.io/safedefaults/microapp-operator:0.1.0");
     // both images are built on the same base: a node pulls the runtime once
     assertThat(strings(sidecar.oci().path("Layers")).get(0)).as("shared base layer")
         .isEqualTo(strings(operator.oci().path("Layers")).get(0));
   }
 
-  @Test
-  void theImagesJreIsNewEnoughAndTrustsDebiansCAs() throws Exception {
-    for (Image img : List.of(operator, sidecar)) {
-      String release = Files.readString(img.pristine().resolve("opt/java/release"));
-      Matcher v = Pattern.compile("JAVA_VERSION=\"(17\\.[0-9.]+)\"").matcher(release);
-      assertThat(v.find()).as("a Java 17 runtime: %s", release).isTrue();
-      assertThat(Runtime.Version.parse(v.group(1)))
-          .as("Java %s: the sidecar's TrimNativeHeapInterval needs 17.0.9 or newer", v.group(1))
-          .isGreaterThanOrEqualTo(Runtime.Version.parse("17.0.9"));
-      assertThat(release).contains("jdk.crypto.ec").contains("java.net.http");
-      Path cacerts = img.pristine().resolve("opt/java/lib/security/cacerts");
-      assertThat(Files.isSymbolicLink(cacerts)).as("cacerts is a real file, not a link out of the image").isFalse();
-      KeyStore ks = KeyStore.getInstance("JKS");
-      try (var in = Files.newInputStream(cacerts)) {
-        ks.load(in, TRUSTSTORE_PASSWORD.toCharArray()); // checks the store's integrity digest too
-      }
-      assertThat(Collections.list(ks.aliases())).hasSizeGreaterThan(100).contains("debian:isrg_root_x1.pem");
+  @ParameterizedTest(name = "{0} image")
+  @ValueSource(strings = {"operator", "sidecar"})
+  void theImagesJreIsNewEnoughAndTrustsDebiansCAs(String name) throws Exception {
+    Image img = image(name);
+    String release = Files.readString(img.pristine().resolve("opt/java/release"));
+    Matcher v = Pattern.compile("JAVA_VERSION=\"(17\\.[0-9.]+)\"").matcher(release);
+    assertThat(v.find()).as("%s: a Java 17 runtime: %s", name, release).isTrue();
+    assertThat(Runtime.Version.parse(v.group(1)))
+        .as("%s: Java %s: the sidecar's TrimNativeHeapInterval needs 17.0.9 or newer", name, v.group(1))
+        .isGreaterThanOrEqualTo(Runtime.Version.parse("17.0.9"));
+    assertThat(release).as("%s: modules", name).contains("jdk.crypto.ec").contains("java.net.http");
+    Path cacerts = img.pristine().resolve("opt/java/lib/security/cacerts");
+    assertThat(Files.isSymbolicLink(cacerts)).as("%s: cacerts is a real file, not a link out of the image", name)
+        .isFalse();
+    KeyStore ks = KeyStore.getInstance("JKS");
+    try (var in = Files.newInputStream(cacerts)) {
+      ks.load(in, TRUSTSTORE_PASSWORD.toCharArray()); // checks the store's integrity digest too
     }
+    assertThat(Collections.list(ks.aliases())).as("%s: cacerts", name).hasSizeGreaterThan(100)
+        .contains("debian:isrg_root_x1.pem");
   }
 
   // ---- (b) what is in the images --------------------------------------------------------------------
 
-  @Test
-  void nothingInTheImagesIsWritableByTheirUserExceptTmpAndNothingLeaked() throws Exception {
+  @ParameterizedTest(name = "{0} image")
+  @ValueSource(strings = {"operator", "sidecar"})
+  void nothingInTheImagesIsWritableByTheirUserExceptTmpAndNothingLeaked(String name) throws Exception {
     String home = System.getProperty("user.home");
     List<String> buildPaths = List.of(repo.toAbsolutePath().toString(), home + "/.m2", home + "/.cache",
         home + "/.kubeapitest", "/.m2/repository");
-    for (Image img : List.of(operator, sidecar)) {
-      Path root = img.pristine();
-      List<String> problems = new ArrayList<>();
-      int files = 0;
-      try (Stream<Path> all = Files.walk(root)) {
-        for (Path p : all.sorted().toList()) {
-          String path = "/" + root.relativize(p);
-          int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-          int owner = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-          int group = (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
-          if (p.equals(root)) {
-            continue;
+    Image img = image(name);
+    Path root = img.pristine();
+    List<String> problems = new ArrayList<>();
+    int files = 0;
+    try (Stream<Path> all = Files.walk(root)) {
+      for (Path p : all.sorted().toList()) {
+        String path = "/" + root.relativize(p);
+        int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        int owner = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int group = (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+        if (p.equals(root)) {
+          continue;
+        }
+        if (owner != 0 || group != 0) {
+          problems.add(path + " owned by " + owner + ":" + group);
+        }
+        if (Files.isSymbolicLink(p)) {
+          Path target = Files.readSymbolicLink(p);
+          Path inside = target.isAbsolute() ? root.resolve(target.toString().substring(1)) : p.resolveSibling(target);
+          if (!inside.normalize().startsWith(root) || !Files.exists(inside)) {
+            problems.add(path + " -> " + target + " does not resolve inside the image");
           }
-          if (owner != 0 || group != 0) {
-            problems.add(path + " owned by " + owner + ":" + group);
+          continue;
+        }
+        if ((mode & 06000) != 0) {
+          problems.add(path + " is setuid/setgid (" + Integer.toOctalString(mode & 07777) + ")");
+        }
+        if (path.equals("/tmp")) {
+          if ((mode & 07777) != 01777) {
+            problems.add("/tmp has mode " + Integer.toOctalString(mode & 07777) + ", expected 1777");
           }
-          if (Files.isSymbolicLink(p)) {
-            Path target = Files.readSymbolicLink(p);
-            Path inside = target.isAbsolute() ? root.resolve(target.toString().substring(1)) : p.resolveSibling(target);
-            if (!inside.normalize().startsWith(root) || !Files.exists(inside)) {
-              problems.add(path + " -> " + target + " does not resolve inside the image");
-            }
-            continue;
-          }
-          if ((mode & 06000) != 0) {
-            problems.add(path + " is setuid/setgid (" + Integer.toOctalString(mode & 07777) + ")");
-          }
-          if (path.equals("/tmp")) {
-            if ((mode & 07777) != 01777) {
-              problems.add("/tmp has mode " + Integer.toOctalString(mode & 07777) + ", expected 1777");
-            }
-          } else if ((mode & 0022) != 0) {
-            problems.add(path + " is group/world-writable (" + Integer.toOctalString(mode & 07777) + ")");
-          }
-          if (path.matches("/(root|home)(/.*)?") || path.matches(".*/\\.(m2|git|ssh|gnupg|cache|aws|config)(/.*)?")
-              || KEY_FILE_NAME.matcher(path).matches()) {
-            problems.add(path + ": a home directory, build or credential file");
-          }
-          if (Files.isRegularFile(p)) {
-            files++;
-            byte[] bytes = Files.readAllBytes(p);
-            problems.addAll(leaks(path, bytes, buildPaths));
-            if (path.endsWith(".jar")) {
-              problems.addAll(jarLeaks(path, bytes, buildPaths));
-            }
+        } else if ((mode & 0022) != 0) {
+          problems.add(path + " is group/world-writable (" + Integer.toOctalString(mode & 07777) + ")");
+        }
+        if (path.matches("/(root|home)(/.*)?") || path.matches(".*/\\.(m2|git|ssh|gnupg|cache|aws|config)(/.*)?")
+            || KEY_FILE_NAME.matcher(path).matches()) {
+          problems.add(path + ": a home directory, build or credential file");
+        }
+        if (Files.isRegularFile(p)) {
+          files++;
+          byte[] bytes = Files.readAllBytes(p);
+          problems.addAll(leaks(path, bytes, buildPaths));
+          if (path.endsWith(".jar")) {
+            problems.addAll(jarLeaks(path, bytes, buildPaths));
           }
         }
       }
-      // the app layer adds exactly the shaded jar the build made, nothing else
-      try (Stream<Path> app = Files.list(root.resolve("opt/microapp"))) {
-        assertThat(app.map(a -> a.getFileName().toString()).toList()).containsExactly("microapp-" + img.name() + "-all.jar");
-      }
-      assertThat(sha256(root.resolve("opt/microapp/microapp-" + img.name() + "-all.jar")))
-          .as("%s: the jar in the image is the build's (if not, the archive is stale: mvn -pl operator,sidecar"
-              + " package without -Dimages.skip)", img.name())
-          .isEqualTo(sha256(repo.resolve(img.name() + "/target/microapp-" + img.name() + "-all.jar")));
-      try (Stream<Path> tmp = Files.list(root.resolve("tmp"))) {
-        assertThat(tmp.toList()).as("%s: /tmp in the image is empty", img.name()).isEmpty();
-      }
-      assertThat(problems).as("%s: %d files checked", img.name(), files).isEmpty();
-
-      // the kernel's answer: every path under the rootfs that uid/gid 10001 may write to
-      Files.setPosixFilePermissions(root.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
-      Process find = new ProcessBuilder(tools.get("setpriv").toString(), "--reuid=10001", "--regid=10001",
-          "--clear-groups", tools.get("find").toString(), root.toString(), "-writable")
-          .redirectErrorStream(true).start();
-      String writable = new String(find.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertThat(find.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(writable.lines().map(l -> l.startsWith(root.toString()) ? "/" + root.relativize(Path.of(l)) : l))
-          .as("%s: paths writable by 10001", img.name()).containsExactly("/tmp");
     }
+    // the app layer adds exactly the shaded jar the build made, nothing else
+    try (Stream<Path> app = Files.list(root.resolve("opt/microapp"))) {
+      assertThat(app.map(a -> a.getFileName().toString()).toList()).containsExactly("microapp-" + img.name() + "-all.jar");
+    }
+    assertThat(sha256(root.resolve("opt/microapp/microapp-" + img.name() + "-all.jar")))
+        .as("%s: the jar in the image is the build's (if not, the archive is stale: mvn -pl operator,sidecar"
+            + " package without -Dimages.skip)", img.name())
+        .isEqualTo(sha256(repo.resolve(img.name() + "/target/microapp-" + img.name() + "-all.jar")));
+    try (Stream<Path> tmp = Files.list(root.resolve("tmp"))) {
+      assertThat(tmp.toList()).as("%s: /tmp in the image is empty", img.name()).isEmpty();
+    }
+    assertThat(problems).as("%s: %d files checked", img.name(), files).isEmpty();
+
+    // the kernel's answer: every path under the rootfs that uid/gid 10001 may write to
+    Files.setPosixFilePermissions(root.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
+    Optional<Processes.Finished> find = Processes.run(new ProcessBuilder(tools.get("setpriv").toString(),
+        "--reuid=10001", "--regid=10001", "--clear-groups", tools.get("find").toString(), root.toString(), "-writable")
+        .redirectErrorStream(true), null, Duration.ofSeconds(60));
+    assertThat(find).as("setpriv ... find -writable finished within 60 s").isPresent();
+    String writable = find.get().out();
+    assertThat(writable.lines().map(l -> l.startsWith(root.toString()) ? "/" + root.relativize(Path.of(l)) : l))
+        .as("%s: paths writable by 10001", img.name()).containsExactly("/tmp");
   }
 
   // ---- unpacking ---------------------------------------------------------------------------------------
@@ -300,17 +311,13 @@ class ContainerImageIT {
   static String tool(Path logBase, String tool, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(tools.get(tool).toString()));
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectError(Path.of(logBase + ".err").toFile()).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(String.join(" ", cmd) + " did not finish within 120 s");
+    Processes.Finished p = Processes.run(new ProcessBuilder(cmd), null, Duration.ofSeconds(120))
+        .orElseThrow(() -> new AssertionError(String.join(" ", cmd) + " did not finish within 120 s"));
+    Files.writeString(Path.of(logBase + ".err"), p.err()); // kept beside the tool's other outputs
+    if (p.code() != 0) {
+      throw new AssertionError(String.join(" ", cmd) + " failed with " + p.code() + ":\n" + p.err());
     }
-    if (p.exitValue() != 0) {
-      throw new AssertionError(String.join(" ", cmd) + " failed with " + p.exitValue() + ":\n"
-          + Files.readString(Path.of(logBase + ".err")));
-    }
-    return out;
+    return p.out();
   }
 
   static String sha256(Path file) throws Exception {
@@ -351,8 +358,11 @@ class ContainerImageIT {
     }
   }
 
-  /**
-   * The app behind the sidecar: answers its purge path the way the purge runner expects
-   * ({@code {"deleted": 3}}), everything else with a marker; records what reached it.
-   */
+  static Image image(String name) {
+    return switch (name) {
+      case "operator" -> operator;
+      case "sidecar" -> sidecar;
+      default -> throw new IllegalArgumentException("no image " + name);
+    };
+  }
 }

@@ -7,10 +7,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A running container's main process as the node's kernel sees it ({@code /proc/<pid>}): its
@@ -32,12 +32,12 @@ public record ContainerProcess(String container, long pid) {
     String cid = id.substring("containerd://".length());
     String socket = cp.containerdAddress();
     try {
-      Process p = new ProcessBuilder("ctr", "--address", socket, "--namespace", "k8s.io", "task", "ls")
-          .redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        throw new AssertionError("ctr task ls failed: " + out);
+      Processes.Finished ls = Processes.run(new ProcessBuilder("ctr", "--address", socket, "--namespace", "k8s.io",
+          "task", "ls").redirectErrorStream(true), null, Duration.ofSeconds(30)).orElse(null);
+      if (ls == null || ls.code() != 0) {
+        throw new AssertionError("ctr task ls failed: " + (ls == null ? "not finished within 30 s" : ls.out()));
       }
+      String out = ls.out();
       for (String line : out.lines().toList()) {
         String[] f = line.trim().split("\\s+");
         if (f.length >= 3 && f[0].equals(cid)) {

@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -33,8 +34,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The fault suite: two operator replicas with leader election (local processes, as the chart's
@@ -51,6 +54,7 @@ import org.junit.jupiter.api.Test;
  * with no holder) and the standby took it from there, rather than after the lease ran out.
  */
 @Order(10)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FaultsIT {
   static final String SYSTEM_NS = "microapp-system";
   static final String LEASE = "microapp-operator";
@@ -115,9 +119,22 @@ class FaultsIT {
     figures.forEach(f -> System.out.println("[faults] " + f));
   }
 
+  // ---- the scenario, one named step per fault ------------------------------------------------------
+  //
+  // Each round starts from the children the round before converged to, and the generated values the
+  // first round left are the baseline of every later one: a round runs only once the round before it
+  // converged (else it is skipped, not failed, since it would measure from an unknown state). A check
+  // after convergence that fails (a value regenerated, an opened value wrong) fails its own step only.
+
+  /** How many rounds converged to the rendered children, in order; the next round needs all before it. */
+  static int convergedRounds;
+  /** What the operator generated (session keys, purge tokens, opened values) once the first round converged. */
+  static Map<Key, String> material;
+
   @Test
-  void everyFaultConvergesToTheRenderedChildrenWithNothingLost() throws Exception {
-    // 1. The leader crashes (SIGKILL) while creating every app's children; it restarts, as a pod would.
+  @Order(1)
+  void theLeaderSigkilledMidRoundIsRestartedAndTheAppsConvergeWithNothingLost() throws Exception {
+    // The leader crashes (SIGKILL) while creating every app's children; it restarts, as a pod would.
     Map<Key, JsonNode> expected = applyRound(0);
     LocalOperator first = leader();
     Instant fault = resumeAndInject("operator SIGKILL", first::kill);
@@ -125,34 +142,72 @@ class FaultsIT {
     first.start();
     Map<Key, JsonNode> live = awaitConverged("operator SIGKILL (leader " + first.identity() + ", restarted at once)",
         expected, fault);
+    material = ChildReference.generatedMaterial(live);
+    convergedRounds = 1;
     assertGeneratedKept(before, live);
-    Map<Key, String> material = ChildReference.generatedMaterial(live);
     assertOpenedValues(live);
+  }
 
-    // 2. kube-apiserver crashes mid-round and is back after 3 s.
-    expected = applyRound(1);
-    fault = resumeAndInject("kube-apiserver SIGKILL", () -> cp.crashAndRestart("kube-apiserver", Duration.ofSeconds(3)));
-    live = awaitConverged("kube-apiserver SIGKILL, down 3 s", expected, fault);
+  @Test
+  @Order(2)
+  void kubeApiserverSigkilledMidRoundForThreeSecondsAndTheAppsConvergeWithNothingLost() throws Exception {
+    afterConvergedRounds(1, "operator SIGKILL");
+    Map<Key, JsonNode> live = faultedRound(1, "kube-apiserver SIGKILL",
+        () -> cp.crashAndRestart("kube-apiserver", Duration.ofSeconds(3)), "kube-apiserver SIGKILL, down 3 s");
     assertGeneratedKept(material, live);
+  }
 
-    // 3. etcd crashes mid-round and is back after 3 s (kube-apiserver stays up, answering errors).
-    expected = applyRound(2);
-    fault = resumeAndInject("etcd SIGKILL", () -> cp.crashAndRestart("etcd", Duration.ofSeconds(3)));
-    live = awaitConverged("etcd SIGKILL, down 3 s", expected, fault);
+  @Test
+  @Order(3)
+  void etcdSigkilledMidRoundForThreeSecondsAndTheAppsConvergeWithNothingLost() throws Exception {
+    afterConvergedRounds(2, "kube-apiserver SIGKILL");
+    // kube-apiserver stays up meanwhile, answering errors
+    Map<Key, JsonNode> live = faultedRound(2, "etcd SIGKILL",
+        () -> cp.crashAndRestart("etcd", Duration.ofSeconds(3)), "etcd SIGKILL, down 3 s");
     assertGeneratedKept(material, live);
+  }
 
-    // 4. A planned handover mid-round: SIGTERM to the leader; the standby takes over.
-    expected = applyRound(3);
-    fault = resumeAndInject("leader SIGTERM", FaultsIT::plannedHandover);
-    live = awaitConverged("leader SIGTERM, standby takes over", expected, fault);
+  @Test
+  @Order(4)
+  void theLeaderStoppedMidRoundReleasesTheLeaseToTheStandbyAndTheAppsConvergeWithNothingLost() throws Exception {
+    afterConvergedRounds(3, "etcd SIGKILL");
+    // A planned handover: SIGTERM to the leader; the standby takes over (asserted in plannedHandover).
+    Map<Key, JsonNode> live = faultedRound(3, "leader SIGTERM", FaultsIT::plannedHandover,
+        "leader SIGTERM, standby takes over");
     assertGeneratedKept(material, live);
     assertOpenedValues(live);
+  }
+
+  /** Runs whether or not the rounds converged: it reads every start's log of both replicas, whatever ran. */
+  @Test
+  @Order(5)
+  void noReplicasLogHoldsAPlaintextOrASealedValue() {
     for (LocalOperator r : replicas) {
       // crashes, outages and retries included: no plaintext and no sealed value in any log line
       assertThat(r.log()).as("log of %s", r.identity()).doesNotContain(PLAINTEXT_PREFIX).doesNotContain(sealed.values());
     }
     int restarts = replicas.stream().mapToInt(LocalOperator::unplannedRestarts).sum();
     figures.add("replicas that ended on their own and were restarted (lost the lease in an outage): " + restarts);
+    figures.add("rounds converged: " + convergedRounds + " of 4");
+  }
+
+  /**
+   * Round {@code round}: applies it, injects the fault midway, waits until every app's children equal
+   * render's again and counts the round as converged; the live children.
+   */
+  static Map<Key, JsonNode> faultedRound(int round, String fault, Fault inject, String converging) throws Exception {
+    Map<Key, JsonNode> expected = applyRound(round);
+    Instant at = resumeAndInject(fault, inject);
+    Map<Key, JsonNode> live = awaitConverged(converging, expected, at);
+    convergedRounds = round + 1;
+    return live;
+  }
+
+  /** Skips the step unless the {@code rounds} before it converged (the last of them: {@code previous}). */
+  static void afterConvergedRounds(int rounds, String previous) {
+    assumeTrue(convergedRounds == rounds, () -> "skipped: " + convergedRounds + " of the " + rounds + " rounds before"
+        + " this one converged (the last: " + previous + "), and this round starts from their children and the first"
+        + " round's generated values");
   }
 
   // ---- the apps ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -153,9 +153,8 @@ class HelmLifecycleIT extends E2ETestBase {
     for (String kv : env) {
       pb.environment().put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     }
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("%s did not finish", cmd).isTrue();
-    assertThat(p.exitValue()).as("%s: %s", String.join(" ", cmd), out).isZero();
+    Optional<Processes.Finished> f = Processes.run(pb, null, Duration.ofMinutes(5));
+    assertThat(f).as("%s did not finish", cmd).isPresent();
+    assertThat(f.get().code()).as("%s: %s", String.join(" ", cmd), f.get().out()).isZero();
   }
 }

@@ -1,16 +1,11 @@
 package io.safedefaults.microapp.e2e;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The one way the tests run kubectl: the control plane's own binary, pointed at the test
@@ -63,30 +58,10 @@ public final class Kubectl {
   }
 
   public Result run(String stdin, Duration timeout, String... args) {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(binary.toString());
-    if (kubeconfig != null) {
-      cmd.add("--kubeconfig=" + kubeconfig);
-    }
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    if (kubeconfig != null) {
-      pb.environment().remove("KUBECONFIG");
-    }
     try {
-      Process p = pb.start();
-      CompletableFuture<String> out = drain(p.getInputStream());
-      CompletableFuture<String> err = drain(p.getErrorStream());
-      try (var in = p.getOutputStream()) {
-        if (stdin != null) {
-          in.write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-      }
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-        throw new AssertionError("kubectl " + String.join(" ", args) + " did not finish within " + timeout);
-      }
-      return new Result(List.of(args), p.exitValue(), out.join(), err.join());
+      Processes.Finished f = Processes.run(builder(args), stdin, timeout).orElseThrow(() ->
+          new AssertionError("kubectl " + String.join(" ", args) + " did not finish within " + timeout));
+      return new Result(List.of(args), f.code(), f.out(), f.err());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot run " + binary, e);
     } catch (InterruptedException e) {
@@ -100,17 +75,8 @@ public final class Kubectl {
    * {@code output}; the caller stops it.
    */
   public Process start(Path output, String... args) {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(binary.toString());
-    if (kubeconfig != null) {
-      cmd.add("--kubeconfig=" + kubeconfig);
-    }
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+    ProcessBuilder pb = builder(args).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
-    if (kubeconfig != null) {
-      pb.environment().remove("KUBECONFIG");
-    }
     try {
       Process p = pb.start();
       p.getOutputStream().close();
@@ -120,20 +86,18 @@ public final class Kubectl {
     }
   }
 
-  /** One thread per stream (not the common pool: on 2 cores it has a single worker). */
-  private static CompletableFuture<String> drain(InputStream in) {
-    CompletableFuture<String> result = new CompletableFuture<>();
-    Thread t = new Thread(() -> {
-      try (in) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        in.transferTo(buf);
-        result.complete(buf.toString(StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        result.complete("");
-      }
-    }, "kubectl-drain");
-    t.setDaemon(true);
-    t.start();
-    return result;
+  /** kubectl with {@code args} against this cluster's kubeconfig alone ({@code $KUBECONFIG} not inherited). */
+  private ProcessBuilder builder(String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(binary.toString());
+    if (kubeconfig != null) {
+      cmd.add("--kubeconfig=" + kubeconfig);
+    }
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    if (kubeconfig != null) {
+      pb.environment().remove("KUBECONFIG");
+    }
+    return pb;
   }
 }

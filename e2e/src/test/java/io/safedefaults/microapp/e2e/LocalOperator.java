@@ -8,12 +8,12 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One replica of the operator as a local process ({@code java -jar microapp-operator-all.jar run})
@@ -77,17 +77,13 @@ final class LocalOperator implements AutoCloseable {
   /** A crash: SIGKILL, nothing runs on the way out (no Lease release). */
   synchronized void kill() throws InterruptedException {
     stoppedOnPurpose = true;
-    process.destroyForcibly();
-    process.waitFor(10, TimeUnit.SECONDS);
+    Processes.kill(process);
   }
 
   /** A planned stop: SIGTERM, then waits for the shutdown hook (controllers stop, the Lease is given up). */
   synchronized int stop() throws InterruptedException {
     stoppedOnPurpose = true;
-    process.destroy();
-    if (!process.waitFor(30, TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-      process.waitFor(10, TimeUnit.SECONDS);
+    if (!Processes.stop(process, Duration.ofSeconds(30))) {
       throw new AssertionError("operator " + identity + " did not stop within 30 s of SIGTERM");
     }
     return process.exitValue();
@@ -162,9 +158,8 @@ final class LocalOperator implements AutoCloseable {
   public synchronized void close() {
     if (process != null && process.isAlive()) {
       stoppedOnPurpose = true;
-      process.destroyForcibly();
       try {
-        process.waitFor(10, TimeUnit.SECONDS);
+        Processes.kill(process);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

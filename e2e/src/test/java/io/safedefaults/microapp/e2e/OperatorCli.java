@@ -2,13 +2,11 @@ package io.safedefaults.microapp.e2e;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The operator jar's CLI ({@code seal}, {@code keys}, {@code render}) as a separate process, the way
@@ -40,34 +38,15 @@ final class OperatorCli {
     }
     pb.environment().putAll(env);
     try {
-      Process p = pb.start();
       // both streams drained at once: a render of many apps fills a pipe's buffer
-      CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-      try (var in = p.getOutputStream()) {
-        if (stdin != null) {
-          in.write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-      }
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IllegalStateException("operator CLI did not finish: " + args[0]);
-      }
-      return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-          new String(err.join(), StandardCharsets.UTF_8));
+      Processes.Finished f = Processes.run(pb, stdin, Duration.ofSeconds(60))
+          .orElseThrow(() -> new IllegalStateException("operator CLI did not finish: " + args[0]));
+      return new Result(f.code(), f.out(), f.err());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while running the operator CLI", e);
-    }
-  }
-
-  private static byte[] readAll(java.io.InputStream in) {
-    try (in) {
-      return in.readAllBytes();
-    } catch (IOException e) {
-      return new byte[0];
     }
   }
 }
