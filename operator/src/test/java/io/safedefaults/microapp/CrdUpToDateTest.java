@@ -18,6 +18,24 @@ class CrdUpToDateTest {
         .isEqualTo(generated);
   }
 
+  /** kubectl shows printer columns in list order: READY first and AGE last, as the annotations list them. */
+  @org.junit.jupiter.api.Test
+  void printerColumnsAreInTheOrderTheyAreDeclared() throws Exception {
+    for (var kind : java.util.List.of(io.safedefaults.microapp.api.MicroApp.class,
+        io.safedefaults.microapp.api.MicroAppPolicy.class)) {
+      var declared = java.util.Arrays.stream(kind.getAnnotationsByType(
+          io.fabric8.crd.generator.annotation.AdditionalPrinterColumn.class)).map(a -> a.name()).toList();
+      String file = kind == io.safedefaults.microapp.api.MicroApp.class ? TestFiles.MICROAPPS : TestFiles.POLICIES;
+      var crd = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(
+          Files.readString(TestFiles.checkedInCrd(file)),
+          io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition.class);
+      var columns = crd.getSpec().getVersions().get(0).getAdditionalPrinterColumns().stream()
+          .map(c -> c.getName()).toList();
+      assertThat(columns).as(file).containsExactlyElementsOf(declared);
+      assertThat(columns.get(columns.size() - 1)).isEqualTo("Age");
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {TestFiles.MICROAPPS, TestFiles.POLICIES})
   void chartShipsTheSameCrd(String file) throws Exception {
