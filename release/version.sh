@@ -29,6 +29,11 @@ values() { python3 "$root/release/chartvalues.py" "$@"; }
 
 semver='^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$'
 registry=ghcr.io/safedefaults
+# How the version appears in free text: an image of the project by tag (any registry), an image
+# archive's layout tag, the chart's package name, `--version` of the published chart, and the
+# programs' picocli version strings.
+ver='[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]*[0-9A-Za-z])?'
+mentions="/microapp-(operator|sidecar):$ver|microapp-(operator|sidecar)-image\.tar:$ver|microapp-operator-$ver\.tgz|charts/microapp-operator --version $ver|\"microapp-(operator|sidecar) $ver"
 chart=helm/microapp-operator
 poms=(pom.xml operator/pom.xml sidecar/pom.xml e2e/pom.xml)
 
@@ -86,19 +91,18 @@ check() {
     [[ "$got" == "$want" ]] || problem "$chart/values.yaml: $key is '$got', expected '$want'"
   done
 
+  # Free text (docs, goldens, tests, the Java defaults): every mention of the version in one of the
+  # forms below must be VERSION. The last space- or colon-separated word of each match is the version.
   local line ref
   while IFS= read -r line; do
     [[ -n "$line" ]] || continue
     while read -r ref; do
-      [[ "${ref##*:}" == "$v" ]] || problem "${line%%:*}:$(cut -d: -f2 <<<"$line"): $ref, VERSION says $v"
-    done < <(grep -oE "$registry/microapp-(operator|sidecar):[0-9A-Za-z.+-]+" <<<"$line")
-  done < <(tracked_grep "$registry/microapp-(operator|sidecar):[0-9]")
-  while IFS= read -r line; do
-    [[ -n "$line" ]] || continue
-    while read -r ref; do
-      [[ "${ref##* }" == "$v" ]] || problem "${line%%:*}:$(cut -d: -f2 <<<"$line"): '$ref', VERSION says $v"
-    done < <(grep -oE "(charts/microapp-operator --version|\"microapp-(operator|sidecar)) [0-9][0-9A-Za-z.+-]*" <<<"$line")
-  done < <(tracked_grep "charts/microapp-operator --version [0-9]|\"microapp-(operator|sidecar) [0-9]")
+      [[ -n "$ref" ]] || continue
+      local found
+      found="$(grep -oE "$ver" <<<"${ref%.tgz}" | tail -1)"
+      [[ "$found" == "$v" ]] || problem "${line%%:*}:$(cut -d: -f2 <<<"$line"): '$ref', VERSION says $v"
+    done < <(grep -oE "$mentions" <<<"${line#*:*:}")
+  done < <(tracked_grep "$mentions")
 
   if $release; then
     grep -qE "^## \[$v\] - [0-9]{4}-[0-9]{2}-[0-9]{2}\$" CHANGELOG.md \
@@ -159,8 +163,10 @@ set_version() {
   local f
   while IFS= read -r f; do
     [[ "$f" == *.java ]] && continue
-    sed -i -E "s#($registry/microapp-(operator|sidecar)):$oldre\\b#\\1:$new#g; s#(charts/microapp-operator --version) $oldre\\b#\\1 $new#g" "$f"
-  done < <(tracked_grep "$registry/microapp-(operator|sidecar):$oldre|charts/microapp-operator --version $oldre" | cut -d: -f1 | sort -u)
+    sed -i -E "s#(/microapp-(operator|sidecar)|microapp-(operator|sidecar)-image\\.tar):$oldre\\b#\\1:$new#g
+               s#(microapp-operator)-$oldre\\.tgz#\\1-$new.tgz#g
+               s#(charts/microapp-operator --version) $oldre\\b#\\1 $new#g" "$f"
+  done < <(tracked_grep "$mentions" | grep -F "$old" | cut -d: -f1 | sort -u)
   echo "version: $old -> $new written; checking (Java sources are left to you):" >&2
   check
 }
