@@ -168,6 +168,13 @@ step "sign.sh: sign images and chart, attest the SBOMs, verify (throwaway key; C
 COSIGN_PASSWORD="" "$here/sign.sh" --release-env "$out/dist/release.env" --sbom-dir "$out/dist" \
   --key "$out/dry-run" --plain-http 2>"$out/sign.log" || { cat "$out/sign.log" >&2; die "sign.sh failed"; }
 tail -1 "$out/sign.log" >&2
+# and the check means something: another key's verification must fail
+(cd "$out" && COSIGN_PASSWORD="" "$COSIGN" generate-key-pair --output-key-prefix stranger >/dev/null 2>&1)
+operator_ref="$(sed -n 's/^OPERATOR_IMAGE=//p' "$out/dist/release.env")"
+if "$COSIGN" verify --key "$out/stranger.pub" --insecure-ignore-tlog=true --allow-http-registry=true \
+    "$operator_ref" >/dev/null 2>&1; then
+  die "cosign verify accepted $operator_ref with a key that never signed it"
+fi
 
 kill "$registry_pid" 2>/dev/null || true
 wait "$registry_pid" 2>/dev/null || true
