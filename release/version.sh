@@ -11,9 +11,9 @@
 #   - Chart.yaml version and appVersion; values.yaml: the operator image takes appVersion (tag
 #     empty), the sidecar image's tag, both repositories, and no digest (digests are set only in
 #     the chart a release publishes: release/pin-chart.sh);
-#   - every tag of the project's own images (ghcr.io/safedefaults/microapp-operator:TAG and
-#     microapp-sidecar:TAG) in any tracked file but CHANGELOG.md (docs, goldens, the Java defaults),
-#     every `charts/microapp-operator --version X` in the docs, and the programs' --version strings;
+#   - every mention of the version in any tracked file but CHANGELOG.md (docs, goldens, tests, the
+#     Java defaults): the project's images by tag on any registry, image archives' layout tags, the
+#     chart package's name, `charts/microapp-operator --version X`, the programs' --version strings;
 #   - --release: CHANGELOG.md has a dated section for the version; --tag: the tag is v<VERSION>;
 #   - --operator-jar/--sidecar-jar: what the built programs say (--version, and the default
 #     sidecar image in what `render` writes for an example app), i.e. what the images will run.
@@ -92,7 +92,7 @@ check() {
   done
 
   # Free text (docs, goldens, tests, the Java defaults): every mention of the version in one of the
-  # forms below must be VERSION. The last space- or colon-separated word of each match is the version.
+  # forms of $mentions must be VERSION (the last version-shaped word of each match).
   local line ref
   while IFS= read -r line; do
     [[ -n "$line" ]] || continue
