@@ -44,6 +44,8 @@ public record AppPlan(
     SealedNames sealed,
     Retention retention,
     OperatorConfig.Resources appResources,
+    /** The app container's image, as the spec names it (admission checked its form). */
+    String image,
     OperatorConfig config) {
 
   /**
@@ -246,6 +248,7 @@ public record AppPlan(
         sealedNames(spec, auth),
         retention,
         resources,
+        spec.getImage(),
         config);
   }
 
@@ -359,7 +362,7 @@ public record AppPlan(
     all.add(0, problem);
     return new AppPlan(name, namespace, port, host, visibility, issuer, clientId, allowedGroups, allowedEmailDomains,
         adminPaths, mfaOnAdminPaths, sessionTtl, limits, networkPolicyRelaxed, relaxed, List.copyOf(all), sealed,
-        retention, appResources, config);
+        retention, appResources, image, config);
   }
 
   /** Time until the first exemption this app uses expires, if it uses one. */

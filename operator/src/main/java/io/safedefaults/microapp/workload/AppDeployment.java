@@ -98,7 +98,7 @@ public final class AppDeployment {
     ResourceRequirements resources = resources(r.cpuRequest(), r.cpuLimit(), r.memory());
     ContainerBuilder c = new ContainerBuilder()
         .withName(Names.APP_CONTAINER)
-        .withImage(app.getSpec().getImage())
+        .withImage(plan.image())
         .addNewPort().withName("app").withContainerPort(plan.port()).withProtocol("TCP").endPort()
         .withResources(resources)
         .withSecurityContext(RestrictedPodSecurity.container())

@@ -44,6 +44,21 @@ class PurgeConfigLoaderTest {
        "volume": {"path": "/uploads", "root": "/data"}}
       """;
 
+  /**
+   * Both ends of the contract: the operator's golden purge configurations (PurgeConfigGoldenTest
+   * keeps them equal to what PurgeJob writes) parse here, each as the target it names.
+   */
+  @ParameterizedTest
+  @CsvSource({"purge-http.json,HTTP", "purge-postgres.json,POSTGRES", "purge-volume.json,VOLUME"})
+  void theOperatorsGoldenConfigurationsParse(String file, PurgeConfig.Target target) throws Exception {
+    Path golden = Path.of("..", "operator", "src", "test", "resources", "golden", file);
+    PurgeConfig config = PurgeConfigLoader.parse(Files.readString(golden));
+    assertThat(config.target()).isEqualTo(target);
+    assertThat(config.app()).isEqualTo("where2eat");
+    assertThat(config.namespace()).isEqualTo("team-food");
+    assertThat(config.ttlDays()).isPositive();
+  }
+
   private static String edit(String base, Consumer<ObjectNode> change) throws Exception {
     ObjectNode n = (ObjectNode) JSON.readTree(base);
     change.accept(n);
