@@ -88,7 +88,7 @@ public final class HostClaims {
     if (h.length == 3 && stillClaims(client, h[0], h[1], h[2], host)) {
       return Optional.of(taken(host, "namespace " + h[0], false));
     }
-    if (h.length == 3 && stillServes(client, h[0], h[1], h[2], host)) {
+    if (h.length == 3 && stillServes(client, h[0], h[1], host)) {
       return Optional.of(taken(host, "namespace " + h[0] + " (its Ingress is being removed)", true));
     }
     try {
@@ -146,7 +146,7 @@ public final class HostClaims {
   }
 
   /** True while an Ingress of the former holder still routes the host (the garbage collector is on its way). */
-  private static boolean stillServes(KubernetesClient client, String ns, String name, String uid, String host) {
+  private static boolean stillServes(KubernetesClient client, String ns, String name, String host) {
     Ingress ingress = client.network().v1().ingresses().inNamespace(ns).withName(name).get();
     return ingress != null && ingress.getSpec() != null && ingress.getSpec().getRules() != null
         && ingress.getSpec().getRules().stream().anyMatch(r -> host.equals(r.getHost()));

@@ -155,17 +155,9 @@ public final class PolicyMerge {
         specs.stream().map(MicroAppPolicySpec::getAllowedHostSuffixes).toList()));
     b.allowedIssuers(intersect(flags.allowedIssuers(), specs.stream().map(s -> s.getAllowedIssuers() == null ? null
         : s.getAllowedIssuers().stream().map(OperatorConfig::normalIssuer).toList()).toList()));
-    Set<Setting> overrides = EnumSet.noneOf(Setting.class);
-    overrides.addAll(flags.allowedOverrides());
-    boolean anyOverrides = false;
-    for (MicroAppPolicySpec s : specs) {
-      if (s.getAllowedOverrides() != null) {
-        overrides = anyOverrides ? overrides : EnumSet.allOf(Setting.class);
-        anyOverrides = true;
-        overrides.retainAll(s.getAllowedOverrides());
-      }
-    }
-    b.allowedOverrides(anyOverrides ? overrides : flags.allowedOverrides());
+    List<Setting> overrides = intersect(List.copyOf(flags.allowedOverrides()),
+        specs.stream().map(MicroAppPolicySpec::getAllowedOverrides).toList());
+    b.allowedOverrides(overrides.isEmpty() ? Set.of() : EnumSet.copyOf(overrides));
 
     b.mode(specs.stream().allMatch(s -> s.getMode() == MicroAppPolicySpec.Mode.AUDIT)
         ? OperatorConfig.Mode.AUDIT : OperatorConfig.Mode.ENFORCE);
@@ -242,12 +234,12 @@ public final class PolicyMerge {
   }
 
   /** Exact-value lists: the values every policy that sets the list allows (null: no policy sets it). */
-  private static List<String> intersect(List<String> flag, List<List<String>> lists) {
-    List<List<String>> set = lists.stream().filter(l -> l != null).toList();
+  private static <T> List<T> intersect(List<T> flag, List<List<T>> lists) {
+    List<List<T>> set = lists.stream().filter(l -> l != null).toList();
     if (set.isEmpty()) {
       return flag;
     }
-    Set<String> out = new LinkedHashSet<>(set.get(0));
+    Set<T> out = new LinkedHashSet<>(set.get(0));
     set.forEach(out::retainAll);
     return List.copyOf(out);
   }
