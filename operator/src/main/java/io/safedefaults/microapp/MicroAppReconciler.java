@@ -33,6 +33,7 @@ import io.safedefaults.microapp.access.AppNetworkPolicy;
 import io.safedefaults.microapp.access.AppServiceAccount;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
@@ -452,10 +453,10 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     Map<String, String> now = new java.util.HashMap<>();
     // Ready repeats the first failing area's reason and message: one failure is one Warning.
     Set<String> warned = new java.util.HashSet<>();
-    for (io.fabric8.kubernetes.api.model.Condition c : next.getConditions()) {
+    for (StatusCondition c : next.getConditions()) {
       String state = c.getStatus() + "/" + c.getReason();
       now.put(c.getType(), state);
-      Optional<io.fabric8.kubernetes.api.model.Condition> before = Conditions.find(app.getStatus(), c.getType());
+      Optional<StatusCondition> before = Conditions.find(app.getStatus(), c.getType());
       if (before.isPresent() && before.get().getStatus().equals(c.getStatus())
           && Objects.equals(before.get().getReason(), c.getReason())) {
         continue;

@@ -1,6 +1,5 @@
 package io.safedefaults.microapp;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -13,6 +12,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
@@ -77,7 +77,7 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
         .filter(c -> name.equals(c.getMetadata().getName())).findFirst().orElse(null);
   }
 
-  public Condition ready() {
+  public StatusCondition ready() {
     return Conditions.find(status, Conditions.READY).orElseThrow();
   }
 

@@ -10,7 +10,6 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
-import io.fabric8.kubernetes.api.model.LabelSelector;
 import java.util.List;
 
 /**
@@ -28,7 +27,7 @@ public class MicroAppPolicySpec {
   @Required
   @JsonPropertyDescription("The namespaces this policy covers, by label, e.g. matchLabels: {team: food}. "
       + "An empty selector ({}) selects every namespace.")
-  private LabelSelector namespaceSelector;
+  private NamespaceSelector namespaceSelector;
 
   @Default("enforce")
   @JsonPropertyDescription("enforce: a violation blocks exposure or is corrected to the bound (as the flags do). "
@@ -68,8 +67,8 @@ public class MicroAppPolicySpec {
       + "an expiry; an expired exemption stops applying and the app's status says so.")
   private List<Exemption> exemptions;
 
-  public LabelSelector getNamespaceSelector() { return namespaceSelector; }
-  public void setNamespaceSelector(LabelSelector v) { namespaceSelector = v; }
+  public NamespaceSelector getNamespaceSelector() { return namespaceSelector; }
+  public void setNamespaceSelector(NamespaceSelector v) { namespaceSelector = v; }
   public Mode getMode() { return mode; }
   public void setMode(Mode v) { mode = v; }
   public List<String> getAllowedHostSuffixes() { return allowedHostSuffixes; }

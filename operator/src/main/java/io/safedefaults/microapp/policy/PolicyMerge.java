@@ -1,10 +1,9 @@
 package io.safedefaults.microapp.policy;
 
-import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
+import io.safedefaults.microapp.api.NamespaceSelector;
 import io.safedefaults.microapp.api.RateLimitSpec;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,7 +39,7 @@ public final class PolicyMerge {
    * Label selector semantics of the API (matchLabels AND every matchExpression). An expression with
    * an operator the API does not know matches: applying a policy is the stricter doubt.
    */
-  public static boolean matches(LabelSelector selector, Map<String, String> labels) {
+  public static boolean matches(NamespaceSelector selector, Map<String, String> labels) {
     if (selector == null) {
       return true;
     }
@@ -49,8 +48,8 @@ public final class PolicyMerge {
         && !selector.getMatchLabels().entrySet().stream().allMatch(e -> e.getValue().equals(l.get(e.getKey())))) {
       return false;
     }
-    for (LabelSelectorRequirement r : selector.getMatchExpressions() == null
-        ? List.<LabelSelectorRequirement>of() : selector.getMatchExpressions()) {
+    for (NamespaceSelector.Requirement r : selector.getMatchExpressions() == null
+        ? List.<NamespaceSelector.Requirement>of() : selector.getMatchExpressions()) {
       List<String> values = r.getValues() == null ? List.of() : r.getValues();
       boolean ok = switch (r.getOperator() == null ? "" : r.getOperator()) {
         case "In" -> l.containsKey(r.getKey()) && values.contains(l.get(r.getKey()));

@@ -2,11 +2,11 @@ package io.safedefaults.microapp.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
+import io.safedefaults.microapp.api.NamespaceSelector;
 import io.safedefaults.microapp.api.RateLimitSpec;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,14 +125,13 @@ class PolicyMergeTest {
 
   @Test
   void selectorsFollowTheApiAndAnUnknownOperatorSelectsRatherThanLoosens() {
-    var sel = new LabelSelectorBuilder().addToMatchLabels("team", "a")
-        .addNewMatchExpression().withKey("tier").withOperator("In").withValues("prod", "stage").endMatchExpression()
-        .addNewMatchExpression().withKey("legacy").withOperator("DoesNotExist").endMatchExpression().build();
+    var sel = NamespaceSelector.labels(Map.of("team", "a"))
+        .and("tier", "In", "prod", "stage").and("legacy", "DoesNotExist");
     assertThat(PolicyMerge.matches(sel, Map.of("team", "a", "tier", "prod"))).isTrue();
     assertThat(PolicyMerge.matches(sel, Map.of("team", "a", "tier", "dev"))).isFalse();
     assertThat(PolicyMerge.matches(sel, Map.of("team", "a", "tier", "prod", "legacy", "x"))).isFalse();
-    assertThat(PolicyMerge.matches(new LabelSelectorBuilder().build(), Map.of())).isTrue();
-    var odd = new LabelSelectorBuilder().addNewMatchExpression().withKey("x").withOperator("Like").endMatchExpression().build();
+    assertThat(PolicyMerge.matches(NamespaceSelector.labels(Map.of()), Map.of())).isTrue();
+    var odd = NamespaceSelector.labels(Map.of()).and("x", "Like");
     assertThat(PolicyMerge.matches(odd, Map.of())).isTrue();
     MicroAppPolicy p = policy("odd", Map.of());
     p.getSpec().setNamespaceSelector(odd);
@@ -154,7 +153,7 @@ class PolicyMergeTest {
     MicroAppPolicy p = new MicroAppPolicy();
     p.setMetadata(new ObjectMetaBuilder().withName(name).build());
     MicroAppPolicySpec s = new MicroAppPolicySpec();
-    s.setNamespaceSelector(new LabelSelectorBuilder().withMatchLabels(labels).build());
+    s.setNamespaceSelector(NamespaceSelector.labels(labels));
     p.setSpec(s);
     return p;
   }
