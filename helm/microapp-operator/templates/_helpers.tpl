@@ -202,6 +202,12 @@ the fix.
   value: {{ .Values.bounds.allowedIssuers | default list | join "," | quote }}
 - name: MICROAPP_MAX_APP_RESOURCES
   value: {{ printf "%s,%s" .Values.bounds.maxAppResources.cpu .Values.bounds.maxAppResources.memory | quote }}
+- name: MICROAPP_IMAGE_SCAN
+  value: {{ .Values.bounds.imageScan.mode | quote }}
+- name: MICROAPP_IMAGE_SCAN_FAIL_AT
+  value: {{ .Values.bounds.imageScan.failAt | quote }}
+- name: MICROAPP_IMAGE_SCAN_INCLUDE_UNFIXED
+  value: {{ .Values.bounds.imageScan.includeUnfixed | quote }}
 - name: MICROAPP_RUN_AS_USER
   value: {{ .Values.defaults.runAsUser | quote }}
 {{- with .Values.operator.javaOptions }}

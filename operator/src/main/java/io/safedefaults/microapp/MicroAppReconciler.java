@@ -51,9 +51,12 @@ import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.SealedValueDecryptor;
 import io.safedefaults.microapp.secrets.UnsealedSecretDependent;
 import io.safedefaults.microapp.secrets.Unsealer;
+import io.safedefaults.microapp.scan.ImageScanGate;
+import io.safedefaults.microapp.scan.ScanSource;
 import io.safedefaults.microapp.status.ApplyError;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
@@ -83,11 +86,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** Reasons that describe progress rather than a problem: no Warning event for them. */
   private static final Set<String> TRANSIENT = Set.of("PodsNotReady", "SidecarMissing", "ServiceBypassesSidecar",
       "SidecarConfigPending", "EdgeLimitsPending", "IngressPending", "ServiceAccountPending", "PodNotRestricted",
-      "NetworkPolicyPending", "SecretPending", "PurgePending");
+      "NetworkPolicyPending", "SecretPending", "PurgePending", "ScanPending");
 
   /** The policy of a namespace: the operator's flags merged with the MicroAppPolicies selecting it. */
   private final java.util.function.Function<String, OperatorConfig> policies;
   private final io.safedefaults.microapp.hosts.HostClaims hostClaims;
+  /** Where the vulnerability gate reads scan reports; none until {@link #scanReports(ScanSource)}. */
+  private volatile ScanSource scanReports = ScanSource.NONE;
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
   private final Workflow<MicroApp> workflow;
@@ -239,6 +244,20 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   /** The policy of these namespaces changed: their apps (and only theirs) are reconciled now. */
+  /** The scanner's reports the vulnerability gate reads (runtime/ScanReports in the cluster). */
+  public void scanReports(ScanSource source) {
+    this.scanReports = source;
+  }
+
+  /** Re-evaluates every app (the cluster began serving scan reports). */
+  public void reconcileAll() {
+    var cache = apps;
+    if (cache != null) {
+      cache.list().forEach(a -> policyChanges.propagateEvent(ResourceID.fromResource(a)));
+    }
+  }
+
+  /** Re-evaluates the apps of these namespaces (their policy or their scan reports changed). */
   public void policyChanged(Set<String> namespaces) {
     var cache = apps;
     if (cache != null) {
@@ -281,7 +300,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       failures.remove(key);
       return control;
     } catch (RuntimeException e) {
-      return failed(app, key, e, new EventRecorder(context.getClient()));
+      return failed(app, key, e, new EventRecorder(context.getClient(), clock));
     }
   }
 
@@ -333,6 +352,10 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (!plan.fatal() && plan.host() != null && plan.problems(Problem.Area.HOST).stream().noneMatch(Problem::blocksExposure)) {
       plan = hostClaims.claim(context.getClient(), app, plan.host()).map(plan::with).orElse(plan);
     }
+    // The scanner's verdict (read from an informer's cache, no API call); a required scan that has not
+    // passed keeps the app unexposed (enforce) or is reported (audit).
+    ImageScan scan = ImageScanGate.judge(plan, scanReports.reports(app.getMetadata().getNamespace()));
+    plan = ImageScanGate.problem(plan, scan).map(plan::with).orElse(plan);
     // Everything the dependents and the status share is computed here, once a reconcile.
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
     String sidecarJson = SidecarConfig.json(plan);
@@ -385,7 +408,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
             .filter(j -> app.getMetadata().getName().equals(j.getMetadata().getLabels().get(Names.PURGE_LABEL)))
             .max(Comparator.comparing(j -> j.getMetadata().getCreationTimestamp()))
             .orElse(null),
-        List.copyOf(context.getSecondaryResources(Pod.class)));
+        List.copyOf(context.getSecondaryResources(Pod.class)),
+        scan);
     List<CheckResult> checks = Checklist.checks(plan, sidecarJson, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, clock.instant());
     reports.publish(app, checks, plan, clock.instant());
@@ -423,7 +447,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (Objects.equals(app.getStatus(), status)) {
       control = UpdateControl.noUpdate();
     } else {
-      announce(app, plan, status, new EventRecorder(context.getClient()));
+      announce(app, plan, status, new EventRecorder(context.getClient(), clock));
       control = UpdateControl.patchStatus(statusPatch(app, status));
     }
     return again.isPresent() ? control.rescheduleAfter(again.get()) : control;

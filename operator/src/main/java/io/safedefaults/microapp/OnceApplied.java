@@ -21,7 +21,9 @@ import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.scan.ImageScanGate;
 import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import java.time.Instant;
 import java.util.List;
@@ -39,9 +41,12 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
     MicroAppStatus status) {
 
   public static OnceApplied of(MicroApp app, OperatorConfig config) {
-    AppPlan plan = AppPlan.resolve(app, config);
+    AppPlan resolved = AppPlan.resolve(app, config);
+    // Offline there are no scan reports: a required scan is pending, as it is for a new app in the cluster.
+    ImageScan scan = ImageScanGate.judge(resolved, Optional.of(List.of()));
+    AppPlan plan = ImageScanGate.problem(resolved, scan).map(resolved::with).orElse(resolved);
     Unsealer.Unsealed sealed = Unsealer.inspect(app);
-    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok());
+    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok(), scan);
     List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed,
         SecretsCheck.offline(sealed, observed.sealedSecret()));
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, sealed.statuses(), Optional.empty(),
@@ -50,7 +55,7 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
   }
 
   /** The rendered children as the operator's caches would hold them once applied, the pod available. */
-  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen) {
+  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen, ImageScan scan) {
     String name = app.getMetadata().getName();
     Deployment deployment = child(children, Deployment.class, name);
     if (deployment != null) {
@@ -69,7 +74,8 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
         sealedValuesOpen ? child(children, Secret.class, Names.sealedValuesSecret(app)) : null,
         child(children, CronJob.class, Names.purge(app)),
         null,
-        List.of());
+        List.of(),
+        scan);
   }
 
   private static <T extends HasMetadata> T child(List<HasMetadata> children, Class<T> type, String name) {

@@ -67,7 +67,7 @@ class MultiTenantApiServerTest {
   }
 
   static void startOperator() throws InterruptedException {
-    policies = new PolicyWatch(client, FLAGS).start();
+    policies = new PolicyWatch(client, FLAGS, java.time.Clock.systemUTC()).start();
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
     MicroAppReconciler reconciler = new MicroAppReconciler(policies, new HostClaims(OPERATOR_NS),
         new OperatorMetrics(new SimpleMeterRegistry()), keys::decryptor, Duration.ofDays(30), Clock.systemUTC());
@@ -240,9 +240,12 @@ class MultiTenantApiServerTest {
     String finVersion = client.resources(MicroApp.class).inNamespace("team-fin").withName("bills").get()
         .getMetadata().getResourceVersion();
 
-    MicroAppPolicy food = client.resources(MicroAppPolicy.class).withName("food").get();
-    food.getSpec().getResources().getMax().setCpu("500m");
-    client.resource(food).update();
+    // the operator writes the policy's status between our read and write: read again on a conflict
+    TestCluster.retryOnConflict(() -> client.resources(MicroAppPolicy.class).withName("food")
+        .edit(food -> {
+          food.getSpec().getResources().getMax().setCpu("500m");
+          return food;
+        }));
     try {
     await().atMost(Duration.ofSeconds(30)).until(() -> "500m".equals(client.apps().deployments()
         .inNamespace("team-food").withName("menu").get().getSpec().getTemplate().getSpec().getContainers().get(0)
@@ -251,9 +254,11 @@ class MultiTenantApiServerTest {
     assertThat(client.resources(MicroApp.class).inNamespace("team-fin").withName("bills").get()
         .getMetadata().getResourceVersion()).as("an app of another team is not touched").isEqualTo(finVersion);
     } finally {
-      MicroAppPolicy back = client.resources(MicroAppPolicy.class).withName("food").get();
-      back.getSpec().getResources().getMax().setCpu("2");
-      client.resource(back).update();
+      TestCluster.retryOnConflict(() -> client.resources(MicroAppPolicy.class).withName("food")
+          .edit(back -> {
+            back.getSpec().getResources().getMax().setCpu("2");
+            return back;
+          }));
     }
 
     // Labels decide: a namespace that joins the team gets its policy at once.

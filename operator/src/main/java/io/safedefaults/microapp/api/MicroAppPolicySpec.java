@@ -62,6 +62,10 @@ public class MicroAppPolicySpec {
   @JsonPropertyDescription("CPU and memory of the app container: the default and the maximum an app may ask for.")
   private Resources resources;
 
+  @JsonPropertyDescription("The vulnerability gate: whether an app's image must pass a scan (Trivy Operator's "
+      + "VulnerabilityReports) before the app is exposed, and what fails one.")
+  private ImageScanSpec imageScan;
+
   @Size(max = 256)
   @JsonPropertyDescription("Overrides granted to one app beyond allowedOverrides, each with a justification and "
       + "an expiry; an expired exemption stops applying and the app's status says so.")
@@ -85,6 +89,8 @@ public class MicroAppPolicySpec {
   public void setRetention(Retention v) { retention = v; }
   public Resources getResources() { return resources; }
   public void setResources(Resources v) { resources = v; }
+  public ImageScanSpec getImageScan() { return imageScan; }
+  public void setImageScan(ImageScanSpec v) { imageScan = v; }
   public List<Exemption> getExemptions() { return exemptions; }
   public void setExemptions(List<Exemption> v) { exemptions = v; }
 

@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.cli;
 
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.auth.CaBundle;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
@@ -95,6 +96,22 @@ public class PolicyOptions {
           + " (env MICROAPP_MAX_APP_RESOURCES).")
   String maxAppResources;
 
+  @Option(names = "--image-scan", defaultValue = "${env:MICROAPP_IMAGE_SCAN:-off}",
+      description = "The vulnerability gate: off, audit (a missing or failing scan is reported) or enforce (no"
+          + " Ingress until a scan of the app's image passes). Reads Trivy Operator's VulnerabilityReports."
+          + " MicroAppPolicies may set their own (env MICROAPP_IMAGE_SCAN).")
+  String imageScan;
+
+  @Option(names = "--image-scan-fail-at", defaultValue = "${env:MICROAPP_IMAGE_SCAN_FAIL_AT:-critical}",
+      description = "The lowest severity that fails a scan: critical, high, medium or low"
+          + " (env MICROAPP_IMAGE_SCAN_FAIL_AT).")
+  String imageScanFailAt;
+
+  @Option(names = "--image-scan-include-unfixed", defaultValue = "${env:MICROAPP_IMAGE_SCAN_INCLUDE_UNFIXED:-false}",
+      description = "Whether vulnerabilities without a fixed version fail a scan too (env"
+          + " MICROAPP_IMAGE_SCAN_INCLUDE_UNFIXED).")
+  boolean imageScanIncludeUnfixed;
+
   public OperatorConfig toConfig() {
     return OperatorConfig.builder()
         .sidecarImage(sidecarImage)
@@ -115,7 +132,22 @@ public class PolicyOptions {
         .allowedHostSuffixes(list(allowedHostSuffixes))
         .allowedIssuers(list(allowedIssuers))
         .maxAppResources(quantities("--max-app-resources", maxAppResources))
+        .imageScan(new OperatorConfig.ImageScanRule(
+            choice("--image-scan", imageScan, ImageScanSpec.Mode.class),
+            choice("--image-scan-fail-at", imageScanFailAt, ImageScanSpec.Severity.class), imageScanIncludeUnfixed))
         .build();
+  }
+
+  /** One of an enum's lower-case names, or an error naming the flag and every choice. */
+  static <E extends Enum<E>> E choice(String flag, String value, Class<E> type) {
+    String v = value == null ? "" : value.trim().toUpperCase(java.util.Locale.ROOT);
+    for (E e : type.getEnumConstants()) {
+      if (e.name().equals(v)) {
+        return e;
+      }
+    }
+    throw new IllegalArgumentException(flag + " '" + value + "' is not one of " + java.util.Arrays.stream(
+        type.getEnumConstants()).map(e -> e.name().toLowerCase(java.util.Locale.ROOT)).toList());
   }
 
   /**

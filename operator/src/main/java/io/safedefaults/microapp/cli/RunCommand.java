@@ -117,6 +117,8 @@ public final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // the one clock of the process: key rotation, policy status, Events and the reconciler all read it
+    Clock clock = Clock.systemUTC();
     OperatorConfig config = policy.toConfig();
     if (config.oidcCaBundle() != null) {
       LOG.info("app sidecars trust their OIDC provider through the {} CA certificate(s) of --oidc-ca-file only",
@@ -167,7 +169,7 @@ public final class RunCommand implements Callable<Integer> {
     }
     List<String> watched = namespaces == null ? List.of()
         : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
-    SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), Clock.systemUTC());
+    SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), clock);
     keys.ensure(watched, allowNewSealingKeys);
     ScheduledExecutorService keyRotation = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "sealing-key-rotation");
@@ -185,11 +187,16 @@ public final class RunCommand implements Callable<Integer> {
     metrics.sealingKeysAvailable(keys::available);
     // Read before any app is planned: an app must never be planned against a partial policy view.
     io.safedefaults.microapp.runtime.PolicyWatch policies =
-        new io.safedefaults.microapp.runtime.PolicyWatch(client, config).start();
+        new io.safedefaults.microapp.runtime.PolicyWatch(client, config, clock).start();
     MicroAppReconciler reconciler = new MicroAppReconciler(policies,
         new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
-        Duration.ofDays(keyRotationDays), Clock.systemUTC());
+        Duration.ofDays(keyRotationDays), clock);
     policies.onChange(reconciler::policyChanged);
+    io.safedefaults.microapp.runtime.ScanReports scans = new io.safedefaults.microapp.runtime.ScanReports(client, watched);
+    reconciler.scanReports(scans);
+    scans.onChange(reconciler::policyChanged);
+    scans.onServed(reconciler::reconcileAll);
+    scans.start();
     operator.register(reconciler, o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
       if (!watched.isEmpty()) {
@@ -208,7 +215,7 @@ public final class RunCommand implements Callable<Integer> {
         if (leaderElection) {
           // only now that no controller runs: a standby must not start while we still reconcile
           try {
-            if (LeaderLease.release(client, leaseNamespace, leaseName, identity, Clock.systemUTC())) {
+            if (LeaderLease.release(client, leaseNamespace, leaseName, identity, clock)) {
               LOG.info("released the lease {}", leaseName);
             }
           } catch (RuntimeException e) {

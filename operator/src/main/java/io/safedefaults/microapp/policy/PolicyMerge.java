@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.policy;
 
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
 import io.safedefaults.microapp.api.NamespaceSelector;
@@ -14,6 +15,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BinaryOperator;
@@ -63,6 +65,21 @@ public final class PolicyMerge {
       }
     }
     return true;
+  }
+
+  /**
+   * The strictest gate among the policies that set one: enforce beats audit beats off, the lowest
+   * failing severity and counting unfixed vulnerabilities win. Fields no policy sets keep the flags'.
+   */
+  static OperatorConfig.ImageScanRule imageScan(OperatorConfig.ImageScanRule flags, List<MicroAppPolicySpec> specs) {
+    List<ImageScanSpec> set = specs.stream().map(MicroAppPolicySpec::getImageScan).filter(Objects::nonNull).toList();
+    ImageScanSpec.Mode mode = set.stream().map(ImageScanSpec::getMode).filter(Objects::nonNull)
+        .max(Comparator.naturalOrder()).orElse(flags.mode());
+    ImageScanSpec.Severity failAt = set.stream().map(ImageScanSpec::getFailAt).filter(Objects::nonNull)
+        .max(Comparator.naturalOrder()).orElse(flags.failAt());
+    boolean unfixed = set.stream().map(ImageScanSpec::getIncludeUnfixed).filter(Objects::nonNull)
+        .reduce(Boolean::logicalOr).orElse(flags.includeUnfixed());
+    return new OperatorConfig.ImageScanRule(mode, failAt, unfixed);
   }
 
   /** What the operator could not apply as written in one policy; empty when it applies as written. */
@@ -160,6 +177,7 @@ public final class PolicyMerge {
 
     b.mode(specs.stream().allMatch(s -> s.getMode() == MicroAppPolicySpec.Mode.AUDIT)
         ? OperatorConfig.Mode.AUDIT : OperatorConfig.Mode.ENFORCE);
+    b.imageScan(imageScan(flags.imageScan(), specs));
     b.policies(selecting.stream().map(p -> p.getMetadata().getName()).toList());
     List<OperatorConfig.Exemption> exemptions = new ArrayList<>(flags.exemptions());
     for (MicroAppPolicy p : selecting) {

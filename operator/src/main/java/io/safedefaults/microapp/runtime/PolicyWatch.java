@@ -11,7 +11,7 @@ import io.safedefaults.microapp.api.MicroAppPolicyStatus;
 import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.policy.PolicyMerge;
-import java.time.Instant;
+import java.time.Clock;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
@@ -39,14 +39,16 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
 
   private final KubernetesClient client;
   private final OperatorConfig flags;
+  private final Clock clock;
   private volatile Consumer<Set<String>> listener = ns -> { };
   private volatile Map<String, OperatorConfig> byNamespace = Map.of();
   private SharedIndexInformer<MicroAppPolicy> policies;
   private SharedIndexInformer<Namespace> namespaces;
 
-  public PolicyWatch(KubernetesClient client, OperatorConfig flags) {
+  public PolicyWatch(KubernetesClient client, OperatorConfig flags, Clock clock) {
     this.client = client;
     this.flags = flags;
+    this.clock = clock;
   }
 
   /** Starts watching and returns once both lists are read: no app is planned against a partial view. */
@@ -160,7 +162,7 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
     status.setConditions(List.of(StatusCondition.of("Valid", valid, reason, message)
         .withObservedGeneration(p.getMetadata().getGeneration())
         .withLastTransitionTime(since != null ? since
-            : DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(ChronoUnit.SECONDS)))));
+            : DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)))));
     if (status.equals(p.getStatus())) {
       return;
     }

@@ -32,9 +32,10 @@ public final class Conditions {
   public static final String SECRETS_SEALED = "SecretsSealed";
   public static final String RETENTION_SCHEDULED = "RetentionScheduled";
   public static final String DEFAULTS_RELAXED = "DefaultsRelaxed";
+  public static final String IMAGE_SCANNED = "ImageScanned";
   /** Order in which conditions appear in status. */
   public static final List<String> TYPES = List.of(READY, AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE,
-      RETENTION_SCHEDULED, DEFAULTS_RELAXED);
+      RETENTION_SCHEDULED, IMAGE_SCANNED, DEFAULTS_RELAXED);
 
   private Conditions() {}
 
@@ -47,7 +48,8 @@ public final class Conditions {
     List<StatusCondition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
     List<StatusCondition> next = new ArrayList<>();
     next.add(ready(plan, observed, checks, reconcileError));
-    for (String type : List.of(AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE, RETENTION_SCHEDULED)) {
+    for (String type : List.of(AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE, RETENTION_SCHEDULED,
+        IMAGE_SCANNED)) {
       next.add(area(type, checks));
     }
     next.add(relaxed(plan));

@@ -23,7 +23,9 @@ public record Observed(
     Secret sealedSecret,
     CronJob purgeCronJob,
     Job lastPurgeJob,
-    List<Pod> purgePods) {
+    List<Pod> purgePods,
+    /** The scanner's verdict on the app's image (ImageScanGate#judge). */
+    ImageScan imageScan) {
 
   public int availableReplicas() {
     return deployment == null || deployment.getStatus() == null

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
 import io.safedefaults.microapp.api.NamespaceSelector;
@@ -79,6 +80,19 @@ class PolicyMergeTest {
         }
         if (s.getMode() == MicroAppPolicySpec.Mode.ENFORCE) {
           assertThat(merged.mode()).isEqualTo(OperatorConfig.Mode.ENFORCE);
+        }
+        ImageScanSpec scan = s.getImageScan();
+        if (scan != null) {
+          if (scan.getMode() != null) {
+            assertThat(merged.imageScan().mode()).as("scan mode").isGreaterThanOrEqualTo(scan.getMode());
+          }
+          if (scan.getFailAt() != null) {
+            assertThat(merged.imageScan().failAt()).as("fails at this severity or a lower one")
+                .isGreaterThanOrEqualTo(scan.getFailAt());
+          }
+          if (Boolean.TRUE.equals(scan.getIncludeUnfixed())) {
+            assertThat(merged.imageScan().includeUnfixed()).isTrue();
+          }
         }
       }
       // Defaults never exceed their maxima, even when a policy writes them so.
@@ -161,6 +175,12 @@ class PolicyMergeTest {
   private static MicroAppPolicy randomPolicy(Random r, String name) {
     MicroAppPolicy p = policy(name, Map.of());
     MicroAppPolicySpec s = p.getSpec();
+    if (r.nextBoolean()) {
+      s.setImageScan(new ImageScanSpec());
+      s.getImageScan().setMode(r.nextBoolean() ? null : ImageScanSpec.Mode.values()[r.nextInt(3)]);
+      s.getImageScan().setFailAt(r.nextBoolean() ? null : ImageScanSpec.Severity.values()[r.nextInt(4)]);
+      s.getImageScan().setIncludeUnfixed(r.nextBoolean() ? null : r.nextBoolean());
+    }
     s.setMode(r.nextBoolean() ? MicroAppPolicySpec.Mode.ENFORCE : MicroAppPolicySpec.Mode.AUDIT);
     if (r.nextBoolean()) {
       s.setAllowedHostSuffixes(pick(r, DOMAINS));
