@@ -410,12 +410,17 @@ public final class SealingKeyStore implements AutoCloseable {
 
   /** The Secret for these keys as this store keeps them: wrapped with a KMS, plaintext without. */
   private Secret stored(KeysetHandle keys, Instant primaryCreated, String resourceVersion) throws GeneralSecurityException {
+    return kek == null ? secretFor(keys, primaryCreated, resourceVersion)
+        : secretFor(keys, primaryCreated, resourceVersion, namespace, kek, kekName);
+  }
+
+  /** The keys Secret of {@code namespace} with the keyset wrapped under {@code kek} (named {@code kekName}). */
+  public static Secret secretFor(KeysetHandle keys, Instant primaryCreated, String resourceVersion, String namespace,
+      Aead kek, String kekName) throws GeneralSecurityException {
     Secret s = secretFor(keys, primaryCreated, resourceVersion);
-    if (kek != null) {
-      s.setData(new LinkedHashMap<>(Map.of(KEYSET_WRAPPED,
-          Base64.getEncoder().encodeToString(wrap(keys, kek, associatedData(namespace))))));
-      s.getMetadata().getAnnotations().put(WRAPPED_BY, kekName);
-    }
+    s.setData(new LinkedHashMap<>(Map.of(KEYSET_WRAPPED,
+        Base64.getEncoder().encodeToString(wrap(keys, kek, associatedData(namespace))))));
+    s.getMetadata().getAnnotations().put(WRAPPED_BY, kekName);
     return s;
   }
 
