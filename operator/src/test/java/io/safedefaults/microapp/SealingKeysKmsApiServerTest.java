@@ -143,6 +143,16 @@ class SealingKeysKmsApiServerTest {
       assertThat(restarted.decryptor().primaryKeyId()).isEqualTo(secondKey);
       assertThat(SealingKeys.keyIds(restarted.publicKeys())).containsExactly(firstKey, secondKey);
     }
+
+    // Lost, then restored from a saved copy (kubectl apply): the running store unwraps it through the KMS.
+    Secret saved = keysSecret(KEYS_NS);
+    client.secrets().inNamespace(KEYS_NS).withName(SealingKeyStore.SECRET).delete();
+    awaitSecretsSealed(ns, "False", SealedValueDecryptor.KEYS_MISSING);
+    client.resource(new SecretBuilder().withNewMetadata().withName(SealingKeyStore.SECRET).withNamespace(KEYS_NS)
+        .withLabels(saved.getMetadata().getLabels()).withAnnotations(saved.getMetadata().getAnnotations()).endMetadata()
+        .withData(saved.getData()).build()).create();
+    awaitSecretsSealed(ns, "True", "Unsealed");
+    assertThat(keys.decryptor().primaryKeyId()).isEqualTo(secondKey);
     client.resources(MicroApp.class).inNamespace(ns).delete();
   }
 

@@ -241,7 +241,7 @@ public final class SealingKeyStore implements AutoCloseable {
       Secret updated = client.secrets().inNamespace(namespace).resource(wanted).update();
       audit.record("sealing-key.rotated", namespace, SECRET, Map.of(
           "keyId", SealingKeys.primaryKeyId(rotated), "keys", SealingKeys.keyIds(rotated).size()));
-      found(updated);
+      found(updated, rotated);
     } catch (KubernetesClientException e) {
       if (e.getCode() != 409) {
         throw e;
@@ -280,12 +280,17 @@ public final class SealingKeyStore implements AutoCloseable {
 
   /** Uses the Secret's keyset unless it is the one in use already; an unreadable one counts as missing. */
   private synchronized void found(Secret secret) {
+    found(secret, null);
+  }
+
+  /** @param written the keys just written into {@code secret}, so a wrapped keyset needs no KMS call; else null */
+  private synchronized void found(Secret secret, KeysetHandle written) {
     Loaded before = current;
     if (before != null && Objects.equals(secret.getMetadata().getResourceVersion(), before.resourceVersion())) {
       return;
     }
     try {
-      current = load(secret);
+      current = written != null ? loaded(secret, written) : load(secret);
     } catch (Unopenable e) {
       unopenable(e.getMessage());
       return;
@@ -343,11 +348,20 @@ public final class SealingKeyStore implements AutoCloseable {
     }
   }
 
-  private Loaded load(Secret secret) {
-    Map<String, String> data = secret.getData() == null ? Map.of() : secret.getData();
+  private Loaded loaded(Secret secret, KeysetHandle keys) {
+    return new Loaded(secret.getMetadata().getResourceVersion(), keys, primaryCreated(secret), new SealedValueDecryptor(keys),
+        null);
+  }
+
+  private Instant primaryCreated(Secret secret) {
     String created = secret.getMetadata().getAnnotations() == null ? null
         : secret.getMetadata().getAnnotations().get(PRIMARY_CREATED);
-    Instant primaryCreated = created == null ? clock.instant() : Instant.parse(created);
+    return created == null ? clock.instant() : Instant.parse(created);
+  }
+
+  private Loaded load(Secret secret) {
+    Map<String, String> data = secret.getData() == null ? Map.of() : secret.getData();
+    Instant primaryCreated = primaryCreated(secret);
     String where = "the sealing keys Secret " + namespace + "/" + SECRET;
     if (data.containsKey(KEYSET_WRAPPED)) {
       String by = Optional.ofNullable(secret.getMetadata().getAnnotations()).map(a -> a.get(WRAPPED_BY)).orElse("?");
