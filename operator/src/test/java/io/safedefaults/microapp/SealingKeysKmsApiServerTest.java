@@ -32,6 +32,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -265,6 +266,80 @@ class SealingKeysKmsApiServerTest {
           .hasMessageContaining("nothing was written");
     }
     assertThat(keysSecret(emptyNs)).as("no keyset, wrapped or plaintext").isNull();
+  }
+
+  @Test
+  void theCliExportsAWrappedKeysetOnlyWithTheKmsAndImportsItWrapped() throws Exception {
+    String ns = namespace();
+    List<Long> ids;
+    try (SealingKeyStore wrapped = store(ns, kek())) {
+      wrapped.ensure(List.of(ns), false);
+      ids = SealingKeys.keyIds(wrapped.publicKeys());
+    }
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("kms-cli");
+    String[] kmsFlags = {"--kms-uri", "aws-kms://" + LocalKms.arn(LocalKms.KEY_A), "--kms-endpoint", kms.endpoint()};
+    Map<String, String> props = new java.util.LinkedHashMap<>(Map.of("aws.accessKeyId", "AKIDLOCALKMS",
+        "aws.secretAccessKey", "local-kms-accepts-any-secret", "kubernetes.auth.tryKubeConfig", "false",
+        "kubernetes.auth.tryServiceAccount", "false", "kubernetes.master", client.getConfiguration().getMasterUrl()));
+    var c = client.getConfiguration();
+    putIfSet(props, "kubernetes.certs.ca.data", c.getCaCertData());
+    putIfSet(props, "kubernetes.certs.ca.file", c.getCaCertFile());
+    putIfSet(props, "kubernetes.certs.client.data", c.getClientCertData());
+    putIfSet(props, "kubernetes.certs.client.file", c.getClientCertFile());
+    putIfSet(props, "kubernetes.certs.client.key.data", c.getClientKeyData());
+    putIfSet(props, "kubernetes.certs.client.key.file", c.getClientKeyFile());
+    putIfSet(props, "kubernetes.auth.token", c.getOauthToken());
+    props.forEach(System::setProperty);
+    try {
+      Cli without = cli("keys", "export", "--keys-namespace", ns, "--out", dir.resolve("a.json").toString());
+      assertThat(without.code()).isNotZero();
+      assertThat(without.err()).contains("is wrapped by the KMS key aws-kms://" + LocalKms.arn(LocalKms.KEY_A))
+          .contains("pass --kms-uri");
+      assertThat(dir.resolve("a.json")).doesNotExist();
+
+      List<String> export = new java.util.ArrayList<>(List.of("keys", "export", "--keys-namespace", ns, "--out",
+          dir.resolve("b.json").toString()));
+      export.addAll(List.of(kmsFlags));
+      Cli exported = cli(export.toArray(String[]::new));
+      assertThat(exported.code()).as(exported.err()).isZero();
+      assertThat(SealingKeys.keyIds(SealingKeys.parsePrivate(java.nio.file.Files.readString(dir.resolve("b.json")))))
+          .isEqualTo(ids);
+
+      String target = namespace();
+      List<String> imp = new java.util.ArrayList<>(List.of("keys", "import", "--keys-namespace", target, "--file",
+          dir.resolve("b.json").toString()));
+      imp.addAll(List.of(kmsFlags));
+      Cli imported = cli(imp.toArray(String[]::new));
+      assertThat(imported.code()).as(imported.err()).isZero();
+      Secret restored = keysSecret(target);
+      assertThat(restored.getData()).as("imported wrapped, for its new namespace").containsOnlyKeys(SealingKeyStore.KEYSET_WRAPPED);
+      try (SealingKeyStore there = store(target, kek())) {
+        there.ensure(List.of(target), false);
+        assertThat(SealingKeys.keyIds(there.publicKeys())).isEqualTo(ids);
+      }
+    } finally {
+      props.keySet().forEach(System::clearProperty);
+      try (var files = java.nio.file.Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
+  }
+
+  record Cli(int code, String err) {}
+
+  static Cli cli(String... args) {
+    java.io.StringWriter err = new java.io.StringWriter();
+    var cl = io.safedefaults.microapp.cli.Main.commandLine();
+    cl.setOut(new java.io.PrintWriter(new java.io.StringWriter()));
+    cl.setErr(new java.io.PrintWriter(err));
+    int code = cl.execute(args);
+    return new Cli(code, err.toString());
+  }
+
+  static void putIfSet(Map<String, String> m, String k, String v) {
+    if (v != null && !v.isBlank()) {
+      m.put(k, v);
+    }
   }
 
   static byte[] privateKey(SealingKeyStore store) throws Exception {
