@@ -40,7 +40,9 @@ final class KmsHttp {
   /** @param what names the KMS in messages, e.g. "AWS KMS https://kms.eu-west-1.amazonaws.com" */
   KmsHttp(String what, Path caBundle) {
     this.what = what;
-    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NEVER);
+    // HTTP/1.1: no h2c upgrade headers towards a KMS or a proxy in front of it; no redirects followed.
+    HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT)
+        .followRedirects(HttpClient.Redirect.NEVER);
     if (caBundle != null) {
       b.sslContext(trusting(caBundle));
     }
