@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * The simple cases of the AWS default credential chain, read afresh for every request (a mounted
  * file may be rotated): the JVM system properties {@code aws.accessKeyId}, {@code aws.secretAccessKey}
- * and {@code aws.sessionToken} (first, as in the AWS SDK for Java), the environment ({@code AWS_ACCESS_KEY_ID}, {@code AWS_SECRET_ACCESS_KEY},
+ * and {@code aws.sessionToken} (first, as in the AWS SDK for Java), the environment
+ * ({@code AWS_ACCESS_KEY_ID}, {@code AWS_SECRET_ACCESS_KEY},
  * optional {@code AWS_SESSION_TOKEN}), then the shared credentials file
  * ({@code AWS_SHARED_CREDENTIALS_FILE}, else {@code ~/.aws/credentials}) with the profile
  * {@code AWS_PROFILE} (else {@code default}). Not supported: IRSA web identity, instance metadata,

@@ -34,8 +34,10 @@ public record KmsUri(String name, Kind kind, String key, String region, String m
   public enum Kind { AWS_KMS, VAULT_TRANSIT }
 
   private static final Pattern AWS_ARN = Pattern.compile(
-      "arn:(aws|aws-cn|aws-us-gov):kms:([a-z]{2}(?:-[a-z]+)+-[0-9]):([0-9]{12}):(key/[A-Za-z0-9-]{1,128}|alias/[A-Za-z0-9/_-]{1,250})");
-  private static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
+      "arn:(aws|aws-cn|aws-us-gov):kms:([a-z]{2}(?:-[a-z]+)+-[0-9]):([0-9]{12}):"
+          + "(key/[A-Za-z0-9-]{1,128}|alias/[A-Za-z0-9/_-]{1,250})");
+  private static final Pattern HOST = Pattern.compile(
+      "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
   private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
   private static final String AWS_FORM = "aws-kms://arn:aws:kms:<region>:<account>:key/<key-id>";
   private static final String VAULT_FORM = "vault-transit://<host>[:<port>]/<mount>/keys/<key>";
@@ -88,7 +90,8 @@ public record KmsUri(String name, Kind kind, String key, String region, String m
       int keys = path.size() - 2;
       if (path.size() < 3 || !path.get(keys).equals("keys")
           || path.stream().anyMatch(s -> !SEGMENT.matcher(s).matches() || s.equals(".") || s.equals(".."))) {
-        throw bad("is not a Transit key path", "use " + VAULT_FORM + ", e.g. vault-transit://vault.example.com:8200/transit/keys/microapp");
+        throw bad("is not a Transit key path",
+            "use " + VAULT_FORM + ", e.g. vault-transit://vault.example.com:8200/transit/keys/microapp");
       }
       String mount = String.join("/", path.subList(0, keys));
       URI base = URI.create("https://" + host.toLowerCase(Locale.ROOT) + (port > 0 ? ":" + port : ""));
