@@ -321,4 +321,17 @@ rejects "sealing keys in kube-system under the policy" "the namespace kube-syste
 rejects "watching kube-system under the policy" "the namespace kube-system is used by the operator" --set 'watchNamespaces={team-food,kube-system}'
 rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false
 
+# ---- the KMS that wraps the sealing keyset (kms.*): off by default, each value needs kms.uri ---
+kms_vault=(--set kms.uri=vault-transit://vault.example.com:8200/transit/keys/microapp --set kms.vaultToken.secretName=vault-token)
+check "no KMS env, volume or egress rule by default" bash -c "! grep -q 'MICROAPP_KMS_\|kms-ca\|kms-vault-token\|kms-aws' <('$HELM' template x '$chart' --set networkPolicy.enabled=true)"
+check "kms.uri with a Vault token renders the env, the token mount and an egress rule" bash -c "out=\$('$HELM' template x '$chart' ${kms_vault[*]} --set networkPolicy.enabled=true --set-file kms.caBundle=$test_ca) \
+  && grep -q 'MICROAPP_KMS_VAULT_TOKEN_FILE' <<<\"\$out\" && grep -q 'secretName: vault-token' <<<\"\$out\" \
+  && grep -q 'MICROAPP_KMS_CA_FILE' <<<\"\$out\" && grep -q 'checksum/kms-ca' <<<\"\$out\" && grep -q 'The KMS that wraps' <<<\"\$out\""
+rejects "a KMS of an unknown kind"         "/kms/uri.*does not match"               --set kms.uri=gcp-kms://projects/p/keys/k
+rejects "a Vault key without a token"      "kms.vaultToken.secretName is empty"     --set kms.uri=vault-transit://vault:8200/transit/keys/k
+rejects "a Vault token for an AWS key"     "AWS credentials go in kms.awsCredentials" --set kms.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k --set kms.vaultToken.secretName=t
+rejects "KMS settings without kms.uri"     "need kms.uri"                           --set kms.endpoint=https://kms.example.com
+rejects "a KMS endpoint with a path"       "/kms/endpoint.*does not match"          --set kms.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k --set kms.endpoint=https://x/v1
+rejects "a private key in the KMS CA bundle" "kms.caBundle holds a private key"     "${kms_vault[@]}" --set-file "kms.caBundle=$tmp/with-key.pem"
+
 summary "chart checks"

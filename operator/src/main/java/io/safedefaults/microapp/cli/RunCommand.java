@@ -37,6 +37,7 @@ public final class RunCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
   @Mixin PolicyOptions policy;
+  @Mixin KmsOptions kms;
 
   @Option(names = "--namespaces", split = ",", defaultValue = "${env:MICROAPP_WATCH_NAMESPACES}",
       description = "Namespaces to watch; all when empty (env MICROAPP_WATCH_NAMESPACES).")
@@ -169,7 +170,7 @@ public final class RunCommand implements Callable<Integer> {
     }
     List<String> watched = namespaces == null ? List.of()
         : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
-    SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), clock);
+    SealingKeyStore keys = kms.store(client, keysNamespace(), Duration.ofDays(keyRotationDays), clock);
     keys.ensure(watched, allowNewSealingKeys);
     ScheduledExecutorService keyRotation = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "sealing-key-rotation");
