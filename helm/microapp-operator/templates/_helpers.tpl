@@ -184,6 +184,20 @@ the fix.
   value: {{ .Values.ingress.flavor | quote }}
 - name: MICROAPP_INGRESS_NAMESPACES
   value: {{ join "," .Values.ingress.controllerNamespaces | quote }}
+- name: MICROAPP_EXPOSURE
+  value: {{ .Values.exposure.mode | quote }}
+{{- if eq .Values.exposure.mode "gateway" }}
+- name: MICROAPP_GATEWAY_NAME
+  value: {{ required "exposure.gateway.name is required when exposure.mode is gateway" .Values.exposure.gateway.name | quote }}
+- name: MICROAPP_GATEWAY_NAMESPACE
+  value: {{ required "exposure.gateway.namespace is required when exposure.mode is gateway" .Values.exposure.gateway.namespace | quote }}
+{{- end }}
+- name: MICROAPP_GATEWAY_HTTPS_LISTENER
+  value: {{ .Values.exposure.gateway.httpsListener | quote }}
+- name: MICROAPP_GATEWAY_HTTP_LISTENER
+  value: {{ .Values.exposure.gateway.httpListener | quote }}
+- name: MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES
+  value: {{ .Values.exposure.gateway.dataPlaneNamespaces | default list | join "," | quote }}
 - name: MICROAPP_TRUSTED_PROXY_CIDRS
   value: {{ join "," .Values.ingress.trustedProxyCidrs | quote }}
 - name: MICROAPP_DEFAULT_SESSION_TTL

@@ -43,7 +43,9 @@ public record OperatorConfig(
     /** The MicroAppPolicies this configuration came from, by name; empty: the operator's flags alone. */
     List<String> policies,
     /** Overrides granted to single apps beyond allowedOverrides, with their expiry. */
-    List<Exemption> exemptions) {
+    List<Exemption> exemptions,
+    /** Ingress or HTTPRoutes on the platform's Gateway (--exposure, a MicroAppPolicy's exposure). */
+    Exposure exposure) {
 
   public enum Mode { ENFORCE, AUDIT }
 
@@ -87,6 +89,7 @@ public record OperatorConfig(
     b.mode = mode;
     b.policies = policies;
     b.exemptions = exemptions;
+    b.exposure = exposure;
     return b;
   }
 
@@ -131,6 +134,7 @@ public record OperatorConfig(
     private Mode mode = Mode.ENFORCE;
     private List<String> policies = List.of();
     private List<Exemption> exemptions = List.of();
+    private Exposure exposure = Exposure.ingress();
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -160,6 +164,7 @@ public record OperatorConfig(
     public Builder mode(Mode v) { mode = v; return this; }
     public Builder policies(List<String> v) { policies = List.copyOf(v); return this; }
     public Builder exemptions(List<Exemption> v) { exemptions = List.copyOf(v); return this; }
+    public Builder exposure(Exposure v) { exposure = java.util.Objects.requireNonNull(v); return this; }
     /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
     public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
@@ -211,7 +216,7 @@ public record OperatorConfig(
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
           oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
-          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions);
+          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, exposure);
     }
 
     private static String blankToNull(String s) {
