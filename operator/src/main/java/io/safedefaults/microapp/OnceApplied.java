@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
@@ -41,7 +42,7 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
   public static OnceApplied of(MicroApp app, OperatorConfig config) {
     AppPlan plan = AppPlan.resolve(app, config);
     Unsealer.Unsealed sealed = Unsealer.inspect(app);
-    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok());
+    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok(), plan.config());
     List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed,
         SecretsCheck.offline(sealed, observed.sealedSecret()));
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, sealed.statuses(), Optional.empty(),
@@ -50,7 +51,7 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
   }
 
   /** The rendered children as the operator's caches would hold them once applied, the pod available. */
-  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen) {
+  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen, OperatorConfig config) {
     String name = app.getMetadata().getName();
     Deployment deployment = child(children, Deployment.class, name);
     if (deployment != null) {
@@ -69,7 +70,24 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
         sealedValuesOpen ? child(children, Secret.class, Names.sealedValuesSecret(app)) : null,
         child(children, CronJob.class, Names.purge(app)),
         null,
-        List.of());
+        List.of())
+        .withGateway(accepted(child(children, HTTPRoute.class, Names.httpsRoute(app)), config.exposure()),
+            accepted(child(children, HTTPRoute.class, Names.redirectRoute(app)), config.exposure()), null);
+  }
+
+  /**
+   * A rendered route as a Gateway that accepts it would report it. Offline there is no Gateway to
+   * ask: whether the platform's Gateway admits the app is known only in the cluster.
+   */
+  static HTTPRoute accepted(HTTPRoute route, io.safedefaults.microapp.policy.Exposure exposure) {
+    if (route == null || !exposure.gatewayMode()) {
+      return route;
+    }
+    var conditions = java.util.stream.Stream.of("Accepted", "ResolvedRefs").map(t -> new io.fabric8.kubernetes.api.model
+        .ConditionBuilder().withType(t).withStatus("True").withReason(t).build()).toList();
+    return new io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder(route).withNewStatus().addNewParent()
+        .withParentRef(route.getSpec().getParentRefs().get(0)).withControllerName("offline/check")
+        .withConditions(conditions).endParent().endStatus().build();
   }
 
   private static <T extends HasMetadata> T child(List<HasMetadata> children, Class<T> type, String name) {
