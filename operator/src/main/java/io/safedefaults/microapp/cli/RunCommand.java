@@ -103,7 +103,7 @@ public final class RunCommand implements Callable<Integer> {
    * start, because routes and Gateways are watched only when served. Apps in gateway mode on a
    * cluster without them report GatewayApiMissing; installing the CRDs needs a restart.
    */
-  static boolean gatewayApi(io.fabric8.kubernetes.client.KubernetesClient client) {
+  public static boolean gatewayApi(io.fabric8.kubernetes.client.KubernetesClient client) {
     boolean served = client.supports(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class)
         && client.supports(io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway.class);
     LOG.info(served ? "the Gateway API is served: apps in gateway mode get HTTPRoutes"

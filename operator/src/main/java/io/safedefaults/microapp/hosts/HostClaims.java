@@ -91,7 +91,7 @@ public final class HostClaims {
       return Optional.of(taken(host, "namespace " + h[0], false));
     }
     if (h.length == 3 && stillServes(client, h[0], h[1], host)) {
-      return Optional.of(taken(host, "namespace " + h[0] + " (its Ingress is being removed)", true));
+      return Optional.of(taken(host, "namespace " + h[0] + " (its Ingress or HTTPRoutes are being removed)", true));
     }
     try {
       // Optimistic locking: of two apps taking over a released host, one update wins.
