@@ -226,3 +226,26 @@ the fix.
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/*
+The Gateways (namespace/name) the operator may attach app routes to: exposure.gateway when set,
+and exposure.allowedGateways (those MicroAppPolicies may name). As a CEL list literal, and as text.
+*/}}
+{{- define "microapp-operator.gatewayList" -}}
+{{- $gws := list -}}
+{{- if and .Values.exposure.gateway.name .Values.exposure.gateway.namespace -}}
+{{- $gws = append $gws (printf "%s/%s" .Values.exposure.gateway.namespace .Values.exposure.gateway.name) -}}
+{{- end -}}
+{{- range .Values.exposure.allowedGateways -}}
+{{- $gws = append $gws . -}}
+{{- end -}}
+{{- $gws | uniq | join "," -}}
+{{- end }}
+{{- define "microapp-operator.allowedGateways" -}}
+{{- $gws := include "microapp-operator.gatewayList" . -}}
+[{{- if $gws }}{{- range $i, $g := splitList "," $gws }}{{ if $i }}, {{ end }}'{{ $g }}'{{ end }}{{- end }}]
+{{- end }}
+{{- define "microapp-operator.allowedGatewaysText" -}}
+{{- $gws := include "microapp-operator.gatewayList" . -}}
+{{- if $gws }}{{ $gws | replace "," ", " }}{{ else }}none: set exposure.gateway or exposure.allowedGateways{{ end }}
+{{- end }}

@@ -263,6 +263,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       // A Gateway that appears, goes or changes its listeners re-decides every app attached to it.
       gateways = new InformerEventSource<>(InformerEventSourceConfiguration.from(Gateway.class, MicroApp.class)
           .withName("gateways")
+          // The platform's Gateway lives outside the app namespaces: watched cluster-wide even when
+          // the operator watches a list of namespaces (RBAC: the read-only -policies ClusterRole).
+          .withWatchAllNamespaces()
           .withSecondaryToPrimaryMapper(this::appsOn)
           .build(), context);
       sources.add(gateways);
