@@ -121,8 +121,9 @@ elif mode == "rbac":
             if res & {"pods"} and not verbs <= {"list", "watch"}:
                 bad.append("pod access beyond list/watch in " + where)
             # delete only for children that must go before their app does (precondition unmet).
-            # (and host claims: Leases, released when an app gives up its host)
-            if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "cronjobs", "leases"}:
+            # (and host claims: Leases, released when an app gives up its host; gateway mode's
+            # HTTPRoutes, which go like the Ingress)
+            if "delete" in verbs and not res <= {"ingresses", "httproutes", "secrets", "configmaps", "cronjobs", "leases"}:
                 bad.append("delete beyond the conditional children in " + where)
             if res & {"jobs"} and verbs - {"list", "watch"}:
                 bad.append("Jobs beyond list/watch in " + where)
@@ -320,6 +321,38 @@ rejects "the operator in kube-system under its policy" "the namespace kube-syste
 rejects "sealing keys in kube-system under the policy" "the namespace kube-system is used by the operator" --set sealing.keysNamespace=kube-system
 rejects "watching kube-system under the policy" "the namespace kube-system is used by the operator" --set 'watchNamespaces={team-food,kube-system}'
 rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false
+rejects "gateway mode without a Gateway"   "exposure.gateway.name is required when exposure.mode is gateway" --set exposure.mode=gateway
+rejects "an unknown exposure mode"          "/exposure/mode.*must be one of"         --set exposure.mode=gateway-api
+rejects "an allowed Gateway without its namespace" "/exposure/allowedGateways/0.*does not match" --set 'exposure.allowedGateways={public}'
+
+# ---- gateway mode: the flags, the RBAC for routes, and the admission rule naming the allowed Gateways ----
+gateway_mode() {
+  render gw --set exposure.mode=gateway --set exposure.gateway.name=public --set exposure.gateway.namespace=gateway-system \
+    --set 'exposure.allowedGateways={gateway-system/internal}' --set 'exposure.gateway.dataPlaneNamespaces={envoy-gateway-system}'
+  python3 - "$tmp/gw.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+env = {e["name"]: e.get("value") for d in docs if d["kind"] == "Deployment"
+       for c in d["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+assert env["MICROAPP_EXPOSURE"] == "gateway", env.get("MICROAPP_EXPOSURE")
+assert env["MICROAPP_GATEWAY_NAME"] == "public" and env["MICROAPP_GATEWAY_NAMESPACE"] == "gateway-system", env
+assert env["MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES"] == "envoy-gateway-system", env
+rules = [r for d in docs if d["kind"] == "ClusterRole" for r in d["rules"]]
+routes = [r for r in rules if "httproutes" in r["resources"]]
+assert routes and set(routes[0]["verbs"]) == {"get", "list", "watch", "create", "patch", "delete"}, routes
+gws = [r for r in rules if "gateways" in r["resources"]]
+assert gws and set(gws[0]["verbs"]) == {"list", "watch"}, "Gateways are read, never written: %s" % gws
+pol = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"][0]
+shape = [v for v in pol["spec"]["validations"] if v["message"].startswith("httproute-shape:")]
+assert len(shape) == 1, "one httproute-shape rule"
+assert "in ['gateway-system/public', 'gateway-system/internal']" in shape[0]["expression"], shape[0]["expression"]
+PY
+}
+check "gateway mode: flags set, httproutes written and Gateways only read, httproute-shape names the allowed Gateways" gateway_mode
+no_gateway_allowed() {
+  grep -q "in \[\])" "$tmp/default.yaml" && grep -q "chart allows (none: set exposure.gateway or exposure.allowedGateways)" "$tmp/default.yaml"
+}
+check "ingress mode by default: the admission policy allows routes to no Gateway at all" no_gateway_allowed
 
 # ---- the KMS that wraps the sealing keyset (kms.*): off by default, each value needs kms.uri ---
 kms_vault=(--set kms.uri=vault-transit://vault.example.com:8200/transit/keys/microapp --set kms.vaultToken.secretName=vault-token)

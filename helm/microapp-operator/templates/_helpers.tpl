@@ -220,6 +220,20 @@ the fix.
   value: {{ .Values.ingress.flavor | quote }}
 - name: MICROAPP_INGRESS_NAMESPACES
   value: {{ join "," .Values.ingress.controllerNamespaces | quote }}
+- name: MICROAPP_EXPOSURE
+  value: {{ .Values.exposure.mode | quote }}
+{{- if eq .Values.exposure.mode "gateway" }}
+- name: MICROAPP_GATEWAY_NAME
+  value: {{ required "exposure.gateway.name is required when exposure.mode is gateway" .Values.exposure.gateway.name | quote }}
+- name: MICROAPP_GATEWAY_NAMESPACE
+  value: {{ required "exposure.gateway.namespace is required when exposure.mode is gateway" .Values.exposure.gateway.namespace | quote }}
+{{- end }}
+- name: MICROAPP_GATEWAY_HTTPS_LISTENER
+  value: {{ .Values.exposure.gateway.httpsListener | quote }}
+- name: MICROAPP_GATEWAY_HTTP_LISTENER
+  value: {{ .Values.exposure.gateway.httpListener | quote }}
+- name: MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES
+  value: {{ .Values.exposure.gateway.dataPlaneNamespaces | default list | join "," | quote }}
 - name: MICROAPP_TRUSTED_PROXY_CIDRS
   value: {{ join "," .Values.ingress.trustedProxyCidrs | quote }}
 - name: MICROAPP_DEFAULT_SESSION_TTL
@@ -253,4 +267,27 @@ the fix.
 {{- with .Values.operator.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/*
+The Gateways (namespace/name) the operator may attach app routes to: exposure.gateway when set,
+and exposure.allowedGateways (those MicroAppPolicies may name). As a CEL list literal, and as text.
+*/}}
+{{- define "microapp-operator.gatewayList" -}}
+{{- $gws := list -}}
+{{- if and .Values.exposure.gateway.name .Values.exposure.gateway.namespace -}}
+{{- $gws = append $gws (printf "%s/%s" .Values.exposure.gateway.namespace .Values.exposure.gateway.name) -}}
+{{- end -}}
+{{- range .Values.exposure.allowedGateways -}}
+{{- $gws = append $gws . -}}
+{{- end -}}
+{{- $gws | uniq | join "," -}}
+{{- end }}
+{{- define "microapp-operator.allowedGateways" -}}
+{{- $gws := include "microapp-operator.gatewayList" . -}}
+[{{- if $gws }}{{- range $i, $g := splitList "," $gws }}{{ if $i }}, {{ end }}'{{ $g }}'{{ end }}{{- end }}]
+{{- end }}
+{{- define "microapp-operator.allowedGatewaysText" -}}
+{{- $gws := include "microapp-operator.gatewayList" . -}}
+{{- if $gws }}{{ $gws | replace "," ", " }}{{ else }}none: set exposure.gateway or exposure.allowedGateways{{ end }}
 {{- end }}

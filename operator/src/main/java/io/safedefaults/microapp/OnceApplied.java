@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
@@ -46,7 +47,7 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
     ImageScan scan = ImageScanGate.judge(resolved, Optional.of(List.of()));
     AppPlan plan = ImageScanGate.problem(resolved, scan).map(resolved::with).orElse(resolved);
     Unsealer.Unsealed sealed = Unsealer.inspect(app);
-    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok(), scan);
+    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok(), plan.config(), scan);
     List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed,
         SecretsCheck.offline(sealed, observed.sealedSecret()));
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, sealed.statuses(), Optional.empty(),
@@ -55,7 +56,8 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
   }
 
   /** The rendered children as the operator's caches would hold them once applied, the pod available. */
-  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen, ImageScan scan) {
+  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen, OperatorConfig config,
+      ImageScan scan) {
     String name = app.getMetadata().getName();
     Deployment deployment = child(children, Deployment.class, name);
     if (deployment != null) {
@@ -75,7 +77,24 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
         child(children, CronJob.class, Names.purge(app)),
         null,
         List.of(),
-        scan);
+        scan)
+        .withGateway(accepted(child(children, HTTPRoute.class, Names.httpsRoute(app)), config.exposure()),
+            accepted(child(children, HTTPRoute.class, Names.redirectRoute(app)), config.exposure()), null);
+  }
+
+  /**
+   * A rendered route as a Gateway that accepts it would report it. Offline there is no Gateway to
+   * ask: whether the platform's Gateway admits the app is known only in the cluster.
+   */
+  static HTTPRoute accepted(HTTPRoute route, io.safedefaults.microapp.policy.Exposure exposure) {
+    if (route == null || !exposure.gatewayMode()) {
+      return route;
+    }
+    var conditions = java.util.stream.Stream.of("Accepted", "ResolvedRefs").map(t -> new io.fabric8.kubernetes.api.model
+        .ConditionBuilder().withType(t).withStatus("True").withReason(t).build()).toList();
+    return new io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder(route).withNewStatus().addNewParent()
+        .withParentRef(route.getSpec().getParentRefs().get(0)).withControllerName("offline/check")
+        .withConditions(conditions).endParent().endStatus().build();
   }
 
   private static <T extends HasMetadata> T child(List<HasMetadata> children, Class<T> type, String name) {

@@ -4,6 +4,7 @@ import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.auth.CaBundle;
 import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.Exposure;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -112,6 +113,48 @@ public class PolicyOptions {
           + " MICROAPP_IMAGE_SCAN_INCLUDE_UNFIXED).")
   boolean imageScanIncludeUnfixed;
 
+  @Option(names = "--exposure", defaultValue = "${env:MICROAPP_EXPOSURE:-ingress}",
+      description = "How apps with a host are reached: ingress (an Ingress per app) or gateway (HTTPRoutes on the"
+          + " platform's Gateway, --gateway-*); MicroAppPolicies may choose per namespace (env MICROAPP_EXPOSURE).")
+  String exposure;
+
+  @Option(names = "--gateway-name", defaultValue = "${env:MICROAPP_GATEWAY_NAME}",
+      description = "Name of the platform's Gateway the apps' HTTPRoutes attach to (env MICROAPP_GATEWAY_NAME).")
+  String gatewayName;
+
+  @Option(names = "--gateway-namespace", defaultValue = "${env:MICROAPP_GATEWAY_NAMESPACE}",
+      description = "Namespace of that Gateway (env MICROAPP_GATEWAY_NAMESPACE).")
+  String gatewayNamespace;
+
+  @Option(names = "--gateway-https-listener", defaultValue = "${env:MICROAPP_GATEWAY_HTTPS_LISTENER:-https}",
+      description = "sectionName of the Gateway's HTTPS listener the app routes attach to"
+          + " (env MICROAPP_GATEWAY_HTTPS_LISTENER).")
+  String gatewayHttpsListener;
+
+  @Option(names = "--gateway-http-listener", defaultValue = "${env:MICROAPP_GATEWAY_HTTP_LISTENER:-http}",
+      description = "sectionName of the Gateway's plain HTTP listener, which only redirects to HTTPS"
+          + " (env MICROAPP_GATEWAY_HTTP_LISTENER).")
+  String gatewayHttpListener;
+
+  @Option(names = "--gateway-data-plane-namespaces", split = ",",
+      defaultValue = "${env:MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES}",
+      description = "Namespaces where the Gateway's proxies run, admitted by each app's NetworkPolicy in gateway"
+          + " mode; unset: the Gateway's namespace (env MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES).")
+  List<String> gatewayDataPlaneNamespaces;
+
+  /** The exposure the flags set: the cluster default a MicroAppPolicy may replace per namespace. */
+  Exposure exposure() {
+    if (Exposure.Kind.parse("--exposure", exposure) == Exposure.Kind.INGRESS) {
+      return Exposure.ingress();
+    }
+    return Exposure.gateway("--", blank(gatewayName), blank(gatewayNamespace), blank(gatewayHttpsListener),
+        blank(gatewayHttpListener), list(gatewayDataPlaneNamespaces) == null ? List.of() : list(gatewayDataPlaneNamespaces));
+  }
+
+  private static String blank(String s) {
+    return s == null || s.isBlank() ? null : s.trim();
+  }
+
   public OperatorConfig toConfig() {
     return OperatorConfig.builder()
         .sidecarImage(sidecarImage)
@@ -135,6 +178,7 @@ public class PolicyOptions {
         .imageScan(new OperatorConfig.ImageScanRule(
             choice("--image-scan", imageScan, ImageScanSpec.Mode.class),
             choice("--image-scan-fail-at", imageScanFailAt, ImageScanSpec.Severity.class), imageScanIncludeUnfixed))
+        .exposure(exposure())
         .build();
   }
 

@@ -100,6 +100,19 @@ public final class RunCommand implements Callable<Integer> {
   private final AtomicBoolean stopping = new AtomicBoolean();
 
   /**
+   * Whether the cluster serves HTTPRoutes and Gateways (gateway.networking.k8s.io/v1): asked once at
+   * start, because routes and Gateways are watched only when served. Apps in gateway mode on a
+   * cluster without them report GatewayApiMissing; installing the CRDs needs a restart.
+   */
+  public static boolean gatewayApi(io.fabric8.kubernetes.client.KubernetesClient client) {
+    boolean served = client.supports(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class)
+        && client.supports(io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway.class);
+    LOG.info(served ? "the Gateway API is served: apps in gateway mode get HTTPRoutes"
+        : "the Gateway API (gateway.networking.k8s.io/v1) is not served: apps in gateway mode are not exposed");
+    return served;
+  }
+
+  /**
    * What /readyz reports. Missing sealing keys make the operator not ready: it cannot do its part
    * of checklist 6 for any app until the backup is restored, and not-ready is what a platform team
    * already watches (kubectl get pods, rollout status, helm --wait, the usual pod-not-ready alert);
@@ -191,7 +204,7 @@ public final class RunCommand implements Callable<Integer> {
         new io.safedefaults.microapp.runtime.PolicyWatch(client, config, clock).start();
     MicroAppReconciler reconciler = new MicroAppReconciler(policies,
         new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
-        Duration.ofDays(keyRotationDays), clock);
+        Duration.ofDays(keyRotationDays), clock, gatewayApi(client));
     policies.onChange(reconciler::policyChanged);
     io.safedefaults.microapp.runtime.ScanReports scans = new io.safedefaults.microapp.runtime.ScanReports(client, watched);
     reconciler.scanReports(scans);

@@ -46,7 +46,9 @@ public record OperatorConfig(
     /** Overrides granted to single apps beyond allowedOverrides, with their expiry. */
     List<Exemption> exemptions,
     /** The vulnerability gate: whether a passed scan of the app's image is required, and what fails one. */
-    ImageScanRule imageScan) {
+    ImageScanRule imageScan,
+    /** Ingress or HTTPRoutes on the platform's Gateway (--exposure, a MicroAppPolicy's exposure). */
+    Exposure exposure) {
 
   public enum Mode { ENFORCE, AUDIT }
 
@@ -102,6 +104,7 @@ public record OperatorConfig(
     b.policies = policies;
     b.exemptions = exemptions;
     b.imageScan = imageScan;
+    b.exposure = exposure;
     return b;
   }
 
@@ -147,6 +150,7 @@ public record OperatorConfig(
     private List<String> policies = List.of();
     private List<Exemption> exemptions = List.of();
     private ImageScanRule imageScan = ImageScanRule.DEFAULT;
+    private Exposure exposure = Exposure.ingress();
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -177,6 +181,7 @@ public record OperatorConfig(
     public Builder policies(List<String> v) { policies = List.copyOf(v); return this; }
     public Builder exemptions(List<Exemption> v) { exemptions = List.copyOf(v); return this; }
     public Builder imageScan(ImageScanRule v) { imageScan = java.util.Objects.requireNonNull(v); return this; }
+    public Builder exposure(Exposure v) { exposure = java.util.Objects.requireNonNull(v); return this; }
     /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
     public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
@@ -228,7 +233,7 @@ public record OperatorConfig(
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
           oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
-          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan);
+          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, exposure);
     }
 
     private static String blankToNull(String s) {

@@ -175,6 +175,7 @@ public final class PolicyMerge {
         specs.stream().map(MicroAppPolicySpec::getAllowedOverrides).toList());
     b.allowedOverrides(overrides.isEmpty() ? Set.of() : EnumSet.copyOf(overrides));
 
+    b.exposure(exposure(flags.exposure(), selecting));
     b.mode(specs.stream().allMatch(s -> s.getMode() == MicroAppPolicySpec.Mode.AUDIT)
         ? OperatorConfig.Mode.AUDIT : OperatorConfig.Mode.ENFORCE);
     b.imageScan(imageScan(flags.imageScan(), specs));
@@ -190,6 +191,51 @@ public final class PolicyMerge {
     }
     b.exemptions(exemptions);
     return b.build();
+  }
+
+  /**
+   * Exposure is not stricter or looser, so it does not merge like the bounds: the policies that set
+   * it must agree. None sets it: the flags' choice. All that set it say the same: theirs. They
+   * differ: the flags' choice marked as a conflict, which keeps every app with a host in these
+   * namespaces unexposed (AppPlan, ExposureConflict) until the platform team settles it: routing an
+   * app through an entry point one of its policies did not choose is the thing not to guess.
+   */
+  static Exposure exposure(Exposure flags, List<MicroAppPolicy> selecting) {
+    List<MicroAppPolicy> setting = selecting.stream().filter(p -> p.getSpec().getExposure() != null
+        && p.getSpec().getExposure().getMode() != null).toList();
+    if (setting.isEmpty()) {
+      return flags;
+    }
+    List<Exposure> chosen = new ArrayList<>();
+    for (MicroAppPolicy p : setting) {
+      try {
+        chosen.add(exposure(p.getSpec().getExposure()));
+      } catch (IllegalArgumentException e) {
+        return flags.conflicting("policy " + p.getMetadata().getName() + ": " + e.getMessage());
+      }
+    }
+    if (chosen.stream().distinct().count() == 1) {
+      return chosen.get(0);
+    }
+    return flags.conflicting("policies " + String.join(", ", setting.stream().map(p -> p.getMetadata().getName())
+        .toList()) + " select this namespace and choose different exposures ("
+        + String.join("; ", chosen.stream().map(PolicyMerge::describe).toList()) + ")");
+  }
+
+  private static Exposure exposure(MicroAppPolicySpec.ExposureSpec e) {
+    if (e.getMode() == MicroAppPolicySpec.ExposureMode.INGRESS) {
+      return Exposure.ingress();
+    }
+    MicroAppPolicySpec.GatewayRef g = e.getGateway() == null ? new MicroAppPolicySpec.GatewayRef() : e.getGateway();
+    return Exposure.gateway("exposure.", g.getName(), g.getNamespace(),
+        g.getHttpsListener() == null ? "https" : g.getHttpsListener(),
+        g.getHttpListener() == null ? "http" : g.getHttpListener(),
+        g.getDataPlaneNamespaces() == null ? List.of() : g.getDataPlaneNamespaces());
+  }
+
+  private static String describe(Exposure e) {
+    return e.gatewayMode() ? "gateway " + e.gateway().namespace() + "/" + e.gateway().name()
+        + " listeners " + e.gateway().httpsListener() + "/" + e.gateway().httpListener() : "ingress";
   }
 
   /** An exemption's expiry; one that cannot be read has expired (it grants nothing). */

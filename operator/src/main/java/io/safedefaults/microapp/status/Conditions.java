@@ -63,7 +63,8 @@ public final class Conditions {
     s.setChecklist(new MicroAppStatus.Checklist(passed, checks.size(), failing, relaxedItems));
     s.setSealedValues(sealedValues.isEmpty() ? null : List.copyOf(sealedValues));
     s.setRetention(PurgeRuns.status(plan, observed));
-    s.setUrl(plan.exposed() && observed.ingress() != null ? "https://" + plan.host() : null);
+    s.setUrl(plan.exposed() && (plan.config().exposure().gatewayMode() ? observed.httpsRoute() : observed.ingress()) != null
+        ? "https://" + plan.host() : null);
     return s;
   }
 

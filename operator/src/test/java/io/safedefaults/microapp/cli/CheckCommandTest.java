@@ -98,6 +98,26 @@ class CheckCommandTest {
     assertThat(lines.stream().filter(l -> l.matches("^ {2}[ 1]\\d \\w+ +(PASS|FAIL|RELAXED) .*"))).hasSize(20);
   }
 
+  /** Gateway mode needs no cluster issuer (the listener has the certificate) and says where the app is served. */
+  @Test
+  void gatewayModeChecksTheRoutesOnTheConfiguredGateway() {
+    Result alone = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway",
+        "--gateway-name", "public", "--gateway-namespace", "gateway-system");
+    // No edge limit on a Gateway without an adapter: per-IP limits need the sidecar to believe the proxies.
+    assertThat(alone.code).isEqualTo(1);
+    assertThat(alone.out).contains("NoPerIpLimit: no per-IP limit applies: no edge limit is written for Gateway"
+        + " gateway-system/public");
+    Result r = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway",
+        "--gateway-name", "public", "--gateway-namespace", "gateway-system", "--trusted-proxy-cidrs", "10.244.0.0/16");
+    assertThat(r.code).as(r.out + r.err).isZero();
+    assertThat(r.out).contains("   5 tlsAndHsts        PASS     TLSEnforced: https://where2eat.apps.example.com through"
+        + " Gateway gateway-system/public (listener 'https', its certificate), HTTP redirected with 301, HSTS at the"
+        + " edge and from the sidecar");
+    Result bad = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway");
+    assertThat(bad.code).isEqualTo(2);
+    assertThat(bad.err).contains("--gateway-name").contains("when exposure is gateway");
+  }
+
   @Test
   void withoutAClusterIssuerAnAppWithAHostIsNotExposedAndTheExitCodeSaysSo() {
     Result r = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString());
