@@ -128,6 +128,11 @@ public final class ScanCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--app: '" + ref.replaceAll("\\p{Cntrl}", "?")
           + "' is not NAMESPACE/NAME such as team-food/where2eat");
     }
+    // Fabric8 warns once about the v1alpha1 version on the log, which is stdout, where the report goes.
+    if (org.slf4j.LoggerFactory.getLogger("io.fabric8.kubernetes.client.dsl.internal.VersionUsageUtils")
+        instanceof ch.qos.logback.classic.Logger l) {
+      l.setLevel(ch.qos.logback.classic.Level.ERROR);
+    }
     try (KubernetesClient client = new KubernetesClientBuilder().build()) {
       MicroApp found = client.resources(MicroApp.class).inNamespace(m.group(1)).withName(m.group(3)).get();
       if (found == null || found.getSpec() == null) {
