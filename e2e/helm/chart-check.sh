@@ -183,6 +183,8 @@ alerts_tested() {
   [[ -x "$PROMTOOL" ]] || { echo "no promtool (run e2e/control-plane/build-promtool.sh)"; return 1; }
   rules_of alerts "$@" && "$PROMTOOL" check rules "$tmp/alerts/rules.yaml" && (cd "$tmp/alerts" && "$PROMTOOL" test rules alerts-test.yaml)
 }
+check "notifications.defaultWebhookKey reaches the operator as MICROAPP_NOTIFY_WEBHOOK_KEY (and only when set)" \
+  bash -c "'$HELM' template x '$chart' --set notifications.defaultWebhookKey=security-team | grep -A1 'name: MICROAPP_NOTIFY_WEBHOOK_KEY' | grep -q 'value: \"security-team\"' && ! grep -q MICROAPP_NOTIFY_WEBHOOK_KEY '$tmp/default.yaml'"
 check "promtool: the default alerts are valid rules and pass alerts-test.yaml (firing and not firing)" alerts_tested
 # The tests can fail: with thresholds no recorded spike reaches, the firing cases must fail.
 check_fails "promtool: a rate-limit threshold above the recorded spike fails the test" "MicroAppRateLimitSpike" \
@@ -358,6 +360,7 @@ rejects "the admission policy on Kubernetes 1.29" "admissionPolicy.enabled needs
 rejects "the operator in kube-system under its policy" "the namespace kube-system is used by the operator" -n kube-system
 rejects "sealing keys in kube-system under the policy" "the namespace kube-system is used by the operator" --set sealing.keysNamespace=kube-system
 rejects "watching kube-system under the policy" "the namespace kube-system is used by the operator" --set 'watchNamespaces={team-food,kube-system}'
+rejects "a webhook key that is not a Secret key" "/notifications/defaultWebhookKey.*does not match" --set notifications.defaultWebhookKey=a/b
 rejects "a zero alert threshold"          "/monitoring/alerts/rateLimitedPerSecond.*exclusiveMinimum|/monitoring/alerts/rateLimitedPerSecond.*must be" --set monitoring.alerts.rateLimitedPerSecond=0
 rejects "a misspelt alerts key"            "additional properties 'enable' not allowed" --set monitoring.alerts.enable=false
 rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false

@@ -159,6 +159,10 @@ the fix.
   value: {{ .Values.sealing.keyRotationDays | quote }}
 - name: MICROAPP_ALLOW_NEW_SEALING_KEYS
   value: {{ .Values.sealing.allowNewKeys | quote }}
+{{- with .Values.notifications.defaultWebhookKey }}
+- name: MICROAPP_NOTIFY_WEBHOOK_KEY
+  value: {{ . | quote }}
+{{- end }}
 - name: MICROAPP_RESYNC_SECONDS
   value: {{ .Values.operator.resyncSeconds | quote }}
 - name: MICROAPP_LOG_LEVEL

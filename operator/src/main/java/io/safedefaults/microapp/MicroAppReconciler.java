@@ -89,6 +89,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final io.safedefaults.microapp.hosts.HostClaims hostClaims;
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
+  private volatile io.safedefaults.microapp.audit.OverrideNotifications notifications =
+      io.safedefaults.microapp.audit.OverrideNotifications.NONE;
   private final Workflow<MicroApp> workflow;
   /** The Ingress alone, reconciled after every other child: see reconcile(). */
   private final Workflow<MicroApp> exposure;
@@ -444,6 +446,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     return patch;
   }
 
+  /** Who else hears of relaxed defaults, besides the Event and the audit record (the policies' webhooks). */
+  public void notifyOverridesTo(io.safedefaults.microapp.audit.OverrideNotifications notifications) {
+    this.notifications = notifications;
+  }
+
   /** Events and audit records for conditions whose status changed. */
   private void announce(MicroApp app, AppPlan plan, MicroAppStatus next, EventRecorder events) {
     String ns = app.getMetadata().getNamespace();
@@ -469,6 +476,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
           events.warning(app, "DefaultsRelaxed", c.getMessage());
           audit.record("override.applied", ns, name, Map.of("settings",
               plan.relaxed().keySet().stream().map(s -> s.wireName()).sorted().toList()));
+          notifications.relaxed(ns, name, plan.relaxed());
         } else if (before.isPresent()) {
           events.normal(app, "DefaultsRestored", c.getMessage());
           audit.record("override.removed", ns, name, Map.of());

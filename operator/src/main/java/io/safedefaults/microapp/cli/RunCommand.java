@@ -82,6 +82,11 @@ public final class RunCommand implements Callable<Integer> {
           + "while anything may still use them (env MICROAPP_KEY_ROTATION_DAYS).")
   long keyRotationDays;
 
+  @Option(names = "--notify-webhook-key", defaultValue = "${env:MICROAPP_NOTIFY_WEBHOOK_KEY}",
+      description = "Key of the Secret microapp-notify-webhooks (in the keys namespace) holding the webhook URL told"
+          + " whenever any app relaxes a default, besides the targets of the MicroAppPolicies (spec.notify).")
+  String notifyWebhookKey;
+
   @Option(names = "--allow-new-sealing-keys", defaultValue = "${env:MICROAPP_ALLOW_NEW_SEALING_KEYS:-false}",
       description = "Create a new sealing keyset when the keys Secret is missing although MicroApps have sealed values "
           + "only the lost keys open: every such value must then be sealed again. Without it the operator waits for "
@@ -190,6 +195,13 @@ public final class RunCommand implements Callable<Integer> {
         new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
         Duration.ofDays(keyRotationDays), Clock.systemUTC());
     policies.onChange(reconciler::policyChanged);
+    if (notifyWebhookKey != null && !notifyWebhookKey.isBlank() && !notifyWebhookKey.strip().matches("[-._a-zA-Z0-9]{1,253}")) {
+      throw new IllegalArgumentException("--notify-webhook-key: '" + notifyWebhookKey + "' is not a Secret key"
+          + " (letters, digits, '-', '_' and '.'), e.g. security-team");
+    }
+    io.safedefaults.microapp.audit.OverrideNotifier notifier = new io.safedefaults.microapp.audit.OverrideNotifier(
+        client, keysNamespace(), policies::notifyKeys, notifyWebhookKey, Duration.ofSeconds(2), 6);
+    reconciler.notifyOverridesTo(notifier);
     operator.register(reconciler, o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
       if (!watched.isEmpty()) {
