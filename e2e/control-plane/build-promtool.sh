@@ -15,9 +15,10 @@ KUBE_API_TEST_DIR="${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}"
 bindir="$KUBE_API_TEST_DIR/bin"
 promtool="$bindir/promtool"
 module="v$PROMETHEUS_MODULE_VERSION"
-# The module's v0.X.Y is the release 3.X.Y (Prometheus tags both).
-release="3.$(echo "$PROMETHEUS_MODULE_VERSION" | cut -d. -f2 | sed 's/^3//').$(echo "$PROMETHEUS_MODULE_VERSION" | cut -d. -f3)"
-release="$(echo "$release" | sed 's/^3\.0*\([0-9]\)/3.\1/')"
+# The module's v0.3XX.Y is the release 3.XX.Y (Prometheus tags both): 0.316.0 -> 3.16.0.
+minor="$(echo "$PROMETHEUS_MODULE_VERSION" | cut -d. -f2)"
+[[ "$minor" =~ ^3[0-9][0-9]$ ]] || { echo "build-promtool.sh: $module is not a Prometheus 3 module version (v0.3XX.Y)" >&2; exit 1; }
+release="3.$((10#${minor#3})).$(echo "$PROMETHEUS_MODULE_VERSION" | cut -d. -f3)"
 
 if [[ -x "$promtool" ]] && "$promtool" --version 2>/dev/null | head -n 1 | grep -q "version $release "; then
   echo "$promtool"

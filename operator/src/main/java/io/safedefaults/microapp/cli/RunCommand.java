@@ -129,6 +129,10 @@ public final class RunCommand implements Callable<Integer> {
     }
     boolean leaderElection = !noLeaderElection
         && !"false".equalsIgnoreCase(System.getenv().getOrDefault("MICROAPP_LEADER_ELECTION", "true"));
+    if (notifyWebhookKey != null && !notifyWebhookKey.isBlank() && !notifyWebhookKey.strip().matches("[-._a-zA-Z0-9]{1,253}")) {
+      throw new IllegalArgumentException("--notify-webhook-key: '" + notifyWebhookKey.replaceAll("\\p{Cntrl}", "?")
+          + "' is not a Secret key (letters, digits, '-', '_' and '.'), e.g. security-team");
+    }
     if (keyRotationDays < 1) {
       throw new IllegalArgumentException("--key-rotation-days must be 1 or more");
     }
@@ -195,10 +199,6 @@ public final class RunCommand implements Callable<Integer> {
         new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
         Duration.ofDays(keyRotationDays), Clock.systemUTC());
     policies.onChange(reconciler::policyChanged);
-    if (notifyWebhookKey != null && !notifyWebhookKey.isBlank() && !notifyWebhookKey.strip().matches("[-._a-zA-Z0-9]{1,253}")) {
-      throw new IllegalArgumentException("--notify-webhook-key: '" + notifyWebhookKey + "' is not a Secret key"
-          + " (letters, digits, '-', '_' and '.'), e.g. security-team");
-    }
     io.safedefaults.microapp.audit.OverrideNotifier notifier = new io.safedefaults.microapp.audit.OverrideNotifier(
         client, keysNamespace(), policies::notifyKeys, notifyWebhookKey, Duration.ofSeconds(2), 6);
     reconciler.notifyOverridesTo(notifier);
