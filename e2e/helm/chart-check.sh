@@ -153,6 +153,47 @@ check_no_servicemonitor() {
   ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
 }
 check "no ServiceMonitor when the cluster lacks monitoring.coreos.com/v1" check_no_servicemonitor
+
+# ---- default alerts (PrometheusRule) --------------------------------------------------------------
+# Rendered when the cluster serves the PrometheusRule API (or with force), tested with promtool
+# (built from the Go module proxy by e2e/control-plane/build-promtool.sh) on recorded series:
+# e2e/helm/alerts-test.yaml shows each alert firing and not firing.
+PROMTOOL="${PROMTOOL:-$("$root/e2e/control-plane/build-promtool.sh" 2>/dev/null | tail -n 1)}"
+prom_api=(--api-versions monitoring.coreos.com/v1/PrometheusRule)
+count_rules() { # NAME EXPECTED ARGS...: how many PrometheusRules render
+  local n="$1" want="$2" got; shift 2
+  render "$n" "$@"
+  got="$(grep -c '^kind: PrometheusRule$' "$tmp/$n.yaml" || true)"
+  [[ "$got" == "$want" ]] || { echo "got $got PrometheusRule(s), want $want"; return 1; }
+}
+check "no PrometheusRule when the cluster lacks monitoring.coreos.com/v1" count_rules pr-none 0
+check "a PrometheusRule when the cluster serves monitoring.coreos.com/v1 PrometheusRule" count_rules pr-api 1 "${prom_api[@]}"
+check "a PrometheusRule with monitoring.alerts.force, API or not" count_rules pr-force 1 --set monitoring.alerts.force=true
+check "no PrometheusRule with monitoring.alerts.enabled=false" count_rules pr-off 0 "${prom_api[@]}" \
+  --set monitoring.alerts.enabled=false --set monitoring.alerts.force=true
+# rules_of NAME ARGS...: the rendered PrometheusRule's spec as a Prometheus rule file, next to the test
+rules_of() {
+  local n="$1"; shift
+  mkdir -p "$tmp/$n"
+  "$HELM" template microapp-operator "$chart" -n microapp-system "${prom_api[@]}" -s templates/prometheusrule.yaml "$@" \
+    | python3 -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(sys.stdin)["spec"], sys.stdout, sort_keys=False, width=1000)' \
+    >"$tmp/$n/rules.yaml"
+  cp "$here/alerts-test.yaml" "$tmp/$n/"
+}
+alerts_tested() {
+  [[ -x "$PROMTOOL" ]] || { echo "no promtool (run e2e/control-plane/build-promtool.sh)"; return 1; }
+  rules_of alerts "$@" && "$PROMTOOL" check rules "$tmp/alerts/rules.yaml" && (cd "$tmp/alerts" && "$PROMTOOL" test rules alerts-test.yaml)
+}
+check "notifications.defaultWebhookKey reaches the operator as MICROAPP_NOTIFY_WEBHOOK_KEY (and only when set)" \
+  bash -c "'$HELM' template x '$chart' --set notifications.defaultWebhookKey=security-team | grep -A1 'name: MICROAPP_NOTIFY_WEBHOOK_KEY' | grep -q 'value: \"security-team\"' && ! grep -q MICROAPP_NOTIFY_WEBHOOK_KEY '$tmp/default.yaml'"
+check "promtool: the default alerts are valid rules and pass alerts-test.yaml (firing and not firing)" alerts_tested
+# The tests can fail: with thresholds no recorded spike reaches, the firing cases must fail.
+check_fails "promtool: a rate-limit threshold above the recorded spike fails the test" "MicroAppRateLimitSpike" \
+  alerts_tested --set monitoring.alerts.rateLimitedPerSecond=5
+check_fails "promtool: a sign-in threshold above the recorded spike fails the test" "MicroAppSignInFailureSpike" \
+  alerts_tested --set monitoring.alerts.signInFailuresPerSecond=2
+check_fails "promtool: an admin-activity floor above the recorded spike fails the test" "MicroAppAdminActivityAboveNormal" \
+  alerts_tested --set monitoring.alerts.adminActionsPerHour=100
 check "namespace list: Role+RoleBinding per namespace; cluster-scoped only the read-only policies ClusterRole" \
   expect_kinds ns "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
 check "without leader election: no Lease and no Lease Role, Recreate strategy" \
@@ -320,6 +361,9 @@ rejects "the admission policy on Kubernetes 1.29" "admissionPolicy.enabled needs
 rejects "the operator in kube-system under its policy" "the namespace kube-system is used by the operator" -n kube-system
 rejects "sealing keys in kube-system under the policy" "the namespace kube-system is used by the operator" --set sealing.keysNamespace=kube-system
 rejects "watching kube-system under the policy" "the namespace kube-system is used by the operator" --set 'watchNamespaces={team-food,kube-system}'
+rejects "a webhook key that is not a Secret key" "/notifications/defaultWebhookKey.*does not match" --set notifications.defaultWebhookKey=a/b
+rejects "a zero alert threshold"          "/monitoring/alerts/rateLimitedPerSecond.*exclusiveMinimum|/monitoring/alerts/rateLimitedPerSecond.*must be" --set monitoring.alerts.rateLimitedPerSecond=0
+rejects "a misspelt alerts key"            "additional properties 'enable' not allowed" --set monitoring.alerts.enable=false
 rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false
 rejects "gateway mode without a Gateway"   "exposure.gateway.name is required when exposure.mode is gateway" --set exposure.mode=gateway
 rejects "an unknown exposure mode"          "/exposure/mode.*must be one of"         --set exposure.mode=gateway-api

@@ -458,6 +458,7 @@ allowed patch microapps.safedefaults.io/where2eat --subresource=status -n "$app_
 allowed create secrets -n "$app_ns"
 allowed get secrets/microapp-sealing-keys -n "$ns"
 allowed watch secrets/microapp-sealing-keys -n "$ns"
+allowed get secrets/microapp-notify-webhooks -n "$ns"
 allowed delete ingresses -n "$app_ns"
 allowed update "leases/$lease" -n "$ns"
 allowed patch "leases/$lease" -n "$ns"

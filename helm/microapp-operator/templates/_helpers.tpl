@@ -195,6 +195,10 @@ the fix.
   value: {{ printf "%s/aws/%s" (include "microapp-operator.kmsDir" $) $.Values.kms.awsCredentials.key | quote }}
 {{- end }}
 {{- end }}
+{{- with .Values.notifications.defaultWebhookKey }}
+- name: MICROAPP_NOTIFY_WEBHOOK_KEY
+  value: {{ . | quote }}
+{{- end }}
 - name: MICROAPP_RESYNC_SECONDS
   value: {{ .Values.operator.resyncSeconds | quote }}
 - name: MICROAPP_LOG_LEVEL

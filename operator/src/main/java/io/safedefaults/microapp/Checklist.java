@@ -6,7 +6,7 @@ import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.ratelimit.RateLimitCheck;
 import io.safedefaults.microapp.retention.RetentionCheck;
-import io.safedefaults.microapp.scan.ImageScanGate;
+import io.safedefaults.microapp.imagescan.ImageScanGate;
 import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;

@@ -53,8 +53,8 @@ import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.SealedValueDecryptor;
 import io.safedefaults.microapp.secrets.UnsealedSecretDependent;
 import io.safedefaults.microapp.secrets.Unsealer;
-import io.safedefaults.microapp.scan.ImageScanGate;
-import io.safedefaults.microapp.scan.ScanSource;
+import io.safedefaults.microapp.imagescan.ImageScanGate;
+import io.safedefaults.microapp.imagescan.ScanSource;
 import io.safedefaults.microapp.status.ApplyError;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
@@ -99,6 +99,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private volatile ScanSource scanReports = ScanSource.NONE;
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
+  private volatile io.safedefaults.microapp.audit.OverrideNotifications notifications =
+      io.safedefaults.microapp.audit.OverrideNotifications.NONE;
   private final Workflow<MicroApp> workflow;
   /** The Ingress alone, reconciled after every other child: see reconcile(). */
   private final Workflow<MicroApp> exposure;
@@ -560,6 +562,11 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     return patch;
   }
 
+  /** Who else hears of relaxed defaults, besides the Event and the audit record (the policies' webhooks). */
+  public void notifyOverridesTo(io.safedefaults.microapp.audit.OverrideNotifications notifications) {
+    this.notifications = notifications;
+  }
+
   /** Events and audit records for conditions whose status changed. */
   private void announce(MicroApp app, AppPlan plan, MicroAppStatus next, EventRecorder events) {
     String ns = app.getMetadata().getNamespace();
@@ -585,6 +592,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
           events.warning(app, "DefaultsRelaxed", c.getMessage());
           audit.record("override.applied", ns, name, Map.of("settings",
               plan.relaxed().keySet().stream().map(s -> s.wireName()).sorted().toList()));
+          notifications.relaxed(ns, name, plan.relaxed());
         } else if (before.isPresent()) {
           events.normal(app, "DefaultsRestored", c.getMessage());
           audit.record("override.removed", ns, name, Map.of());

@@ -22,7 +22,7 @@ import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
-import io.safedefaults.microapp.scan.ImageScanGate;
+import io.safedefaults.microapp.imagescan.ImageScanGate;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;

@@ -3,10 +3,15 @@ package io.safedefaults.microapp.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Event;
 import io.safedefaults.microapp.api.MicroApp;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
@@ -62,6 +67,65 @@ class ExamplesIT extends E2ETestBase {
     IngressHttp.Response http = ingress().get("http://where2eat.apps.example.com/admin?x=1");
     assertThat(http.status()).as(http.toString()).isIn(301, 308);
     assertThat(http.header("location")).hasValue("https://where2eat.apps.example.com/admin?x=1");
+  }
+
+  /**
+   * The live scan ({@code scan}, issue 18 item 6) from outside, as anyone on the internet reaches the
+   * apps: the node's address, the ingress controller's certificate checked against the cluster CA.
+   * where2eat (private, admin paths read from the MicroApp) passes every check; landing, public by a
+   * justified override but scanned as if it had to be private, fails exactly the sign-in check; a scan
+   * that does not trust the cluster's CA fails TLS.
+   */
+  @Test
+  void liveScanPassesThePrivateAppAndFailsWhereADefaultDoesNotHold() throws Exception {
+    awaitReady(NS, "where2eat", READY);
+    awaitReady(NS, "landing", READY);
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> ingress().get("https://where2eat.apps.example.com/", "Accept: text/html").status() == 302);
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> ingress().get("https://landing.apps.example.com/", "Accept: text/html").status() == 200);
+    ControlPlane cp = e2e.controlPlane();
+    String node = cp.ingressAddress();
+    List<String> via = List.of("--connect-to", node, "--ca-file", cp.ingressCa().toString(), "-o", "json");
+
+    // the app's container port and the sidecar's port are not published on the node: only the ingress is
+    OperatorCli.Result ok = scan(via, "https://where2eat.apps.example.com", "--app", NS + "/where2eat",
+        "--closed", node + ":8080", "--closed", node + ":4180");
+    Map<String, String> outcomes = outcomes(ok);
+    assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
+    assertThat(outcomes).as(ok.out()).containsKeys("tls", "redirect", "hsts", "x-content-type-options",
+            "referrer-policy", "x-frame-options", "content-security-policy", "sign-in", "mfa /admin", "mfa /export",
+            "closed " + node + ":8080", "closed " + node + ":4180")
+        .allSatisfy((check, outcome) -> assertThat(outcome).as(check).isEqualTo("PASS"));
+
+    OperatorCli.Result open = scan(via, "https://landing.apps.example.com");
+    assertThat(open.code()).as(open.out() + open.err()).isEqualTo(1);
+    Map<String, String> landing = outcomes(open);
+    assertThat(landing).as(open.out()).containsEntry("sign-in", "FAIL").containsEntry("tls", "PASS")
+        .containsEntry("hsts", "PASS").containsEntry("redirect", "PASS");
+    assertThat(landing.entrySet().stream().filter(e -> e.getValue().equals("FAIL")).map(Map.Entry::getKey))
+        .as(open.out()).containsExactly("sign-in");
+
+    OperatorCli.Result untrusted = scan(List.of("--connect-to", node, "-o", "json"),
+        "https://where2eat.apps.example.com", "--admin-path", "/admin/**");
+    assertThat(untrusted.code()).as(untrusted.out() + untrusted.err()).isEqualTo(1);
+    assertThat(outcomes(untrusted)).as(untrusted.out()).containsEntry("tls", "FAIL").containsEntry("sign-in", "SKIP");
+  }
+
+  private static OperatorCli.Result scan(List<String> common, String... args) {
+    List<String> all = new ArrayList<>(List.of("scan"));
+    all.addAll(List.of(args));
+    all.addAll(common);
+    return OperatorCli.run(Env.operatorJar(repoRoot()), e2e.controlPlane().kubeconfig(), null, Map.of(),
+        all.toArray(String[]::new));
+  }
+
+  private static Map<String, String> outcomes(OperatorCli.Result r) throws Exception {
+    assertThat(r.code()).as("scan could not run: " + r.err()).isNotEqualTo(2);
+    Map<String, String> m = new LinkedHashMap<>();
+    JsonNode report = new ObjectMapper().readTree(r.out());
+    report.get("findings").forEach(f -> m.put(f.get("check").asText(), f.get("outcome").asText()));
+    return m;
   }
 
   @Test

@@ -77,8 +77,14 @@ public class MicroAppPolicySpec {
       + "namespace and set different exposures, no app there is exposed until they agree (status ExposureConflict).")
   private ExposureSpec exposure;
 
+  @JsonPropertyDescription("Who hears of relaxed defaults: a webhook (Slack or Teams incoming webhook, or anything "
+      + "taking {\"text\": ...}) told once each time an app in the selected namespaces relaxes a default.")
+  private Notify notify;
+
   public NamespaceSelector getNamespaceSelector() { return namespaceSelector; }
   public void setNamespaceSelector(NamespaceSelector v) { namespaceSelector = v; }
+  public Notify getNotify() { return notify; }
+  public void setNotify(Notify v) { notify = v; }
   public Mode getMode() { return mode; }
   public void setMode(Mode v) { mode = v; }
   public List<String> getAllowedHostSuffixes() { return allowedHostSuffixes; }
@@ -101,6 +107,20 @@ public class MicroAppPolicySpec {
   public void setExposure(ExposureSpec v) { exposure = v; }
   public List<Exemption> getExemptions() { return exemptions; }
   public void setExemptions(List<Exemption> v) { exemptions = v; }
+
+  /** The owners to tell when a default is relaxed (checklist 10). */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Notify {
+    @Required
+    @Size(max = 253)
+    @Pattern("^[-._a-zA-Z0-9]+$")
+    @JsonPropertyDescription("Key of the Secret microapp-notify-webhooks in the operator's namespace whose value is the "
+        + "webhook URL (URLs carry tokens, so they live in a Secret, never in a policy), e.g. team-food.")
+    private String webhookSecretKey;
+
+    public String getWebhookSecretKey() { return webhookSecretKey; }
+    public void setWebhookSecretKey(String v) { webhookSecretKey = v; }
+  }
 
   public enum Mode {
     @JsonProperty("enforce") ENFORCE,

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.safedefaults.microapp.api.MicroAppStatus;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,6 +21,8 @@ public final class OperatorMetrics {
   private final MeterRegistry registry;
   private final Map<String, String> scoreByApp = new ConcurrentHashMap<>();
   private final Map<String, Boolean> registered = new ConcurrentHashMap<>();
+  private final Map<String, List<String>> failingByApp = new ConcurrentHashMap<>();
+  private final Map<String, Boolean> purgeFailedByApp = new ConcurrentHashMap<>();
   /** The apps that exist now (namespace/name), read at every scrape; null until the first reconcile. */
   private volatile Supplier<Set<String>> live;
 
@@ -31,7 +34,10 @@ public final class OperatorMetrics {
     return registry;
   }
 
-  /** Records the app's current score ("7/7") and readiness. */
+  /**
+   * Records the app's current score ("7/7") and readiness, the checklist items it fails and whether
+   * its last purge failed: what the chart's default alerts (PrometheusRules) watch.
+   */
   public void observe(String namespace, String name, MicroAppStatus status, boolean ready) {
     String key = namespace + "/" + name;
     String score = status.getChecklist().getSummary() + "|" + ready;
@@ -44,6 +50,44 @@ public final class OperatorMetrics {
           .register(registry);
       return true;
     });
+    List<String> failing = status.getChecklist().getFailing() == null ? List.of()
+        : List.copyOf(status.getChecklist().getFailing());
+    failingByApp.put(key, failing);
+    for (String item : failing) {
+      registered.computeIfAbsent("failing|" + item, k -> {
+        // one series per checklist item (a fixed set), never per app
+        Gauge.builder("microapp_failing_defaults", failingByApp, m -> countFailing(m, item))
+            .description("MicroApps failing a checklist item (a default), by item")
+            .tag("item", item)
+            .register(registry);
+        return true;
+      });
+    }
+    var retention = status.getRetention();
+    purgeFailedByApp.put(key, retention != null && "Failed".equals(retention.lastJobOutcome()));
+    registered.computeIfAbsent("purge-failing", k -> {
+      Gauge.builder("microapp_purge_failing", purgeFailedByApp, m -> countPurgeFailing(m))
+          .description("MicroApps whose most recent purge Job failed (data past its retention is kept)")
+          .register(registry);
+      return true;
+    });
+  }
+
+  private double countFailing(Map<String, List<String>> failing, String item) {
+    Set<String> existing = existing();
+    return failing.entrySet().stream()
+        .filter(e -> e.getValue().contains(item) && (existing == null || existing.contains(e.getKey()))).count();
+  }
+
+  private double countPurgeFailing(Map<String, Boolean> failed) {
+    Set<String> existing = existing();
+    return failed.entrySet().stream()
+        .filter(e -> e.getValue() && (existing == null || existing.contains(e.getKey()))).count();
+  }
+
+  private Set<String> existing() {
+    Supplier<Set<String>> source = live;
+    return source == null ? null : source.get();
   }
 
   /**
@@ -66,6 +110,8 @@ public final class OperatorMetrics {
   /** Drops apps that no longer exist (keys are namespace/name). */
   public void retain(Set<String> existing) {
     scoreByApp.keySet().retainAll(existing);
+    failingByApp.keySet().retainAll(existing);
+    purgeFailedByApp.keySet().retainAll(existing);
   }
 
   /**

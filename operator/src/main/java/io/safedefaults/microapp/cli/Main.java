@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The operator's command line: {@code run} the controller; {@code render} and {@code check} apps offline. */
 @Command(name = "microapp-operator", mixinStandardHelpOptions = true, version = "microapp-operator 0.1.0",
     description = "Gives every MicroApp safe defaults: sign-in, TLS, rate limits, least privilege.",
-    subcommands = {RunCommand.class, RenderCommand.class, CheckCommand.class, SealCommand.class, KeysCommand.class,
+    subcommands = {RunCommand.class, RenderCommand.class, CheckCommand.class, ScanCommand.class, SealCommand.class, KeysCommand.class,
         ResealCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -83,6 +83,11 @@ public final class RunCommand implements Callable<Integer> {
           + "while anything may still use them (env MICROAPP_KEY_ROTATION_DAYS).")
   long keyRotationDays;
 
+  @Option(names = "--notify-webhook-key", defaultValue = "${env:MICROAPP_NOTIFY_WEBHOOK_KEY}",
+      description = "Key of the Secret microapp-notify-webhooks (in the keys namespace) holding the webhook URL told"
+          + " whenever any app relaxes a default, besides the targets of the MicroAppPolicies (spec.notify).")
+  String notifyWebhookKey;
+
   @Option(names = "--allow-new-sealing-keys", defaultValue = "${env:MICROAPP_ALLOW_NEW_SEALING_KEYS:-false}",
       description = "Create a new sealing keyset when the keys Secret is missing although MicroApps have sealed values "
           + "only the lost keys open: every such value must then be sealed again. Without it the operator waits for "
@@ -140,6 +145,10 @@ public final class RunCommand implements Callable<Integer> {
     }
     boolean leaderElection = !noLeaderElection
         && !"false".equalsIgnoreCase(System.getenv().getOrDefault("MICROAPP_LEADER_ELECTION", "true"));
+    if (notifyWebhookKey != null && !notifyWebhookKey.isBlank() && !notifyWebhookKey.strip().matches("[-._a-zA-Z0-9]{1,253}")) {
+      throw new IllegalArgumentException("--notify-webhook-key: '" + notifyWebhookKey.replaceAll("\\p{Cntrl}", "?")
+          + "' is not a Secret key (letters, digits, '-', '_' and '.'), e.g. security-team");
+    }
     if (keyRotationDays < 1) {
       throw new IllegalArgumentException("--key-rotation-days must be 1 or more");
     }
@@ -211,6 +220,9 @@ public final class RunCommand implements Callable<Integer> {
     scans.onChange(reconciler::policyChanged);
     scans.onServed(reconciler::reconcileAll);
     scans.start();
+    io.safedefaults.microapp.audit.OverrideNotifier notifier = new io.safedefaults.microapp.audit.OverrideNotifier(
+        client, keysNamespace(), policies::notifyKeys, notifyWebhookKey, Duration.ofSeconds(2), 6);
+    reconciler.notifyOverridesTo(notifier);
     operator.register(reconciler, o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
       if (!watched.isEmpty()) {

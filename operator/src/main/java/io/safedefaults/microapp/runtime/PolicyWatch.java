@@ -87,6 +87,23 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
     this.listener = changed;
   }
 
+  /**
+   * The webhook keys (MicroAppPolicy spec.notify) of the policies that select the namespace now, in
+   * policy name order: who is told when one of its apps relaxes a default.
+   */
+  public List<String> notifyKeys(String namespace) {
+    SharedIndexInformer<Namespace> nsInformer = namespaces;
+    SharedIndexInformer<MicroAppPolicy> policyInformer = policies;
+    Namespace ns = nsInformer == null ? null : nsInformer.getStore().getByKey(namespace);
+    if (ns == null || policyInformer == null) {
+      return List.of();
+    }
+    return PolicyMerge.selecting(List.copyOf(policyInformer.getStore().list()), ns.getMetadata().getLabels()).stream()
+        .sorted(java.util.Comparator.comparing(p -> p.getMetadata().getName()))
+        .map(p -> p.getSpec().getNotify() == null ? null : p.getSpec().getNotify().getWebhookSecretKey())
+        .filter(Objects::nonNull).distinct().toList();
+  }
+
   @Override
   public OperatorConfig apply(String namespace) {
     return byNamespace.getOrDefault(namespace, flags);

@@ -72,6 +72,35 @@ class UserDataAndPurgeTest {
     assertThat(stack.sidecar().request("DELETE", "/api/me", user("del-b", false)).statusCode()).isEqualTo(403);
   }
 
+  /**
+   * The chart's default alerts (helm/.../templates/prometheusrule.yaml) read these counters: every
+   * sidecar_* name they use is served once its event happened, exports and deletes let through are
+   * counted by kind, and nothing names a user or a path.
+   */
+  @Test
+  void exportsDeletesRefusalsAndRateLimitsAreCountedUnderTheNamesTheAlertsUse() throws Exception {
+    String mfa = user("alerts-a", true);
+    assertThat(stack.sidecar().request("DELETE", "/.well-known/microapp/delete", mfa).statusCode()).isEqualTo(200);
+    for (int i = 0; i < 3; i++) { // the third is over the hourly limit of 2
+      stack.sidecar().api("/.well-known/microapp/export", mfa);
+    }
+    assertThat(stack.sidecar().api("/api/anything", "not-a-token").statusCode()).isEqualTo(401);
+    String scrape = stack.sidecar().admin("/metrics").body();
+    assertThat(scrape).containsPattern("(?m)^sidecar_admin_actions_total\\{kind=\"delete\"} [1-9]")
+        .containsPattern("(?m)^sidecar_admin_actions_total\\{kind=\"export\"} [2-9]")
+        .doesNotContain("alerts-a", "/api/me");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b(sidecar_[a-z_]+)").matcher(Files.readString(
+        Path.of(System.getProperty("repo.dir", ".."), "helm/microapp-operator/templates/prometheusrule.yaml")));
+    java.util.Set<String> used = new java.util.TreeSet<>();
+    while (m.find()) {
+      used.add(m.group(1));
+    }
+    assertThat(used).contains("sidecar_admin_actions_total", "sidecar_rate_limited_total", "sidecar_auth_failures_total");
+    for (String name : used) {
+      assertThat(scrape).as(name).containsPattern("(?m)^" + name + "\\{");
+    }
+  }
+
   @Test
   void thePurgeEndpointAnswersOnlyThePurgeJobsToken() throws Exception {
     assertThat(stack.sidecar().request("POST", "/internal/purge", null).statusCode()).isEqualTo(403);

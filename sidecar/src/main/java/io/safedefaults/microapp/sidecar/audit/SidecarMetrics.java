@@ -39,6 +39,16 @@ public final class SidecarMetrics {
         "Requests refused by a rate limit").increment();
   }
 
+  /**
+   * An export, a delete or an admin-path request let through (the audited ones), for the chart's
+   * alert on such activity above normal.
+   *
+   * @param kind export, delete or admin
+   */
+  public void adminAction(String kind) {
+    counter("sidecar_admin_actions", "kind", kind, "Exports, deletes and admin-path requests let through").increment();
+  }
+
   /** @param use what fell back to this replica's memory: rate_limit or session_revocation */
   public void redisFallback(String use) {
     counter("sidecar_redis_fallbacks", "use", use, "Checks answered from this replica's memory because Redis failed")

@@ -138,10 +138,12 @@ final class Authorisation {
   /** Exports, deletes and admin paths leave an audit line when they are let through. */
   Future<Boolean> auditAdminAction(RequestScope rq) {
     if (rq.ownData != null) {
-      audit.userData(rq.ownData == UserDataRoutes.Kind.EXPORT ? "user_data_export" : "user_data_delete", rq.user,
-          rq.method());
+      boolean export = rq.ownData == UserDataRoutes.Kind.EXPORT;
+      audit.userData(export ? "user_data_export" : "user_data_delete", rq.user, rq.method());
+      metrics.adminAction(export ? "export" : "delete");
     } else if (mfa.isAdminPath(rq.path())) {
       audit.adminAccess(rq.user, rq.method(), rq.path());
+      metrics.adminAction("admin");
     }
     return Step.NEXT;
   }

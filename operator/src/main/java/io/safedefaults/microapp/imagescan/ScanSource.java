@@ -1,4 +1,4 @@
-package io.safedefaults.microapp.scan;
+package io.safedefaults.microapp.imagescan;
 
 import java.util.List;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package io.safedefaults.microapp.scan;
+package io.safedefaults.microapp.imagescan;
 
 import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.policy.AppPlan;

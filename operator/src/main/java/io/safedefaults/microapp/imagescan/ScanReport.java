@@ -1,4 +1,4 @@
-package io.safedefaults.microapp.scan;
+package io.safedefaults.microapp.imagescan;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.safedefaults.microapp.api.ImageScanSpec.Severity;
