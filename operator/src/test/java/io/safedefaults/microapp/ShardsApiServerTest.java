@@ -283,8 +283,54 @@ class ShardsApiServerTest {
     // the host claims name the apps, not the shard: unchanged by the move
     assertThat(client.leases().inNamespace(OPERATOR_NS).withName(HostClaims.leaseName("app1.moving.apps.example.com"))
         .get().getSpec().getHolderIdentity()).startsWith("moving/app1/");
-    assertThat(shards.get(0).namespaces().owned()).containsExactly("shop-a");
-    assertThat(shards.get(1).namespaces().owned()).containsExactlyInAnyOrder("shop-b", "moving");
+    assertThat(shards.get(0).namespaces().owned()).contains("shop-a").doesNotContain("moving", "shop-b");
+    assertThat(shards.get(1).namespaces().owned()).contains("shop-b", "moving").doesNotContain("shop-a");
+  }
+
+  @Test
+  void aClaimIsWaitedForWhileItsShardLivesAndTakenOverOnceItsLeaseLapses() throws Exception {
+    // A shard "gone" held "orphan" and stopped renewing its Lease (a crashed pod): 3 s left.
+    client.leases().inNamespace(OPERATOR_NS).resource(new io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder()
+        .withNewMetadata().withName("microapp-operator-gone").withNamespace(OPERATOR_NS).endMetadata()
+        .withNewSpec().withHolderIdentity("pod-gone").withLeaseDurationSeconds(3)
+        .withAcquireTime(java.time.ZonedDateTime.now()).withRenewTime(java.time.ZonedDateTime.now()).endSpec()
+        .build()).create();
+    client.leases().inNamespace(OPERATOR_NS).resource(new io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder()
+        .withNewMetadata().withName(NamespaceShard.claimName("orphan")).withNamespace(OPERATOR_NS).endMetadata()
+        .withNewSpec().withHolderIdentity(OPERATOR_NS + "/microapp-operator-gone").endSpec().build()).create();
+    namespace("orphan", "b");
+    client.resource(app("orphan", "app1")).create();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> shards.get(1).namespaces().waiting().contains("orphan"));
+    assertThat(get("orphan", "app1").getStatus()).as("not reconciled while the holder's leader may still write").isNull();
+    assertThat(writersIn(writes(), "orphan")).isEmpty();
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> (OPERATOR_NS + "/microapp-operator-b").equals(claimHolder("orphan")));
+    awaitConverged("orphan", "app1", "ghcr.io/acme/where2eat:1.4.2");
+    assertThat(writersIn(writes(), "orphan")).containsExactly("shard-b");
+    assertThat(shards.get(1).namespaces().waiting()).doesNotContain("orphan");
+  }
+
+  @Test
+  void aSelectorTheApiServerCannotParseStopsTheStartWithItsAnswer() {
+    List<String> accepted = new ArrayList<>();
+    for (String selector : List.of("team in (", "=a", "!", "team notin", "x y", "a=b=c", "team in a,b",
+        "Bad Key=1", "a=" + "v".repeat(70))) {
+      NamespaceShard shard = new NamespaceShard(client, "c", selector, OPERATOR_NS, OPERATOR_NS, "microapp-operator-c",
+          Clock.systemUTC());
+      try {
+        shard.checkSelector();
+        accepted.add(selector);
+      } catch (IllegalArgumentException e) {
+        assertThat(e.getMessage()).as(selector).contains("--shard-selector '",
+            "is not a label selector the API server accepts", "e.g. safedefaults.io/shard=c");
+      }
+    }
+    assertThat(accepted).as("selectors the API server should have refused").isEmpty();
+    for (String selector : List.of("safedefaults.io/shard=a", "team in (food,fin)", "!legacy", "safedefaults.io/shard!=b")) {
+      new NamespaceShard(client, "c", selector, OPERATOR_NS, OPERATOR_NS, "microapp-operator-c", Clock.systemUTC())
+          .checkSelector();
+    }
   }
 
   /** The managers that server-side-applied the object, e.g. "microapp". */
