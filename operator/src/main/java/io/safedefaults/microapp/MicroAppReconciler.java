@@ -278,6 +278,20 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   /**
+   * Another shard reconciles this namespace now (NamespaceShard, once the last reconcile here has
+   * finished): what this process remembers of its apps is dropped, so if the namespace comes back
+   * everything is read again rather than trusted from before (host claims above all: the other
+   * shard may have released a host that a third app then claimed).
+   */
+  public void handedOver(String namespace) {
+    String prefix = namespace + "/";
+    announced.keySet().removeIf(k -> k.startsWith(prefix));
+    failures.keySet().removeIf(k -> k.startsWith(prefix));
+    applyErrors.keySet().removeIf(k -> k.startsWith(prefix));
+    hostClaims.forgetNamespace(namespace);
+  }
+
+  /**
    * Nothing thrown while converging an app escapes: it becomes Ready=False (ReconcileFailed) with
    * a one-line reason, a retry with backoff (5 s doubling to 5 min), and one stack trace per app
    * and cause in the log rather than one per attempt.

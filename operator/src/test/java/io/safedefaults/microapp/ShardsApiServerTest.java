@@ -91,6 +91,7 @@ class ShardsApiServerTest {
       MicroAppReconciler reconciler = new MicroAppReconciler(ns -> FLAGS, new HostClaims(OPERATOR_NS),
           new OperatorMetrics(new SimpleMeterRegistry()), decryptor, Duration.ofDays(30), Clock.systemUTC());
       reconciler.writeOnlyIn(shard::owns);
+      shard.onHandedOver(reconciler::handedOver);
       controller.set(operator.register(reconciler, o -> o.withReconciliationMaxInterval(Duration.ofMinutes(10))
           .settingNamespaces(shard.idleNamespaces())));
       operator.start();
@@ -331,6 +332,51 @@ class ShardsApiServerTest {
       new NamespaceShard(client, "c", selector, OPERATOR_NS, OPERATOR_NS, "microapp-operator-c", Clock.systemUTC())
           .checkSelector();
     }
+  }
+
+  @Test
+  void aNamespaceThatComesBackReadsItsHostClaimsAgainInsteadOfTrustingWhatItKnewBefore() throws Exception {
+    String h1 = "x.roaming.apps.example.com";
+    namespace("roaming", "a");
+    MicroApp x = app("roaming", "x");
+    x.getSpec().setHost(h1);
+    client.resource(x).create();
+    await().atMost(Duration.ofSeconds(60)).until(() -> servesHost("roaming", "x", h1));
+
+    // Under shard b, x moves to another host and gives h1 up; y in shop-b claims h1.
+    namespace("roaming", "b");
+    await().atMost(Duration.ofSeconds(30)).until(() -> (OPERATOR_NS + "/microapp-operator-b").equals(claimHolder("roaming")));
+    setHost("roaming", "x", "x2.roaming.apps.example.com");
+    await().atMost(Duration.ofSeconds(60)).until(() -> servesHost("roaming", "x", "x2.roaming.apps.example.com"));
+    MicroApp y = app("shop-b", "y");
+    y.getSpec().setHost(h1);
+    client.resource(y).create();
+    await().atMost(Duration.ofSeconds(60)).until(() -> servesHost("shop-b", "y", h1));
+
+    // Back to shard a, and x asks for h1 again: y holds it now, whatever shard a once knew.
+    namespace("roaming", "a");
+    await().atMost(Duration.ofSeconds(30)).until(() -> (OPERATOR_NS + "/microapp-operator-a").equals(claimHolder("roaming")));
+    setHost("roaming", "x", h1);
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      MicroApp now = get("roaming", "x");
+      assertThat(now.getStatus().getObservedGeneration()).isEqualTo(now.getMetadata().getGeneration());
+      assertThat(now.getStatus().getConditions()).anyMatch(c -> c.getType().equals("Ready")
+          && "HostTaken".equals(c.getReason()));
+    });
+    assertThat(servesHost("roaming", "x", h1)).as("two apps exposed on one host").isFalse();
+    assertThat(servesHost("shop-b", "y", h1)).isTrue();
+  }
+
+  static void setHost(String ns, String name, String host) {
+    client.resources(MicroApp.class).inNamespace(ns).withName(name).edit(a -> {
+      a.getSpec().setHost(host);
+      return a;
+    });
+  }
+
+  static boolean servesHost(String ns, String name, String host) {
+    var ingress = client.network().v1().ingresses().inNamespace(ns).withName(name).get();
+    return ingress != null && ingress.getSpec().getRules().stream().anyMatch(r -> host.equals(r.getHost()));
   }
 
   /** The managers that server-side-applied the object, e.g. "microapp". */

@@ -248,6 +248,7 @@ public final class RunCommand implements Callable<Integer> {
     policies.onChange(reconciler::policyChanged);
     if (shard != null) {
       reconciler.writeOnlyIn(shard::owns);
+      shard.onHandedOver(reconciler::handedOver);
       registry.gauge("microapp_shard_namespaces", List.of(io.micrometer.core.instrument.Tag.of("state", "held")),
           shard, s -> s.owned().size());
       registry.gauge("microapp_shard_namespaces", List.of(io.micrometer.core.instrument.Tag.of("state", "waiting")),
@@ -270,13 +271,13 @@ public final class RunCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         stopping.set(true);
         LOG.info("stopping on signal");
+        if (shard != null) {
+          shard.close(); // no namespace changes hands while the controllers stop
+        }
         operator.stop();
         if (leaderElection) {
           // only now that no controller runs: a standby must not start while we still reconcile
           try {
-            if (shard != null) {
-              shard.close();
-            }
             if (LeaderLease.release(client, leaseNamespace, lease, identity, Clock.systemUTC())) {
               LOG.info("released the lease {}", lease);
             }

@@ -83,6 +83,7 @@ public final class NamespaceShard implements AutoCloseable {
   /** Reconciles running per namespace, from JOSDK's start of an execution to its end. */
   private final Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
   private volatile Consumer<Set<String>> listener = s -> { };
+  private volatile Consumer<String> handedOver = ns -> { };
   private SharedIndexInformer<Namespace> namespaces;
   private ScheduledExecutorService loop;
 
@@ -181,6 +182,12 @@ public final class NamespaceShard implements AutoCloseable {
     return Set.of(claimsNamespace);
   }
 
+  /** @param forget receives each namespace this shard handed over, once nothing of it runs here */
+  public NamespaceShard onHandedOver(Consumer<String> forget) {
+    this.handedOver = Objects.requireNonNull(forget);
+    return this;
+  }
+
   /**
    * {@link #start(Consumer)} with the controller following the held namespaces: its informers, its
    * dependents' and every event source that can change namespaces (JOSDK's changeNamespaces).
@@ -248,6 +255,7 @@ public final class NamespaceShard implements AutoCloseable {
         owned.add(ns);
         changed = true;
       } else if (runningIn(ns) == 0) {
+        handedOver.accept(ns);
         release(ns);
         releasing.remove(ns);
       }
