@@ -274,7 +274,7 @@ public final class NamespaceShard implements AutoCloseable {
     }
   }
 
-  private int runningIn(String ns) {
+  int runningIn(String ns) {
     AtomicInteger n = running.get(ns);
     return n == null ? 0 : n.get();
   }
@@ -368,9 +368,14 @@ public final class NamespaceShard implements AutoCloseable {
     }
   }
 
-  /** Delegates every call; counts executions per namespace on the way. */
+  /**
+   * Delegates every call; counts executions per namespace on the way. JOSDK 5.2 also reports the
+   * end of executions that never started (the app already gone from the cache, a delete event), so
+   * each end is matched to its start on the executor thread, never to the resource it names.
+   */
   private final class Counting implements Metrics {
     private final Metrics delegate;
+    private final ThreadLocal<String> started = new ThreadLocal<>();
 
     Counting(Metrics delegate) {
       this.delegate = delegate;
@@ -378,7 +383,10 @@ public final class NamespaceShard implements AutoCloseable {
 
     @Override
     public void reconciliationExecutionStarted(HasMetadata resource, Map<String, Object> metadata) {
-      running.computeIfAbsent(namespaceOf(resource), k -> new AtomicInteger()).incrementAndGet();
+      String ns = resource == null || resource.getMetadata().getNamespace() == null ? ""
+          : resource.getMetadata().getNamespace();
+      running.computeIfAbsent(ns, k -> new AtomicInteger()).incrementAndGet();
+      started.set(ns);
       delegate.reconciliationExecutionStarted(resource, metadata);
     }
 
@@ -387,16 +395,12 @@ public final class NamespaceShard implements AutoCloseable {
       try {
         delegate.reconciliationExecutionFinished(resource, metadata);
       } finally {
-        AtomicInteger n = running.get(namespaceOf(resource));
-        if (n != null) {
-          n.decrementAndGet();
+        String ns = started.get();
+        if (ns != null) {
+          started.remove();
+          running.get(ns).decrementAndGet();
         }
       }
-    }
-
-    private String namespaceOf(HasMetadata resource) {
-      String ns = resource == null ? null : resource.getMetadata().getNamespace();
-      return ns == null ? "" : ns;
     }
 
     @Override public void controllerRegistered(Controller<? extends HasMetadata> controller) {
