@@ -114,7 +114,7 @@ $(declare -f c signin)
 EOF
   step "The operator's view: every app Ready, with its checklist (landing relaxes two defaults, justified)" \
     'kubectl get microapps -n team-food' \
-    '^where2eat +True +private .* 9/9 ' '^landing +True +public .* 7/9 '
+    '^where2eat +True +private .* 9/10 ' '^landing +True +public .* 7/10 '
   step "A certificate issued by cert-manager (the cluster's CA ClusterIssuer) for each app's host" \
     'kubectl get certificates -n team-food' \
     '^where2eat-tls +True' '^landing-tls +True'

@@ -9,7 +9,8 @@
 #                (e.g. after `mvn -B verify`); default: build them (mvn -DskipTests package)
 #   --keep       leave the output (target/release-dry-run/) and print where it is
 #
-# In order: shellcheck of release/*.sh; actionlint of .github/workflows/ (with shellcheck on their
+# In order: shellcheck of release/*.sh; the action-pin check against local repositories
+# (check-pins.sh --self-test); actionlint of .github/workflows/ (with shellcheck on their
 # run: scripts); the version in every place (release/version.sh, with --release and the tag the
 # workflow would get); the jars and image archives; the built programs' versions and default
 # sidecar image; each image built again from its jar must give the same digest (reproducible: the
@@ -67,6 +68,8 @@ export PATH="$bin:$helm_dir:$PATH" HELM="$helm" ORAS="$bin/oras" SYFT="$bin/syft
 
 step "shellcheck release/*.sh"
 shellcheck -x release/*.sh
+step "check-pins.sh --self-test (the workflow checks the real pins against GitHub's tags)"
+release/check-pins.sh --self-test
 step "actionlint .github/workflows/ (shellcheck on every run: script)"
 actionlint -shellcheck "$(command -v shellcheck)" .github/workflows/*.yml
 

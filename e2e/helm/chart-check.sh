@@ -121,8 +121,9 @@ elif mode == "rbac":
             if res & {"pods"} and not verbs <= {"list", "watch"}:
                 bad.append("pod access beyond list/watch in " + where)
             # delete only for children that must go before their app does (precondition unmet).
-            # (and host claims: Leases, released when an app gives up its host)
-            if "delete" in verbs and not res <= {"ingresses", "secrets", "configmaps", "cronjobs", "leases"}:
+            # (and host claims: Leases, released when an app gives up its host; gateway mode's
+            # HTTPRoutes, which go like the Ingress)
+            if "delete" in verbs and not res <= {"ingresses", "httproutes", "secrets", "configmaps", "cronjobs", "leases"}:
                 bad.append("delete beyond the conditional children in " + where)
             if res & {"jobs"} and verbs - {"list", "watch"}:
                 bad.append("Jobs beyond list/watch in " + where)
@@ -349,5 +350,50 @@ rejects "a shard without leader election"  "shard.name needs leaderElection.enab
 rejects "a shard with a namespace list"    "shard.selector and watchNamespaces exclude each other" --set shard.name=a --set shard.selector=x=y --set 'watchNamespaces={team-food}'
 rejects "a shard name that is not a DNS label" "/shard/name.*does not match"        --set shard.name=Shard_A --set shard.selector=x=y
 rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false
+rejects "gateway mode without a Gateway"   "exposure.gateway.name is required when exposure.mode is gateway" --set exposure.mode=gateway
+rejects "an unknown exposure mode"          "/exposure/mode.*must be one of"         --set exposure.mode=gateway-api
+rejects "an allowed Gateway without its namespace" "/exposure/allowedGateways/0.*does not match" --set 'exposure.allowedGateways={public}'
+
+# ---- gateway mode: the flags, the RBAC for routes, and the admission rule naming the allowed Gateways ----
+gateway_mode() {
+  render gw --set exposure.mode=gateway --set exposure.gateway.name=public --set exposure.gateway.namespace=gateway-system \
+    --set 'exposure.allowedGateways={gateway-system/internal}' --set 'exposure.gateway.dataPlaneNamespaces={envoy-gateway-system}'
+  python3 - "$tmp/gw.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+env = {e["name"]: e.get("value") for d in docs if d["kind"] == "Deployment"
+       for c in d["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+assert env["MICROAPP_EXPOSURE"] == "gateway", env.get("MICROAPP_EXPOSURE")
+assert env["MICROAPP_GATEWAY_NAME"] == "public" and env["MICROAPP_GATEWAY_NAMESPACE"] == "gateway-system", env
+assert env["MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES"] == "envoy-gateway-system", env
+rules = [r for d in docs if d["kind"] == "ClusterRole" for r in d["rules"]]
+routes = [r for r in rules if "httproutes" in r["resources"]]
+assert routes and set(routes[0]["verbs"]) == {"get", "list", "watch", "create", "patch", "delete"}, routes
+gws = [r for r in rules if "gateways" in r["resources"]]
+assert gws and set(gws[0]["verbs"]) == {"list", "watch"}, "Gateways are read, never written: %s" % gws
+pol = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"][0]
+shape = [v for v in pol["spec"]["validations"] if v["message"].startswith("httproute-shape:")]
+assert len(shape) == 1, "one httproute-shape rule"
+assert "in ['gateway-system/public', 'gateway-system/internal']" in shape[0]["expression"], shape[0]["expression"]
+PY
+}
+check "gateway mode: flags set, httproutes written and Gateways only read, httproute-shape names the allowed Gateways" gateway_mode
+no_gateway_allowed() {
+  grep -q "in \[\])" "$tmp/default.yaml" && grep -q "chart allows (none: set exposure.gateway or exposure.allowedGateways)" "$tmp/default.yaml"
+}
+check "ingress mode by default: the admission policy allows routes to no Gateway at all" no_gateway_allowed
+
+# ---- the KMS that wraps the sealing keyset (kms.*): off by default, each value needs kms.uri ---
+kms_vault=(--set kms.uri=vault-transit://vault.example.com:8200/transit/keys/microapp --set kms.vaultToken.secretName=vault-token)
+check "no KMS env, volume or egress rule by default" bash -c "! grep -q 'MICROAPP_KMS_\|kms-ca\|kms-vault-token\|kms-aws' <('$HELM' template x '$chart' --set networkPolicy.enabled=true)"
+check "kms.uri with a Vault token renders the env, the token mount and an egress rule" bash -c "out=\$('$HELM' template x '$chart' ${kms_vault[*]} --set networkPolicy.enabled=true --set-file kms.caBundle=$test_ca) \
+  && grep -q 'MICROAPP_KMS_VAULT_TOKEN_FILE' <<<\"\$out\" && grep -q 'secretName: vault-token' <<<\"\$out\" \
+  && grep -q 'MICROAPP_KMS_CA_FILE' <<<\"\$out\" && grep -q 'checksum/kms-ca' <<<\"\$out\" && grep -q 'The KMS that wraps' <<<\"\$out\""
+rejects "a KMS of an unknown kind"         "/kms/uri.*does not match"               --set kms.uri=gcp-kms://projects/p/keys/k
+rejects "a Vault key without a token"      "kms.vaultToken.secretName is empty"     --set kms.uri=vault-transit://vault:8200/transit/keys/k
+rejects "a Vault token for an AWS key"     "AWS credentials go in kms.awsCredentials" --set kms.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k --set kms.vaultToken.secretName=t
+rejects "KMS settings without kms.uri"     "need kms.uri"                           --set kms.endpoint=https://kms.example.com
+rejects "a KMS endpoint with a path"       "/kms/endpoint.*does not match"          --set kms.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k --set kms.endpoint=https://x/v1
+rejects "a private key in the KMS CA bundle" "kms.caBundle holds a private key"     "${kms_vault[@]}" --set-file "kms.caBundle=$tmp/with-key.pem"
 
 summary "chart checks"

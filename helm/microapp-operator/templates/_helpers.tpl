@@ -67,6 +67,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/* Where the operator reads oidc.caBundle: the key ca.pem of the ConfigMap mounted read-only here. */}}
+{{- define "microapp-operator.kmsDir" -}}
+/etc/microapp-operator/kms
+{{- end }}
 {{- define "microapp-operator.oidcCaDir" -}}
 /etc/microapp-operator/oidc-ca
 {{- end }}
@@ -121,6 +124,18 @@ the fix.
 {{- if or (hasPrefix "MICROAPP_" .name) (has .name (list "POD_NAMESPACE" "POD_NAME" "JAVA_TOOL_OPTIONS")) }}
 {{- fail (printf "operator.extraEnv sets %s, which the chart derives from its values; set the matching value instead (see values.yaml)" .name) }}
 {{- end }}
+{{- end }}
+{{- if and (hasPrefix "vault-transit://" $v.kms.uri) (not $v.kms.vaultToken.secretName) }}
+{{- fail "kms.uri names a Vault Transit key but kms.vaultToken.secretName is empty; create a Secret holding a Vault token allowed to encrypt and decrypt with that key and name it there" }}
+{{- end }}
+{{- if and (hasPrefix "aws-kms://" $v.kms.uri) $v.kms.vaultToken.secretName }}
+{{- fail "kms.vaultToken.secretName is set but kms.uri names an AWS KMS key; AWS credentials go in kms.awsCredentials.secretName" }}
+{{- end }}
+{{- if and (not $v.kms.uri) (or $v.kms.endpoint $v.kms.caBundle $v.kms.vaultToken.secretName $v.kms.awsCredentials.secretName) }}
+{{- fail "kms.endpoint, kms.caBundle, kms.vaultToken and kms.awsCredentials need kms.uri; name the KMS key or leave them empty" }}
+{{- end }}
+{{- if contains "PRIVATE KEY" $v.kms.caBundle }}
+{{- fail "kms.caBundle holds a private key; it must hold only the CA certificates (PEM) of the KMS's TLS certificate: remove the key and rotate it" }}
 {{- end }}
 {{- if contains "PRIVATE KEY" $v.oidc.caBundle }}
 {{- fail "oidc.caBundle holds a private key; it must hold only the CA certificates (PEM) that sign the OIDC provider's TLS certificates, never a key: remove the key and rotate it" }}
@@ -184,6 +199,27 @@ never share a Lease.
   value: {{ .Values.sealing.keyRotationDays | quote }}
 - name: MICROAPP_ALLOW_NEW_SEALING_KEYS
   value: {{ .Values.sealing.allowNewKeys | quote }}
+{{- with .Values.kms.uri }}
+# The sealing keyset is kept wrapped under this KMS key (kms.*).
+- name: MICROAPP_KMS_URI
+  value: {{ . | quote }}
+{{- with $.Values.kms.endpoint }}
+- name: MICROAPP_KMS_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- if $.Values.kms.caBundle }}
+- name: MICROAPP_KMS_CA_FILE
+  value: {{ printf "%s/ca.pem" (include "microapp-operator.kmsDir" $) | quote }}
+{{- end }}
+{{- if $.Values.kms.vaultToken.secretName }}
+- name: MICROAPP_KMS_VAULT_TOKEN_FILE
+  value: {{ printf "%s/vault-token/%s" (include "microapp-operator.kmsDir" $) $.Values.kms.vaultToken.key | quote }}
+{{- end }}
+{{- if $.Values.kms.awsCredentials.secretName }}
+- name: AWS_SHARED_CREDENTIALS_FILE
+  value: {{ printf "%s/aws/%s" (include "microapp-operator.kmsDir" $) $.Values.kms.awsCredentials.key | quote }}
+{{- end }}
+{{- end }}
 - name: MICROAPP_RESYNC_SECONDS
   value: {{ .Values.operator.resyncSeconds | quote }}
 - name: MICROAPP_LOG_LEVEL
@@ -209,6 +245,20 @@ never share a Lease.
   value: {{ .Values.ingress.flavor | quote }}
 - name: MICROAPP_INGRESS_NAMESPACES
   value: {{ join "," .Values.ingress.controllerNamespaces | quote }}
+- name: MICROAPP_EXPOSURE
+  value: {{ .Values.exposure.mode | quote }}
+{{- if eq .Values.exposure.mode "gateway" }}
+- name: MICROAPP_GATEWAY_NAME
+  value: {{ required "exposure.gateway.name is required when exposure.mode is gateway" .Values.exposure.gateway.name | quote }}
+- name: MICROAPP_GATEWAY_NAMESPACE
+  value: {{ required "exposure.gateway.namespace is required when exposure.mode is gateway" .Values.exposure.gateway.namespace | quote }}
+{{- end }}
+- name: MICROAPP_GATEWAY_HTTPS_LISTENER
+  value: {{ .Values.exposure.gateway.httpsListener | quote }}
+- name: MICROAPP_GATEWAY_HTTP_LISTENER
+  value: {{ .Values.exposure.gateway.httpListener | quote }}
+- name: MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES
+  value: {{ .Values.exposure.gateway.dataPlaneNamespaces | default list | join "," | quote }}
 - name: MICROAPP_TRUSTED_PROXY_CIDRS
   value: {{ join "," .Values.ingress.trustedProxyCidrs | quote }}
 - name: MICROAPP_DEFAULT_SESSION_TTL
@@ -227,6 +277,12 @@ never share a Lease.
   value: {{ .Values.bounds.allowedIssuers | default list | join "," | quote }}
 - name: MICROAPP_MAX_APP_RESOURCES
   value: {{ printf "%s,%s" .Values.bounds.maxAppResources.cpu .Values.bounds.maxAppResources.memory | quote }}
+- name: MICROAPP_IMAGE_SCAN
+  value: {{ .Values.bounds.imageScan.mode | quote }}
+- name: MICROAPP_IMAGE_SCAN_FAIL_AT
+  value: {{ .Values.bounds.imageScan.failAt | quote }}
+- name: MICROAPP_IMAGE_SCAN_INCLUDE_UNFIXED
+  value: {{ .Values.bounds.imageScan.includeUnfixed | quote }}
 - name: MICROAPP_RUN_AS_USER
   value: {{ .Values.defaults.runAsUser | quote }}
 {{- with .Values.operator.javaOptions }}
@@ -236,4 +292,27 @@ never share a Lease.
 {{- with .Values.operator.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/*
+The Gateways (namespace/name) the operator may attach app routes to: exposure.gateway when set,
+and exposure.allowedGateways (those MicroAppPolicies may name). As a CEL list literal, and as text.
+*/}}
+{{- define "microapp-operator.gatewayList" -}}
+{{- $gws := list -}}
+{{- if and .Values.exposure.gateway.name .Values.exposure.gateway.namespace -}}
+{{- $gws = append $gws (printf "%s/%s" .Values.exposure.gateway.namespace .Values.exposure.gateway.name) -}}
+{{- end -}}
+{{- range .Values.exposure.allowedGateways -}}
+{{- $gws = append $gws . -}}
+{{- end -}}
+{{- $gws | uniq | join "," -}}
+{{- end }}
+{{- define "microapp-operator.allowedGateways" -}}
+{{- $gws := include "microapp-operator.gatewayList" . -}}
+[{{- if $gws }}{{- range $i, $g := splitList "," $gws }}{{ if $i }}, {{ end }}'{{ $g }}'{{ end }}{{- end }}]
+{{- end }}
+{{- define "microapp-operator.allowedGatewaysText" -}}
+{{- $gws := include "microapp-operator.gatewayList" . -}}
+{{- if $gws }}{{ $gws | replace "," ", " }}{{ else }}none: set exposure.gateway or exposure.allowedGateways{{ end }}
 {{- end }}

@@ -6,6 +6,7 @@ import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.ratelimit.RateLimitCheck;
 import io.safedefaults.microapp.retention.RetentionCheck;
+import io.safedefaults.microapp.scan.ImageScanGate;
 import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
@@ -45,6 +46,7 @@ public final class Checklist {
     checks.add(LeastPrivilegeCheck.check(plan, observed));
     checks.add(RetentionCheck.check(plan, observed));
     checks.add(OverridesCheck.check(plan));
+    checks.add(ImageScanGate.check(plan, observed.imageScan()));
     // A policy in audit mode let these through: the item they belong to fails, nothing is blocked.
     for (Problem p : plan.problems()) {
       CheckResult.Item item = auditedItem(p);
@@ -66,6 +68,7 @@ public final class Checklist {
       case RETENTION -> CheckResult.Item.MINIMAL_RETENTION;
       case OVERRIDES -> CheckResult.Item.SAFE_OVERRIDES;
       case HOST -> CheckResult.Item.TLS_AND_HSTS;
+      case IMAGE_SCAN -> CheckResult.Item.IMAGE_SCANNED;
       default -> null;
     };
   }

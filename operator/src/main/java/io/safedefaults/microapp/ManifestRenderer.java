@@ -13,6 +13,7 @@ import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.UnsealedSecret;
 import io.safedefaults.microapp.secrets.Unsealer;
+import io.safedefaults.microapp.tls.GatewayRoutes;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
@@ -69,7 +70,10 @@ public final class ManifestRenderer {
       out.add(PurgeJob.cronJob(app, plan));
     }
     // Last, as the operator writes it: only once every other child is in place.
-    if (plan.exposed()) {
+    if (plan.exposed() && plan.config().exposure().gatewayMode()) {
+      out.add(GatewayRoutes.https(app, plan));
+      out.add(GatewayRoutes.redirect(app, plan));
+    } else if (plan.exposed()) {
       out.add(IngressTlsDefault.desired(app, plan));
     }
     return out;

@@ -11,6 +11,8 @@ import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -33,6 +35,7 @@ import io.safedefaults.microapp.access.AppNetworkPolicy;
 import io.safedefaults.microapp.access.AppServiceAccount;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
@@ -50,10 +53,15 @@ import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.SealedValueDecryptor;
 import io.safedefaults.microapp.secrets.UnsealedSecretDependent;
 import io.safedefaults.microapp.secrets.Unsealer;
+import io.safedefaults.microapp.scan.ImageScanGate;
+import io.safedefaults.microapp.scan.ScanSource;
 import io.safedefaults.microapp.status.ApplyError;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
+import io.safedefaults.microapp.tls.GatewayListeners;
+import io.safedefaults.microapp.tls.GatewayRoutes;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
 import io.safedefaults.microapp.workload.AppService;
@@ -81,12 +89,14 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private static final Logger LOG = LoggerFactory.getLogger(MicroAppReconciler.class);
   /** Reasons that describe progress rather than a problem: no Warning event for them. */
   private static final Set<String> TRANSIENT = Set.of("PodsNotReady", "SidecarMissing", "ServiceBypassesSidecar",
-      "SidecarConfigPending", "EdgeLimitsPending", "IngressPending", "ServiceAccountPending", "PodNotRestricted",
-      "NetworkPolicyPending", "SecretPending", "PurgePending");
+      "SidecarConfigPending", "EdgeLimitsPending", "IngressPending", "RoutePending", "ServiceAccountPending",
+      "PodNotRestricted", "NetworkPolicyPending", "SecretPending", "PurgePending", "ScanPending");
 
   /** The policy of a namespace: the operator's flags merged with the MicroAppPolicies selecting it. */
   private final java.util.function.Function<String, OperatorConfig> policies;
   private final io.safedefaults.microapp.hosts.HostClaims hostClaims;
+  /** Where the vulnerability gate reads scan reports; none until {@link #scanReports(ScanSource)}. */
+  private volatile ScanSource scanReports = ScanSource.NONE;
   private final OperatorMetrics metrics;
   private final AuditLog audit = new AuditLog();
   private final Workflow<MicroApp> workflow;
@@ -110,6 +120,12 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final ManagedDependent<Service> service;
   private final ManagedDependent<NetworkPolicy> networkPolicy;
   private final ManagedDependent<Ingress> ingress;
+  /** Gateway mode's routes; null when the cluster does not serve the Gateway API. */
+  private final ManagedDependent<HTTPRoute> httpsRoute;
+  private final ManagedDependent<HTTPRoute> redirectRoute;
+  /** The Gateways apps attach to, read from a cache (never written); null without the Gateway API. */
+  private volatile InformerEventSource<Gateway, MicroApp> gateways;
+  private final boolean gatewayApi;
   private final UnsealedSecretDependent sealedSecret;
   private final ManagedDependent<CronJob> purgeCronJob;
   private final GeneratedSecretDependent sessionKeys;
@@ -136,14 +152,25 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         sessionKeyRotation, clock);
   }
 
+  /** Without the Gateway API: apps in gateway mode report GatewayApiMissing. */
+  public MicroAppReconciler(java.util.function.Function<String, OperatorConfig> policies,
+      io.safedefaults.microapp.hosts.HostClaims hostClaims, OperatorMetrics metrics,
+      Supplier<SealedValueDecryptor> decryptor, Duration sessionKeyRotation, java.time.Clock clock) {
+    this(policies, hostClaims, metrics, decryptor, sessionKeyRotation, clock, false);
+  }
+
   /**
    * @param policies the policy of each namespace (PolicyWatch)
    * @param hostClaims who holds which host, in the operator's namespace
    * @param sessionKeyRotation age of an app's primary session key before a new one (--key-rotation-days)
+   * @param gatewayApi whether the cluster serves gateway.networking.k8s.io/v1 HTTPRoutes and Gateways (read at
+   *     start: routes and Gateways are watched only then)
    */
   public MicroAppReconciler(java.util.function.Function<String, OperatorConfig> policies,
       io.safedefaults.microapp.hosts.HostClaims hostClaims, OperatorMetrics metrics,
-      Supplier<SealedValueDecryptor> decryptor, Duration sessionKeyRotation, java.time.Clock clock) {
+      Supplier<SealedValueDecryptor> decryptor, Duration sessionKeyRotation, java.time.Clock clock,
+      boolean gatewayApi) {
+    this.gatewayApi = gatewayApi;
     this.sessionKeyRotation = sessionKeyRotation;
     this.clock = clock;
     this.policies = policies;
@@ -165,6 +192,10 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         a -> a.getMetadata().getName(), AppNetworkPolicy::desired);
     ingress = new ManagedDependent<>(Ingress.class, "ingress",
         a -> a.getMetadata().getName(), IngressTlsDefault::desired);
+    httpsRoute = gatewayApi ? new ManagedDependent<>(HTTPRoute.class, "https-route", Names::httpsRoute,
+        GatewayRoutes::https) : null;
+    redirectRoute = gatewayApi ? new ManagedDependent<>(HTTPRoute.class, "redirect-route", Names::redirectRoute,
+        GatewayRoutes::redirect) : null;
     var purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", Names::purge, PurgeJob::config);
     var purgeToken = new GeneratedSecretDependent("purge-token", Names::purgeToken, PurgeJob::token);
     purgeCronJob = new ManagedDependent<>(CronJob.class, "purge-cronjob", Names::purge, PurgeJob::cronJob);
@@ -189,12 +220,27 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .build();
     // No Ingress unless sign-in and TLS can be set up and every other child is in place: never a
     // half-secured app on the internet, nor one exposed without its purge. Otherwise it is deleted.
-    this.exposure = new WorkflowBuilder<MicroApp>()
+    // One entry point per app, as its policy chooses: the Ingress, or the two routes on the Gateway.
+    // Each alone enforces TLS, so a switch between them never exposes the app without it.
+    var exposing = new WorkflowBuilder<MicroApp>()
         .addDependentResourceAndConfigure(ingress)
-        .withReconcilePrecondition((dr, app, ctx) ->
-            ctx.managedWorkflowAndDependentResourceContext().get(EXPOSE, Boolean.class).orElse(false))
-        .withThrowExceptionFurther(false)
-        .build();
+        .withReconcilePrecondition((dr, app, ctx) -> expose(ctx) && !gatewayMode(ctx));
+    if (gatewayApi) {
+      exposing.addDependentResourceAndConfigure(httpsRoute)
+          .withReconcilePrecondition((dr, app, ctx) -> expose(ctx) && gatewayMode(ctx))
+          .addDependentResourceAndConfigure(redirectRoute)
+          .withReconcilePrecondition((dr, app, ctx) -> expose(ctx) && gatewayMode(ctx));
+    }
+    this.exposure = exposing.withThrowExceptionFurther(false).build();
+  }
+
+  /** Set by converge(): the app may be exposed and every other child is in place. */
+  private static boolean expose(Context<MicroApp> ctx) {
+    return ctx.managedWorkflowAndDependentResourceContext().get(EXPOSE, Boolean.class).orElse(false);
+  }
+
+  private static boolean gatewayMode(Context<MicroApp> ctx) {
+    return ManagedDependent.plan(ctx).config().exposure().gatewayMode();
   }
 
   /** The sidecar configuration written once this reconcile (converge), for its ConfigMap and the pods' hash. */
@@ -220,11 +266,55 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .withSecondaryToPrimaryMapper(pod -> Set.of(new ResourceID(
             pod.getMetadata().getLabels().get(Names.PURGE_LABEL), pod.getMetadata().getNamespace())))
         .build(), context));
+    if (gatewayApi) {
+      // A Gateway that appears, goes or changes its listeners re-decides every app attached to it.
+      gateways = new InformerEventSource<>(InformerEventSourceConfiguration.from(Gateway.class, MicroApp.class)
+          .withName("gateways")
+          // The platform's Gateway lives outside the app namespaces: watched cluster-wide even when
+          // the operator watches a list of namespaces (RBAC: the read-only -policies ClusterRole).
+          .withWatchAllNamespaces()
+          .withSecondaryToPrimaryMapper(this::appsOn)
+          .build(), context);
+      sources.add(gateways);
+    }
     sources.add(sealingKeys);
     sources.add(policyChanges);
     sources.add(reports.bind(context));
     apps = context.getPrimaryCache();
     return sources;
+  }
+
+  /** The apps whose policy attaches them to this Gateway. */
+  private Set<ResourceID> appsOn(Gateway gateway) {
+    var cache = apps;
+    if (cache == null) {
+      return Set.of();
+    }
+    return cache.list().filter(a -> {
+      var e = policies.apply(a.getMetadata().getNamespace()).exposure();
+      return e.gatewayMode() && e.gateway().name().equals(gateway.getMetadata().getName())
+          && e.gateway().namespace().equals(gateway.getMetadata().getNamespace());
+    }).map(ResourceID::fromResource).collect(Collectors.toSet());
+  }
+
+  /**
+   * Gateway mode: the problem that keeps the app off the Gateway (none, missing, no HTTPS listener,
+   * a hostname that does not cover the app's), read from the informer's cache.
+   */
+  private Optional<Problem> gatewayProblem(AppPlan plan) {
+    if (!gatewayApi) {
+      return Optional.of(new Problem(Problem.Area.TLS, "GatewayApiMissing", "spec.host is set and "
+          + plan.config().source() + " exposes apps through " + plan.config().exposure().gateway().describe()
+          + ", but the cluster did not serve the Gateway API (gateway.networking.k8s.io/v1 HTTPRoute, Gateway) when"
+          + " the operator started; ask your platform team to install its CRDs and restart the operator", true));
+    }
+    return GatewayListeners.problem(plan, observedGateway(plan));
+  }
+
+  private Gateway observedGateway(AppPlan plan) {
+    var source = gateways;
+    var gw = plan.config().exposure().gateway();
+    return source == null || gw == null ? null : source.get(new ResourceID(gw.name(), gw.namespace())).orElse(null);
   }
 
   /**
@@ -240,6 +330,20 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   /** The policy of these namespaces changed: their apps (and only theirs) are reconciled now. */
+  /** The scanner's reports the vulnerability gate reads (runtime/ScanReports in the cluster). */
+  public void scanReports(ScanSource source) {
+    this.scanReports = source;
+  }
+
+  /** Re-evaluates every app (the cluster began serving scan reports). */
+  public void reconcileAll() {
+    var cache = apps;
+    if (cache != null) {
+      cache.list().forEach(a -> policyChanges.propagateEvent(ResourceID.fromResource(a)));
+    }
+  }
+
+  /** Re-evaluates the apps of these namespaces (their policy or their scan reports changed). */
   public void policyChanged(Set<String> namespaces) {
     var cache = apps;
     if (cache != null) {
@@ -307,7 +411,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       failures.remove(key);
       return control;
     } catch (RuntimeException e) {
-      return failed(app, key, e, new EventRecorder(context.getClient()));
+      return failed(app, key, e, new EventRecorder(context.getClient(), clock));
     }
   }
 
@@ -359,6 +463,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (!plan.fatal() && plan.host() != null && plan.problems(Problem.Area.HOST).stream().noneMatch(Problem::blocksExposure)) {
       plan = hostClaims.claim(context.getClient(), app, plan.host()).map(plan::with).orElse(plan);
     }
+    if (plan.exposed() && plan.config().exposure().gatewayMode()) {
+      plan = gatewayProblem(plan).map(plan::with).orElse(plan);
+    }
+    // The scanner's verdict (read from an informer's cache, no API call); a required scan that has not
+    // passed keeps the app unexposed (enforce) or is reported (audit).
+    ImageScan scan = ImageScanGate.judge(plan, scanReports.reports(app.getMetadata().getNamespace()));
+    plan = ImageScanGate.problem(plan, scan).map(plan::with).orElse(plan);
     // Everything the dependents and the status share is computed here, once a reconcile.
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
     String sidecarJson = SidecarConfig.json(plan);
@@ -411,7 +522,12 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
             .filter(j -> app.getMetadata().getName().equals(j.getMetadata().getLabels().get(Names.PURGE_LABEL)))
             .max(Comparator.comparing(j -> j.getMetadata().getCreationTimestamp()))
             .orElse(null),
-        List.copyOf(context.getSecondaryResources(Pod.class)));
+        List.copyOf(context.getSecondaryResources(Pod.class)),
+        scan);
+    if (gatewayApi) {
+      observed = observed.withGateway(httpsRoute.getSecondaryResource(app, context).orElse(null),
+          redirectRoute.getSecondaryResource(app, context).orElse(null), observedGateway(plan));
+    }
     List<CheckResult> checks = Checklist.checks(plan, sidecarJson, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, clock.instant());
     reports.publish(app, checks, plan, clock.instant());
@@ -449,7 +565,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (Objects.equals(app.getStatus(), status)) {
       control = UpdateControl.noUpdate();
     } else {
-      announce(app, plan, status, new EventRecorder(context.getClient()));
+      announce(app, plan, status, new EventRecorder(context.getClient(), clock));
       control = UpdateControl.patchStatus(statusPatch(app, status));
     }
     return again.isPresent() ? control.rescheduleAfter(again.get()) : control;
@@ -479,10 +595,10 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     Map<String, String> now = new java.util.HashMap<>();
     // Ready repeats the first failing area's reason and message: one failure is one Warning.
     Set<String> warned = new java.util.HashSet<>();
-    for (io.fabric8.kubernetes.api.model.Condition c : next.getConditions()) {
+    for (StatusCondition c : next.getConditions()) {
       String state = c.getStatus() + "/" + c.getReason();
       now.put(c.getType(), state);
-      Optional<io.fabric8.kubernetes.api.model.Condition> before = Conditions.find(app.getStatus(), c.getType());
+      Optional<StatusCondition> before = Conditions.find(app.getStatus(), c.getType());
       if (before.isPresent() && before.get().getStatus().equals(c.getStatus())
           && Objects.equals(before.get().getReason(), c.getReason())) {
         continue;

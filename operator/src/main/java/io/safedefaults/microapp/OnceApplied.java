@@ -1,6 +1,5 @@
 package io.safedefaults.microapp;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -10,9 +9,11 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
@@ -21,7 +22,9 @@ import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.scan.ImageScanGate;
 import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import java.time.Instant;
 import java.util.List;
@@ -39,9 +42,12 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
     MicroAppStatus status) {
 
   public static OnceApplied of(MicroApp app, OperatorConfig config) {
-    AppPlan plan = AppPlan.resolve(app, config);
+    AppPlan resolved = AppPlan.resolve(app, config);
+    // Offline there are no scan reports: a required scan is pending, as it is for a new app in the cluster.
+    ImageScan scan = ImageScanGate.judge(resolved, Optional.of(List.of()));
+    AppPlan plan = ImageScanGate.problem(resolved, scan).map(resolved::with).orElse(resolved);
     Unsealer.Unsealed sealed = Unsealer.inspect(app);
-    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok());
+    Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok(), plan.config(), scan);
     List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed,
         SecretsCheck.offline(sealed, observed.sealedSecret()));
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, sealed.statuses(), Optional.empty(),
@@ -50,7 +56,8 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
   }
 
   /** The rendered children as the operator's caches would hold them once applied, the pod available. */
-  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen) {
+  static Observed observed(MicroApp app, List<HasMetadata> children, boolean sealedValuesOpen, OperatorConfig config,
+      ImageScan scan) {
     String name = app.getMetadata().getName();
     Deployment deployment = child(children, Deployment.class, name);
     if (deployment != null) {
@@ -69,7 +76,25 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
         sealedValuesOpen ? child(children, Secret.class, Names.sealedValuesSecret(app)) : null,
         child(children, CronJob.class, Names.purge(app)),
         null,
-        List.of());
+        List.of(),
+        scan)
+        .withGateway(accepted(child(children, HTTPRoute.class, Names.httpsRoute(app)), config.exposure()),
+            accepted(child(children, HTTPRoute.class, Names.redirectRoute(app)), config.exposure()), null);
+  }
+
+  /**
+   * A rendered route as a Gateway that accepts it would report it. Offline there is no Gateway to
+   * ask: whether the platform's Gateway admits the app is known only in the cluster.
+   */
+  static HTTPRoute accepted(HTTPRoute route, io.safedefaults.microapp.policy.Exposure exposure) {
+    if (route == null || !exposure.gatewayMode()) {
+      return route;
+    }
+    var conditions = java.util.stream.Stream.of("Accepted", "ResolvedRefs").map(t -> new io.fabric8.kubernetes.api.model
+        .ConditionBuilder().withType(t).withStatus("True").withReason(t).build()).toList();
+    return new io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder(route).withNewStatus().addNewParent()
+        .withParentRef(route.getSpec().getParentRefs().get(0)).withControllerName("offline/check")
+        .withConditions(conditions).endParent().endStatus().build();
   }
 
   private static <T extends HasMetadata> T child(List<HasMetadata> children, Class<T> type, String name) {
@@ -77,7 +102,7 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
         .filter(c -> name.equals(c.getMetadata().getName())).findFirst().orElse(null);
   }
 
-  public Condition ready() {
+  public StatusCondition ready() {
     return Conditions.find(status, Conditions.READY).orElseThrow();
   }
 

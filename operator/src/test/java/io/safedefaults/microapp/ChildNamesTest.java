@@ -32,6 +32,9 @@ class ChildNamesTest {
   static final OperatorConfig CONFIG = OperatorConfig.builder()
       .clusterIssuer("letsencrypt-test").defaultIssuer("https://login.example.com/realms/acme").build();
 
+  static final OperatorConfig GATEWAY = CONFIG.toBuilder().exposure(io.safedefaults.microapp.policy.Exposure.gateway(
+      "--", "public", "gateway-system", "https", "http", List.of())).build();
+
   @Test
   void everyAcceptedNameYieldsValidChildNamesThatNoOtherAppShares() {
     long seed = Long.getLong("names.seed", System.nanoTime());
@@ -93,7 +96,10 @@ class ChildNamesTest {
     MicroApp app = TestApps.where2eat("team-a");
     app.getMetadata().setName(name);
     app.getSpec().setHost(name + ".apps.example.com");
-    List<HasMetadata> children = ManifestRenderer.render(app, CONFIG);
+    List<HasMetadata> children = new java.util.ArrayList<>(ManifestRenderer.render(app, CONFIG));
+    // Gateway mode's routes too: no app's route may be named like another app's.
+    ManifestRenderer.render(app, GATEWAY).stream()
+        .filter(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class::isInstance).forEach(children::add);
     assertThat(children).as("rendered children of " + name).isNotEmpty();
     // The certificate's Secret is written by cert-manager under the name the Ingress gives it.
     children.stream().filter(Ingress.class::isInstance).map(Ingress.class::cast).findFirst().ifPresent(ing -> {

@@ -27,6 +27,7 @@ class ConfigurationReferenceTest {
     assertThat(rows).as("rows of the README's configuration table").isNotEmpty();
     List<Field> options = new ArrayList<>(List.of(PolicyOptions.class.getDeclaredFields()));
     options.addAll(List.of(RunCommand.class.getDeclaredFields()));
+    options.addAll(List.of(io.safedefaults.microapp.cli.KmsOptions.class.getDeclaredFields()));
     int checked = 0;
     for (Field f : options) {
       Option o = f.getAnnotation(Option.class);

@@ -45,4 +45,44 @@ class CrdUpToDateTest {
         .as("the chart's CRD " + file + " is stale: run 'mvn -pl operator -Pupdate-crds process-classes' and commit the result")
         .isEqualTo(generated);
   }
+
+  /**
+   * {@code kubectl explain microapp.status.conditions.reason} (and every other field) must tell people
+   * what they are reading: each property of the schema, at any depth, carries a description.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {TestFiles.MICROAPPS, TestFiles.POLICIES})
+  void everyFieldHasADescriptionForKubectlExplain(String file) throws Exception {
+    var crd = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(
+        Files.readString(TestFiles.checkedInCrd(file)),
+        io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition.class);
+    var root = crd.getSpec().getVersions().get(0).getSchema().getOpenAPIV3Schema();
+    java.util.List<String> undocumented = new java.util.ArrayList<>();
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    undescribed(root.getProperties().get("spec"), "spec", undocumented, seen);
+    undescribed(root.getProperties().get("status"), "status", undocumented, seen);
+    assertThat(seen).as("the walk reached the condition fields").contains("status.conditions[].reason");
+    assertThat(undocumented).as(file + ": fields without a description (add @JsonPropertyDescription)").isEmpty();
+  }
+
+  private static void undescribed(io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps p, String path,
+      java.util.List<String> out, java.util.List<String> seen) {
+    seen.add(path);
+    if (p.getDescription() == null || p.getDescription().isBlank()) {
+      out.add(path);
+    }
+    if (p.getProperties() != null) {
+      p.getProperties().forEach((name, child) -> undescribed(child, path + "." + name, out, seen));
+    }
+    if (p.getItems() != null && p.getItems().getSchema() != null
+        && p.getItems().getSchema().getProperties() != null) {
+      p.getItems().getSchema().getProperties()
+          .forEach((name, child) -> undescribed(child, path + "[]." + name, out, seen));
+    }
+    if (p.getAdditionalProperties() != null && p.getAdditionalProperties().getSchema() != null
+        && p.getAdditionalProperties().getSchema().getProperties() != null) {
+      p.getAdditionalProperties().getSchema().getProperties()
+          .forEach((name, child) -> undescribed(child, path + "{}." + name, out, seen));
+    }
+  }
 }

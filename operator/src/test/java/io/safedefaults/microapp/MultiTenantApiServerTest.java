@@ -3,19 +3,19 @@ package io.safedefaults.microapp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubeapitest.junit.EnableKubeAPIServer;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubeapitest.junit.EnableKubeAPIServer;
 import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.safedefaults.microapp.api.AppResources;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
+import io.safedefaults.microapp.api.NamespaceSelector;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.api.Visibility;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.hosts.HostClaims;
@@ -67,7 +67,7 @@ class MultiTenantApiServerTest {
   }
 
   static void startOperator() throws InterruptedException {
-    policies = new PolicyWatch(client, FLAGS).start();
+    policies = new PolicyWatch(client, FLAGS, java.time.Clock.systemUTC()).start();
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
     MicroAppReconciler reconciler = new MicroAppReconciler(policies, new HostClaims(OPERATOR_NS),
         new OperatorMetrics(new SimpleMeterRegistry()), keys::decryptor, Duration.ofDays(30), Clock.systemUTC());
@@ -97,7 +97,7 @@ class MultiTenantApiServerTest {
     MicroAppPolicy p = new MicroAppPolicy();
     p.setMetadata(new ObjectMetaBuilder().withName(name).build());
     MicroAppPolicySpec s = new MicroAppPolicySpec();
-    s.setNamespaceSelector(new LabelSelectorBuilder().withMatchLabels(selector).build());
+    s.setNamespaceSelector(NamespaceSelector.labels(selector));
     s.setMode(mode);
     s.setAllowedHostSuffixes(List.of(domain));
     s.setAllowedIssuers(List.of("https://login.example.com/realms/acme"));
@@ -120,7 +120,7 @@ class MultiTenantApiServerTest {
     return Optional.ofNullable(client.network().v1().ingresses().inNamespace(ns).withName(name).get());
   }
 
-  static Condition ready(String ns, String name) {
+  static StatusCondition ready(String ns, String name) {
     return await().atMost(Duration.ofSeconds(30)).until(() -> {
       MicroApp a = client.resources(MicroApp.class).inNamespace(ns).withName(name).get();
       return a == null || a.getStatus() == null ? null : a.getStatus().getConditions().stream()
@@ -128,7 +128,7 @@ class MultiTenantApiServerTest {
     }, c -> c != null);
   }
 
-  static Condition readyWithReason(String ns, String name, String reason) {
+  static StatusCondition readyWithReason(String ns, String name, String reason) {
     await().atMost(Duration.ofSeconds(30)).until(() -> reason.equals(ready(ns, name).getReason()));
     return ready(ns, name);
   }
@@ -159,7 +159,7 @@ class MultiTenantApiServerTest {
 
       // team-x has no policy: any host is allowed there by the flags, but not one another app holds.
       client.resource(app("team-x", "hijack", host)).create();
-      Condition taken = readyWithReason("team-x", "hijack", "HostTaken");
+      StatusCondition taken = readyWithReason("team-x", "hijack", "HostTaken");
       assertThat(taken.getMessage()).contains(host, "namespace team-food").doesNotContain("where2eat/");
       assertThat(ingress("team-x", "hijack")).isEmpty();
 
@@ -190,7 +190,7 @@ class MultiTenantApiServerTest {
   @Test
   void aForeignDomainADisallowedIssuerAndAnUnboundedContainerEachEndWithAConditionAndNoExposure() {
     client.resource(app("team-food", "login", "login.example.com")).create();
-    Condition foreign = readyWithReason("team-food", "login", "HostNotAllowed");
+    StatusCondition foreign = readyWithReason("team-food", "login", "HostNotAllowed");
     assertThat(foreign.getMessage()).contains("food.apps.example.com", "policy food");
     assertThat(ingress("team-food", "login")).isEmpty();
 
@@ -198,7 +198,7 @@ class MultiTenantApiServerTest {
     google.getSpec().setVisibility(Visibility.ORGANIZATION);
     google.getSpec().getAuth().setIssuer("https://accounts.google.com");
     client.resource(google).create();
-    Condition issuer = readyWithReason("team-food", "google", "IssuerNotAllowed");
+    StatusCondition issuer = readyWithReason("team-food", "google", "IssuerNotAllowed");
     assertThat(issuer.getMessage()).contains("https://accounts.google.com", "https://login.example.com/realms/acme");
     assertThat(ingress("team-food", "google")).isEmpty();
 
@@ -207,7 +207,7 @@ class MultiTenantApiServerTest {
     big.getSpec().getResources().setCpu("1000");
     big.getSpec().getResources().setMemory("64Gi");
     client.resource(big).create();
-    Condition bounded = readyWithReason("team-food", "big", "ResourcesAboveMaximum");
+    StatusCondition bounded = readyWithReason("team-food", "big", "ResourcesAboveMaximum");
     assertThat(bounded.getMessage()).contains("cpu 1000 is above the maximum", "memory 64Gi", "policy food");
     await().atMost(Duration.ofSeconds(30)).until(() -> client.apps().deployments().inNamespace("team-food")
         .withName("big").get(), d -> d != null);
@@ -223,7 +223,7 @@ class MultiTenantApiServerTest {
   void anAuditPolicyExposesWhatItWouldRefuseAndReportsIt() {
     client.resource(app("team-fin", "ledger", "ledger.example.org")).create();
     await().atMost(Duration.ofSeconds(30)).until(() -> ingress("team-fin", "ledger").isPresent());
-    Condition c = readyWithReason("team-fin", "ledger", "HostNotAllowed");
+    StatusCondition c = readyWithReason("team-fin", "ledger", "HostNotAllowed");
     assertThat(c.getMessage()).startsWith("audit: ").contains("fin.apps.example.com");
     MicroApp a = client.resources(MicroApp.class).inNamespace("team-fin").withName("ledger").get();
     assertThat(a.getStatus().getChecklist().getFailing()).contains("tlsAndHsts");
@@ -240,9 +240,12 @@ class MultiTenantApiServerTest {
     String finVersion = client.resources(MicroApp.class).inNamespace("team-fin").withName("bills").get()
         .getMetadata().getResourceVersion();
 
-    MicroAppPolicy food = client.resources(MicroAppPolicy.class).withName("food").get();
-    food.getSpec().getResources().getMax().setCpu("500m");
-    client.resource(food).update();
+    // the operator writes the policy's status between our read and write: read again on a conflict
+    TestCluster.retryOnConflict(() -> client.resources(MicroAppPolicy.class).withName("food")
+        .edit(food -> {
+          food.getSpec().getResources().getMax().setCpu("500m");
+          return food;
+        }));
     try {
     await().atMost(Duration.ofSeconds(30)).until(() -> "500m".equals(client.apps().deployments()
         .inNamespace("team-food").withName("menu").get().getSpec().getTemplate().getSpec().getContainers().get(0)
@@ -251,9 +254,11 @@ class MultiTenantApiServerTest {
     assertThat(client.resources(MicroApp.class).inNamespace("team-fin").withName("bills").get()
         .getMetadata().getResourceVersion()).as("an app of another team is not touched").isEqualTo(finVersion);
     } finally {
-      MicroAppPolicy back = client.resources(MicroAppPolicy.class).withName("food").get();
-      back.getSpec().getResources().getMax().setCpu("2");
-      client.resource(back).update();
+      TestCluster.retryOnConflict(() -> client.resources(MicroAppPolicy.class).withName("food")
+          .edit(back -> {
+            back.getSpec().getResources().getMax().setCpu("2");
+            return back;
+          }));
     }
 
     // Labels decide: a namespace that joins the team gets its policy at once.
@@ -277,7 +282,7 @@ class MultiTenantApiServerTest {
     odd.getSpec().getSessionTTL().setDefaultTTL("10h");
     odd.getSpec().getSessionTTL().setMax("4h");
     client.resource(odd).create();
-    Condition valid = await().atMost(Duration.ofSeconds(30)).until(() -> {
+    StatusCondition valid = await().atMost(Duration.ofSeconds(30)).until(() -> {
       MicroAppPolicy p = client.resources(MicroAppPolicy.class).withName("odd").get();
       return p.getStatus() == null ? null : p.getStatus().getConditions().stream().findFirst().orElse(null);
     }, c -> c != null);
@@ -290,13 +295,13 @@ class MultiTenantApiServerTest {
     namespace("team-both", Map.of("both", "yes"));
     client.resource(policy("both-a", Map.of("both", "yes"), MicroAppPolicySpec.Mode.ENFORCE, "a.example.com")).create();
     client.resource(policy("both-b", Map.of("both", "yes"), MicroAppPolicySpec.Mode.AUDIT, "b.example.com")).create();
-    Condition conflict = await().atMost(Duration.ofSeconds(30)).until(() -> {
+    StatusCondition conflict = await().atMost(Duration.ofSeconds(30)).until(() -> {
       MicroAppPolicy p = client.resources(MicroAppPolicy.class).withName("both-b").get();
       return p.getStatus() == null ? null : p.getStatus().getConditions().stream().findFirst().orElse(null);
     }, c -> c != null && "False".equals(c.getStatus()));
     assertThat(conflict.getMessage()).contains("also selected by both-a", "nothing in common", "team-both");
     client.resource(app("team-both", "site", "site.a.example.com")).create();
-    Condition none = readyWithReason("team-both", "site", "HostNotAllowed");
+    StatusCondition none = readyWithReason("team-both", "site", "HostNotAllowed");
     assertThat(none.getMessage()).contains("policies both-a, both-b", "none");
     assertThat(ingress("team-both", "site")).as("enforce wins over audit").isEmpty();
   }

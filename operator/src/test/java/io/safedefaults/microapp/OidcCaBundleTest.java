@@ -8,8 +8,8 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.safedefaults.microapp.access.AppNetworkPolicy;
 import io.safedefaults.microapp.access.AppServiceAccount;
-import io.safedefaults.microapp.api.DefaultOverride;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.DefaultOverride;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.Visibility;
 import io.safedefaults.microapp.auth.SidecarConfig;
@@ -20,6 +20,7 @@ import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
@@ -128,14 +129,14 @@ class OidcCaBundleTest {
     stale.setData(data);
     Observed o = new Observed(AppServiceAccount.desired(app), stale, d, AppService.desired(app),
         IngressTlsDefault.desired(app, plan), AppNetworkPolicy.desired(app, plan), null, PurgeJob.cronJob(app, plan),
-        null, List.of());
+        null, List.of(), ImageScan.of(ImageScan.State.NOT_REQUIRED, null));
     List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), o,
         new Unsealer.Unsealed(Map.of(), null, List.of(), List.of()));
     assertThat(checks).filteredOn(c -> c.item() == CheckResult.Item.SIGN_IN_REQUIRED).singleElement()
         .satisfies(c -> assertThat(c.reason()).isEqualTo("SidecarConfigPending"));
 
     Observed applied = new Observed(o.serviceAccount(), SidecarConfig.desired(app, plan), d, o.service(), o.ingress(),
-        o.networkPolicy(), null, o.purgeCronJob(), null, List.of());
+        o.networkPolicy(), null, o.purgeCronJob(), null, List.of(), o.imageScan());
     assertThat(Checklist.checks(plan, SidecarConfig.json(plan), applied, new Unsealer.Unsealed(Map.of(), null, List.of(), List.of())))
         .filteredOn(c -> c.item() == CheckResult.Item.SIGN_IN_REQUIRED).singleElement()
         .satisfies(c -> assertThat(c.reason()).isEqualTo("SignInRequired"));

@@ -21,7 +21,7 @@ class PolicyWatchApiServerTest {
   void withoutTheCrdTheFlagsApplyAndWithItPoliciesDo() throws Exception {
     OperatorConfig flags = OperatorConfig.builder().build();
     TestCluster.restrictedNamespace(client, "team-a");
-    try (PolicyWatch watch = new PolicyWatch(client, flags).start()) {
+    try (PolicyWatch watch = new PolicyWatch(client, flags, java.time.Clock.systemUTC()).start()) {
       assertThat(watch.apply("team-a")).isSameAs(flags);
       assertThat(watch.apply("no-such-namespace")).isSameAs(flags);
     }
@@ -29,7 +29,7 @@ class PolicyWatchApiServerTest {
     TestCluster.installCrd(client, TestFiles.POLICIES);
     client.resource(MultiTenantApiServerTest.policy("all", Map.of(),
         io.safedefaults.microapp.api.MicroAppPolicySpec.Mode.AUDIT, "apps.example.com")).create();
-    try (PolicyWatch watch = new PolicyWatch(client, flags).start()) {
+    try (PolicyWatch watch = new PolicyWatch(client, flags, java.time.Clock.systemUTC()).start()) {
       OperatorConfig a = watch.apply("team-a");
       assertThat(a.policies()).containsExactly("all");
       assertThat(a.mode()).isEqualTo(OperatorConfig.Mode.AUDIT);

@@ -39,6 +39,24 @@ class RenderGoldenTest {
     assertThat(out).isEqualTo(Files.readString(golden));
   }
 
+  /**
+   * Gateway mode: the two routes instead of the Ingress, last; HSTS at the edge with the sidecar's
+   * own value; the NetworkPolicy admits the Gateway's data plane instead of the ingress controller.
+   */
+  @Test
+  void gatewayModeRendersTheTwoRoutesInsteadOfTheIngress() throws Exception {
+    Result r = run("render", "-f", TestFiles.repoFile("examples/where2eat.yaml").toString(), FLAGS[0], FLAGS[1],
+        FLAGS[2], FLAGS[3], "--exposure", "gateway", "--gateway-name", "public", "--gateway-namespace",
+        "gateway-system", "--gateway-data-plane-namespaces", "envoy-gateway-system");
+    assertThat(r.code).as(r.err).isZero();
+    assertMatchesGolden(r.out, "where2eat-gateway");
+    assertThat(r.out).doesNotContain("kind: Ingress").doesNotContain("ingress-nginx")
+        .contains("kubernetes.io/metadata.name: envoy-gateway-system")
+        .contains("value: " + io.safedefaults.microapp.auth.SidecarConfig.HSTS)
+        .contains("statusCode: 301");
+    assertThat(r.out.lastIndexOf("kind: HTTPRoute")).isGreaterThan(r.out.lastIndexOf("kind: CronJob"));
+  }
+
   @Test
   void aProviderCaReachesTheSidecarConfigMapAndItsHash() throws Exception {
     Path ca = Path.of("src/test/resources/oidc-ca/acme-test-root-ca.pem");

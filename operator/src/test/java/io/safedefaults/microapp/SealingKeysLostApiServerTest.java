@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubeapitest.junit.EnableKubeAPIServer;
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -14,6 +13,7 @@ import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.SecretsSpec;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.audit.OperatorMetrics;
 import io.safedefaults.microapp.cli.RunCommand;
 import io.safedefaults.microapp.kube.Names;
@@ -104,7 +104,7 @@ class SealingKeysLostApiServerTest {
 
     client.secrets().inNamespace(KEYS_NS).withName(SealingKeyStore.SECRET).delete();
 
-    Condition lost = awaitSecretsSealed("False", SealedValueDecryptor.KEYS_MISSING);
+    StatusCondition lost = awaitSecretsSealed("False", SealedValueDecryptor.KEYS_MISSING);
     assertThat(lost.getMessage()).startsWith(MISSING + "; restore it from the backup")
         .contains("kubectl apply -f").contains("keys import")
         .endsWith("1 sealed value(s) cannot be opened, the previous values stay in place");
@@ -187,7 +187,7 @@ class SealingKeysLostApiServerTest {
     client.resource(app).create();
   }
 
-  Condition awaitSecretsSealed(String status, String reason) {
+  StatusCondition awaitSecretsSealed(String status, String reason) {
     return await().atMost(Duration.ofSeconds(30)).until(
         () -> Conditions.find(client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get().getStatus(),
             Conditions.SECRETS_SEALED).orElse(null),

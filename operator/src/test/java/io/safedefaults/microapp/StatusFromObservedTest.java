@@ -16,6 +16,7 @@ import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
@@ -45,7 +46,7 @@ class StatusFromObservedTest {
     d.setStatus(new DeploymentStatusBuilder().withAvailableReplicas(1).build());
     return new Observed(AppServiceAccount.desired(app), SidecarConfig.desired(app, plan()), d,
         AppService.desired(app), IngressTlsDefault.desired(app, plan()), AppNetworkPolicy.desired(app, plan()), null,
-        PurgeJob.cronJob(app, plan()), null, List.of());
+        PurgeJob.cronJob(app, plan()), null, List.of(), ImageScan.of(ImageScan.State.NOT_REQUIRED, null));
   }
 
   MicroAppStatus status(Observed o, Instant now) {
@@ -65,8 +66,10 @@ class StatusFromObservedTest {
     MicroAppStatus s = status(converged(), T0);
     assertThat(s.getConditions()).extracting(c -> c.getType() + "=" + c.getStatus()).containsExactly(
         "Ready=True", "AuthEnforced=True", "TLSEnforced=True", "RateLimited=True", "SecretsSealed=True",
-        "LeastPrivilege=True", "RetentionScheduled=True", "DefaultsRelaxed=False");
-    assertThat(s.getChecklist().getSummary()).isEqualTo("9/9");
+        "LeastPrivilege=True", "RetentionScheduled=True", "ImageScanned=True", "DefaultsRelaxed=False");
+    // scans are not required by default: the item is relaxed by the platform, so 9 of 10 pass
+    assertThat(s.getChecklist().getSummary()).isEqualTo("9/10");
+    assertThat(s.getChecklist().getRelaxed()).containsExactly("imageScanned");
     assertThat(s.getUrl()).isEqualTo("https://where2eat.apps.example.com");
   }
 
@@ -136,7 +139,7 @@ class StatusFromObservedTest {
         .withMessage("{\"event\":\"purge.completed\",\"cutoff\":\"2026-10-30T10:00:00Z\",\"deleted\":2345}")
         .endTerminated().endState().endContainerStatus().endStatus().build();
     Observed withRun = new Observed(o.serviceAccount(), o.sidecarConfig(), o.deployment(), o.service(), o.ingress(),
-        o.networkPolicy(), null, o.purgeCronJob(), job, List.of(pod));
+        o.networkPolicy(), null, o.purgeCronJob(), job, List.of(pod), o.imageScan());
     var retention = status(withRun, T0).getRetention();
     assertThat(retention.lastJobOutcome()).isEqualTo("Succeeded");
     assertThat(retention.lastDeleted()).isEqualTo(2345L);

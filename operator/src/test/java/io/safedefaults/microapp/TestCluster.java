@@ -34,4 +34,19 @@ final class TestCluster {
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name)
         .addToLabels("pod-security.kubernetes.io/enforce", "restricted").endMetadata().build()).serverSideApply();
   }
+
+  /** A read-modify-write that reads again when someone (the operator's status patch) wrote in between. */
+  static void retryOnConflict(Runnable write) {
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      try {
+        write.run();
+        return true;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        return false;
+      }
+    });
+  }
 }

@@ -3,12 +3,12 @@ package io.safedefaults.microapp.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.StatusCondition;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -159,7 +159,7 @@ public abstract class E2ETestBase {
     return client().resources(MicroApp.class).inNamespace(namespace).withName(name).get();
   }
 
-  protected static Optional<Condition> condition(MicroApp app, String type) {
+  protected static Optional<StatusCondition> condition(MicroApp app, String type) {
     if (app == null || app.getStatus() == null || app.getStatus().getConditions() == null) {
       return Optional.empty();
     }
@@ -167,7 +167,7 @@ public abstract class E2ETestBase {
   }
 
   protected static String conditionStatus(MicroApp app, String type) {
-    return condition(app, type).map(Condition::getStatus).orElse("<missing>");
+    return condition(app, type).map(StatusCondition::getStatus).orElse("<missing>");
   }
 
   /** One line per condition, for assertion messages. */
@@ -186,7 +186,7 @@ public abstract class E2ETestBase {
       sb.append(" checklist=").append(c.getPassed()).append('/').append(c.getTotal())
           .append(" failing=").append(c.getFailing()).append(" relaxed=").append(c.getRelaxed());
     }
-    for (Condition c : app.getStatus().getConditions()) {
+    for (StatusCondition c : app.getStatus().getConditions()) {
       sb.append("\n  ").append(c.getType()).append('=').append(c.getStatus()).append(" reason=").append(c.getReason())
           .append(" message=").append(c.getMessage());
     }

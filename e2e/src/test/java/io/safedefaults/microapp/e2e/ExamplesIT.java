@@ -71,8 +71,8 @@ class ExamplesIT extends E2ETestBase {
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       String metrics = operator().metrics();
       // where2eat meets all nine items; landing relaxes two (visibility, retention) by justified override.
-      assertThat(sample(metrics, "microapp_apps{checklist=\"9/9\",ready=\"true\"}")).isGreaterThanOrEqualTo(1);
-      assertThat(sample(metrics, "microapp_apps{checklist=\"7/9\",ready=\"true\"}")).isGreaterThanOrEqualTo(1);
+      assertThat(sample(metrics, "microapp_apps{checklist=\"9/10\",ready=\"true\"}")).isGreaterThanOrEqualTo(1);
+      assertThat(sample(metrics, "microapp_apps{checklist=\"7/10\",ready=\"true\"}")).isGreaterThanOrEqualTo(1);
       assertThat(metrics).contains("operator_sdk_").doesNotContain("resource_name=");
     });
   }

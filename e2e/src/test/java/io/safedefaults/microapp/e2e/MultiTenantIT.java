@@ -3,12 +3,12 @@ package io.safedefaults.microapp.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
+import io.safedefaults.microapp.api.NamespaceSelector;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -96,7 +96,7 @@ class MultiTenantIT extends E2ETestBase {
     MicroAppPolicy policy = new MicroAppPolicy();
     policy.setMetadata(new ObjectMetaBuilder().withName(label).build());
     policy.setSpec(new MicroAppPolicySpec());
-    policy.getSpec().setNamespaceSelector(new LabelSelectorBuilder().withMatchLabels(Map.of("e2e-team", label)).build());
+    policy.getSpec().setNamespaceSelector(NamespaceSelector.labels(Map.of("e2e-team", label)));
     policy.getSpec().setAllowedHostSuffixes(List.of("team.example.org"));
     client().resource(policy).create();
     try {

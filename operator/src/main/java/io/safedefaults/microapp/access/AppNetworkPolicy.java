@@ -13,17 +13,26 @@ import java.util.List;
 
 /**
  * Default-deny ingress for the app's pods, admitting only the sidecar port and only from the ingress
- * controller's namespaces (checklist 7). The app port is never listed, so nothing reaches the app
+ * controller's namespaces, or the Gateway's data-plane namespaces in gateway mode (checklist 7). The app port is never listed, so nothing reaches the app
  * around the sidecar. A justified networkPolicy override admits every namespace, still to the
  * sidecar port only.
  */
 public final class AppNetworkPolicy {
   private AppNetworkPolicy() {}
 
+  /**
+   * Where requests from outside arrive from: the ingress controller's namespaces, or in gateway
+   * mode the namespaces of the Gateway's proxies (its data plane), never both.
+   */
+  static List<String> entryNamespaces(AppPlan plan) {
+    var exposure = plan.config().exposure();
+    return exposure.gatewayMode() ? exposure.gateway().dataPlaneNamespaces() : plan.config().ingressNamespaces();
+  }
+
   public static NetworkPolicy desired(MicroApp app, AppPlan plan) {
     List<NetworkPolicyPeer> from = plan.networkPolicyRelaxed()
         ? List.of(new NetworkPolicyPeerBuilder().withNamespaceSelector(new LabelSelectorBuilder().build()).build())
-        : plan.config().ingressNamespaces().stream()
+        : entryNamespaces(plan).stream()
             .map(ns -> new NetworkPolicyPeerBuilder()
                 .withNewNamespaceSelector()
                 .addToMatchLabels("kubernetes.io/metadata.name", ns)

@@ -1,5 +1,6 @@
 package io.safedefaults.microapp.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
@@ -36,8 +37,15 @@ public class MicroApp extends CustomResource<MicroAppSpec, MicroAppStatus> imple
   /** Required: without it the API server refuses the object, naming {@code spec}. */
   @Override
   @Required
+  @JsonPropertyDescription("What the app is: its image, optional public host, who may sign in, and any justified overrides of a default.")
   public MicroAppSpec getSpec() {
     return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription("What the operator observed: Ready and one condition per checklist area, the checklist count, sealed values and the purge. Written only by the operator.")
+  public MicroAppStatus getStatus() {
+    return super.getStatus();
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.safedefaults.microapp.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -25,8 +26,15 @@ public class MicroAppPolicy extends CustomResource<MicroAppPolicySpec, MicroAppP
   /** Required: a policy without a spec selects nothing and says nothing. */
   @Override
   @Required
+  @JsonPropertyDescription("Which namespaces this policy covers and the bounds and defaults it sets for their apps.")
   public MicroAppPolicySpec getSpec() {
     return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription("What the operator made of this policy: the namespaces it selects and whether it applies as written (Valid).")
+  public MicroAppPolicyStatus getStatus() {
+    return super.getStatus();
   }
 
   @Override

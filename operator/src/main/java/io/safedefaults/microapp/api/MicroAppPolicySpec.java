@@ -10,7 +10,6 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
-import io.fabric8.kubernetes.api.model.LabelSelector;
 import java.util.List;
 
 /**
@@ -23,12 +22,13 @@ public class MicroAppPolicySpec {
   static final String DNS_NAME = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?[.])*[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
   private static final String QUANTITY = "^[0-9]+(\\\\.[0-9]+)?(m|Ki|Mi|Gi)?$";
   private static final String NOT_ZERO = "self.matches(r'[1-9]')";
+  private static final String SECTION_NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
   private static final String TTL = "^([1-9][0-9]?h)?([1-9][0-9]?m)?$";
 
   @Required
   @JsonPropertyDescription("The namespaces this policy covers, by label, e.g. matchLabels: {team: food}. "
       + "An empty selector ({}) selects every namespace.")
-  private LabelSelector namespaceSelector;
+  private NamespaceSelector namespaceSelector;
 
   @Default("enforce")
   @JsonPropertyDescription("enforce: a violation blocks exposure or is corrected to the bound (as the flags do). "
@@ -63,13 +63,22 @@ public class MicroAppPolicySpec {
   @JsonPropertyDescription("CPU and memory of the app container: the default and the maximum an app may ask for.")
   private Resources resources;
 
+  @JsonPropertyDescription("The vulnerability gate: whether an app's image must pass a scan (Trivy Operator's "
+      + "VulnerabilityReports) before the app is exposed, and what fails one.")
+  private ImageScanSpec imageScan;
+
   @Size(max = 256)
   @JsonPropertyDescription("Overrides granted to one app beyond allowedOverrides, each with a justification and "
       + "an expiry; an expired exemption stops applying and the app's status says so.")
   private List<Exemption> exemptions;
 
-  public LabelSelector getNamespaceSelector() { return namespaceSelector; }
-  public void setNamespaceSelector(LabelSelector v) { namespaceSelector = v; }
+  @JsonPropertyDescription("How the apps of these namespaces are reached from outside: an Ingress each, or HTTPRoutes "
+      + "on the platform's Gateway. Unset: the flag --exposure (and --gateway-*). Where several policies select a "
+      + "namespace and set different exposures, no app there is exposed until they agree (status ExposureConflict).")
+  private ExposureSpec exposure;
+
+  public NamespaceSelector getNamespaceSelector() { return namespaceSelector; }
+  public void setNamespaceSelector(NamespaceSelector v) { namespaceSelector = v; }
   public Mode getMode() { return mode; }
   public void setMode(Mode v) { mode = v; }
   public List<String> getAllowedHostSuffixes() { return allowedHostSuffixes; }
@@ -86,6 +95,10 @@ public class MicroAppPolicySpec {
   public void setRetention(Retention v) { retention = v; }
   public Resources getResources() { return resources; }
   public void setResources(Resources v) { resources = v; }
+  public ImageScanSpec getImageScan() { return imageScan; }
+  public void setImageScan(ImageScanSpec v) { imageScan = v; }
+  public ExposureSpec getExposure() { return exposure; }
+  public void setExposure(ExposureSpec v) { exposure = v; }
   public List<Exemption> getExemptions() { return exemptions; }
   public void setExemptions(List<Exemption> v) { exemptions = v; }
 
@@ -223,5 +236,73 @@ public class MicroAppPolicySpec {
     public void setJustification(String v) { justification = v; }
     public String getExpires() { return expires; }
     public void setExpires(String v) { expires = v; }
+  }
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @ValidationRule(value = "self.mode != 'gateway' || has(self.gateway)",
+      message = "exposure.gateway must name the Gateway when exposure.mode is gateway")
+  @ValidationRule(value = "self.mode != 'ingress' || !has(self.gateway)",
+      message = "exposure.gateway applies only when exposure.mode is gateway")
+  public static class ExposureSpec {
+    @Required
+    @JsonPropertyDescription("ingress: an Ingress per app (the operator's --ingress-* flags). gateway: an HTTPRoute on "
+        + "the Gateway's HTTPS listener and one on its HTTP listener that only redirects to HTTPS.")
+    private ExposureMode mode;
+
+    @JsonPropertyDescription("The platform's Gateway, in gateway mode.")
+    private GatewayRef gateway;
+
+    public ExposureMode getMode() { return mode; }
+    public void setMode(ExposureMode v) { mode = v; }
+    public GatewayRef getGateway() { return gateway; }
+    public void setGateway(GatewayRef v) { gateway = v; }
+  }
+
+  public enum ExposureMode {
+    @JsonProperty("ingress") INGRESS,
+    @JsonProperty("gateway") GATEWAY
+  }
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @ValidationRule(value = "!has(self.httpsListener) || !has(self.httpListener) || self.httpsListener != self.httpListener",
+      message = "exposure.gateway.httpListener must differ from httpsListener: the HTTP listener only redirects")
+  public static class GatewayRef {
+    @Required
+    @Size(max = 63)
+    @Pattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    @JsonPropertyDescription("Name of the Gateway.")
+    private String name;
+
+    @Required
+    @Size(max = 63)
+    @Pattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    @JsonPropertyDescription("Namespace of the Gateway.")
+    private String namespace;
+
+    @Size(max = 253)
+    @Pattern(SECTION_NAME)
+    @JsonPropertyDescription("sectionName of the Gateway's HTTPS listener; unset: https.")
+    private String httpsListener;
+
+    @Size(max = 253)
+    @Pattern(SECTION_NAME)
+    @JsonPropertyDescription("sectionName of the Gateway's plain HTTP listener (redirect only); unset: http.")
+    private String httpListener;
+
+    @Size(max = 16)
+    @JsonPropertyDescription("Namespaces where the Gateway's proxies run, admitted by the apps' NetworkPolicies; "
+        + "unset: the Gateway's namespace.")
+    private List<@Size(max = 63) @Pattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$") String> dataPlaneNamespaces;
+
+    public String getName() { return name; }
+    public void setName(String v) { name = v; }
+    public String getNamespace() { return namespace; }
+    public void setNamespace(String v) { namespace = v; }
+    public String getHttpsListener() { return httpsListener; }
+    public void setHttpsListener(String v) { httpsListener = v; }
+    public String getHttpListener() { return httpListener; }
+    public void setHttpListener(String v) { httpListener = v; }
+    public List<String> getDataPlaneNamespaces() { return dataPlaneNamespaces; }
+    public void setDataPlaneNamespaces(List<String> v) { dataPlaneNamespaces = v; }
   }
 }

@@ -2,7 +2,6 @@ package io.safedefaults.microapp.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -18,14 +17,14 @@ public class MicroAppPolicyStatus {
 
   @JsonPropertyDescription("Valid: True when every field applies as written; False names what was corrected "
       + "to the stricter value (a default above its maximum) or where policies conflict.")
-  private List<Condition> conditions = new ArrayList<>();
+  private List<StatusCondition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() { return observedGeneration; }
   public void setObservedGeneration(Long v) { observedGeneration = v; }
   public Integer getNamespaces() { return namespaces; }
   public void setNamespaces(Integer v) { namespaces = v; }
-  public List<Condition> getConditions() { return conditions; }
-  public void setConditions(List<Condition> v) { conditions = v; }
+  public List<StatusCondition> getConditions() { return conditions; }
+  public void setConditions(List<StatusCondition> v) { conditions = v; }
 
   @Override
   public boolean equals(Object o) {

@@ -2,7 +2,6 @@ package io.safedefaults.microapp.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -15,7 +14,7 @@ public class MicroAppStatus {
   private Long observedGeneration;
 
   @JsonPropertyDescription("Ready plus one condition per checklist area.")
-  private List<Condition> conditions = new ArrayList<>();
+  private List<StatusCondition> conditions = new ArrayList<>();
 
   @JsonPropertyDescription("How many checklist defaults this app meets.")
   private Checklist checklist;
@@ -32,8 +31,8 @@ public class MicroAppStatus {
 
   public Long getObservedGeneration() { return observedGeneration; }
   public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
-  public List<Condition> getConditions() { return conditions; }
-  public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
+  public List<StatusCondition> getConditions() { return conditions; }
+  public void setConditions(List<StatusCondition> conditions) { this.conditions = conditions; }
   public Checklist getChecklist() { return checklist; }
   public void setChecklist(Checklist checklist) { this.checklist = checklist; }
   public List<SealedValueStatus> getSealedValues() { return sealedValues; }
@@ -80,7 +79,9 @@ public class MicroAppStatus {
   /** Checklist summary: passed/total plus the names of the items that fail. */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)
   public static class Checklist {
+    @JsonPropertyDescription("How many checklist defaults hold for this app right now.")
     private Integer passed;
+    @JsonPropertyDescription("How many checklist defaults there are.")
     private Integer total;
     @JsonPropertyDescription("passed/total, for kubectl get.")
     private String summary;

@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.time.Instant;
+import java.time.Clock;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
@@ -18,9 +18,11 @@ public final class EventRecorder {
   public static final String COMPONENT = "microapp-operator";
   private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
   private final KubernetesClient client;
+  private final Clock clock;
 
-  public EventRecorder(KubernetesClient client) {
+  public EventRecorder(KubernetesClient client, Clock clock) {
     this.client = client;
+    this.clock = clock;
   }
 
   public void normal(HasMetadata about, String reason, String message) {
@@ -32,7 +34,7 @@ public final class EventRecorder {
   }
 
   private void emit(HasMetadata about, String type, String reason, String message) {
-    String now = DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(ChronoUnit.SECONDS));
+    String now = DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS));
     Event event = new EventBuilder()
         .withNewMetadata()
         .withName(about.getMetadata().getName() + "." + UUID.randomUUID().toString().replace("-", "").substring(0, 16))

@@ -3,9 +3,9 @@ package io.safedefaults.microapp.cli;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.fabric8.kubernetes.api.model.Condition;
 import io.safedefaults.microapp.OnceApplied;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.status.CheckResult;
@@ -144,7 +144,7 @@ public final class CheckCommand implements Callable<Integer> {
   static AppReport report(Path file, OnceApplied a) {
     List<Item> items = a.checks().stream().map(c -> new Item(c.item().number, c.item().key, c.item().condition,
         outcome(c.outcome()), c.reason(), c.message())).toList();
-    Condition ready = a.ready();
+    StatusCondition ready = a.ready();
     return new AppReport(a.plan().namespace(), a.plan().name(), file.toString(), a.plan().host(), a.url().isPresent(),
         a.url().orElse(null), new Ready(a.isReady(), ready.getReason(), ready.getMessage()), verdict(a),
         new ChecklistReport(count(items, "PASS"), count(items, "RELAXED"), count(items, "FAIL"), items.size(), items),
@@ -166,7 +166,7 @@ public final class CheckCommand implements Callable<Integer> {
 
   /** One line: exposed or not and, when it would not be Ready, the operator's own first reason. */
   static String verdict(OnceApplied a) {
-    Condition ready = a.ready();
+    StatusCondition ready = a.ready();
     String notReady = a.isReady() ? "" : ready.getReason() + ": " + ready.getMessage();
     if (a.url().isPresent()) {
       return "would be exposed at " + a.url().get() + (a.isReady() ? "" : ", but not Ready: " + notReady);

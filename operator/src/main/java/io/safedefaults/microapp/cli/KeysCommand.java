@@ -76,8 +76,17 @@ public final class KeysCommand implements Callable<Integer> {
           throw new IllegalArgumentException("Secret " + keys.keysNamespace + "/" + SealingKeyStore.SECRET
               + " already exists; import never replaces keys (delete it first if you really mean to)");
         }
-        client.secrets().inNamespace(keys.keysNamespace)
-            .resource(SealingKeyStore.secretFor(priv, Instant.now(), null)).create();
+        var kms = keys.kms.kms();
+        Secret restored;
+        try {
+          restored = kms == null ? SealingKeyStore.secretFor(priv, Instant.now(), null)
+              : SealingKeyStore.secretFor(priv, Instant.now(), null, keys.keysNamespace, kms.kek(System.getenv()),
+                  kms.uri().name());
+        } catch (java.security.GeneralSecurityException e) {
+          throw new IllegalArgumentException("cannot wrap the keyset under " + kms.uri().name() + ": " + e.getMessage()
+              + "; nothing was written");
+        }
+        client.secrets().inNamespace(keys.keysNamespace).resource(restored).create();
       }
       spec.commandLine().getErr().println("restored keys " + SealingKeys.keyIds(priv) + " into "
           + keys.keysNamespace + "/" + SealingKeyStore.SECRET + "; the running operator picks them up");

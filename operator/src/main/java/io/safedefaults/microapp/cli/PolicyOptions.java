@@ -1,8 +1,10 @@
 package io.safedefaults.microapp.cli;
 
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.auth.CaBundle;
 import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.Exposure;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -95,6 +97,64 @@ public class PolicyOptions {
           + " (env MICROAPP_MAX_APP_RESOURCES).")
   String maxAppResources;
 
+  @Option(names = "--image-scan", defaultValue = "${env:MICROAPP_IMAGE_SCAN:-off}",
+      description = "The vulnerability gate: off, audit (a missing or failing scan is reported) or enforce (no"
+          + " Ingress until a scan of the app's image passes). Reads Trivy Operator's VulnerabilityReports."
+          + " MicroAppPolicies may set their own (env MICROAPP_IMAGE_SCAN).")
+  String imageScan;
+
+  @Option(names = "--image-scan-fail-at", defaultValue = "${env:MICROAPP_IMAGE_SCAN_FAIL_AT:-critical}",
+      description = "The lowest severity that fails a scan: critical, high, medium or low"
+          + " (env MICROAPP_IMAGE_SCAN_FAIL_AT).")
+  String imageScanFailAt;
+
+  @Option(names = "--image-scan-include-unfixed", defaultValue = "${env:MICROAPP_IMAGE_SCAN_INCLUDE_UNFIXED:-false}",
+      description = "Whether vulnerabilities without a fixed version fail a scan too (env"
+          + " MICROAPP_IMAGE_SCAN_INCLUDE_UNFIXED).")
+  boolean imageScanIncludeUnfixed;
+
+  @Option(names = "--exposure", defaultValue = "${env:MICROAPP_EXPOSURE:-ingress}",
+      description = "How apps with a host are reached: ingress (an Ingress per app) or gateway (HTTPRoutes on the"
+          + " platform's Gateway, --gateway-*); MicroAppPolicies may choose per namespace (env MICROAPP_EXPOSURE).")
+  String exposure;
+
+  @Option(names = "--gateway-name", defaultValue = "${env:MICROAPP_GATEWAY_NAME}",
+      description = "Name of the platform's Gateway the apps' HTTPRoutes attach to (env MICROAPP_GATEWAY_NAME).")
+  String gatewayName;
+
+  @Option(names = "--gateway-namespace", defaultValue = "${env:MICROAPP_GATEWAY_NAMESPACE}",
+      description = "Namespace of that Gateway (env MICROAPP_GATEWAY_NAMESPACE).")
+  String gatewayNamespace;
+
+  @Option(names = "--gateway-https-listener", defaultValue = "${env:MICROAPP_GATEWAY_HTTPS_LISTENER:-https}",
+      description = "sectionName of the Gateway's HTTPS listener the app routes attach to"
+          + " (env MICROAPP_GATEWAY_HTTPS_LISTENER).")
+  String gatewayHttpsListener;
+
+  @Option(names = "--gateway-http-listener", defaultValue = "${env:MICROAPP_GATEWAY_HTTP_LISTENER:-http}",
+      description = "sectionName of the Gateway's plain HTTP listener, which only redirects to HTTPS"
+          + " (env MICROAPP_GATEWAY_HTTP_LISTENER).")
+  String gatewayHttpListener;
+
+  @Option(names = "--gateway-data-plane-namespaces", split = ",",
+      defaultValue = "${env:MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES}",
+      description = "Namespaces where the Gateway's proxies run, admitted by each app's NetworkPolicy in gateway"
+          + " mode; unset: the Gateway's namespace (env MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES).")
+  List<String> gatewayDataPlaneNamespaces;
+
+  /** The exposure the flags set: the cluster default a MicroAppPolicy may replace per namespace. */
+  Exposure exposure() {
+    if (Exposure.Kind.parse("--exposure", exposure) == Exposure.Kind.INGRESS) {
+      return Exposure.ingress();
+    }
+    return Exposure.gateway("--", blank(gatewayName), blank(gatewayNamespace), blank(gatewayHttpsListener),
+        blank(gatewayHttpListener), list(gatewayDataPlaneNamespaces) == null ? List.of() : list(gatewayDataPlaneNamespaces));
+  }
+
+  private static String blank(String s) {
+    return s == null || s.isBlank() ? null : s.trim();
+  }
+
   public OperatorConfig toConfig() {
     return OperatorConfig.builder()
         .sidecarImage(sidecarImage)
@@ -115,7 +175,23 @@ public class PolicyOptions {
         .allowedHostSuffixes(list(allowedHostSuffixes))
         .allowedIssuers(list(allowedIssuers))
         .maxAppResources(quantities("--max-app-resources", maxAppResources))
+        .imageScan(new OperatorConfig.ImageScanRule(
+            choice("--image-scan", imageScan, ImageScanSpec.Mode.class),
+            choice("--image-scan-fail-at", imageScanFailAt, ImageScanSpec.Severity.class), imageScanIncludeUnfixed))
+        .exposure(exposure())
         .build();
+  }
+
+  /** One of an enum's lower-case names, or an error naming the flag and every choice. */
+  static <E extends Enum<E>> E choice(String flag, String value, Class<E> type) {
+    String v = value == null ? "" : value.trim().toUpperCase(java.util.Locale.ROOT);
+    for (E e : type.getEnumConstants()) {
+      if (e.name().equals(v)) {
+        return e;
+      }
+    }
+    throw new IllegalArgumentException(flag + " '" + value + "' is not one of " + java.util.Arrays.stream(
+        type.getEnumConstants()).map(e -> e.name().toLowerCase(java.util.Locale.ROOT)).toList());
   }
 
   /**

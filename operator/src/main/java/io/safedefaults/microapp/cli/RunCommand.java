@@ -37,6 +37,7 @@ public final class RunCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
   @Mixin PolicyOptions policy;
+  @Mixin KmsOptions kms;
 
   @Option(names = "--namespaces", split = ",", defaultValue = "${env:MICROAPP_WATCH_NAMESPACES}",
       description = "Namespaces to watch; all when empty (env MICROAPP_WATCH_NAMESPACES).")
@@ -117,6 +118,19 @@ public final class RunCommand implements Callable<Integer> {
 
 
   /**
+   * Whether the cluster serves HTTPRoutes and Gateways (gateway.networking.k8s.io/v1): asked once at
+   * start, because routes and Gateways are watched only when served. Apps in gateway mode on a
+   * cluster without them report GatewayApiMissing; installing the CRDs needs a restart.
+   */
+  public static boolean gatewayApi(io.fabric8.kubernetes.client.KubernetesClient client) {
+    boolean served = client.supports(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class)
+        && client.supports(io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway.class);
+    LOG.info(served ? "the Gateway API is served: apps in gateway mode get HTTPRoutes"
+        : "the Gateway API (gateway.networking.k8s.io/v1) is not served: apps in gateway mode are not exposed");
+    return served;
+  }
+
+  /**
    * What /readyz reports. Missing sealing keys make the operator not ready: it cannot do its part
    * of checklist 6 for any app until the backup is restored, and not-ready is what a platform team
    * already watches (kubectl get pods, rollout status, helm --wait, the usual pod-not-ready alert);
@@ -135,6 +149,8 @@ public final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // the one clock of the process: key rotation, policy status, Events and the reconciler all read it
+    Clock clock = Clock.systemUTC();
     OperatorConfig config = policy.toConfig();
     if (config.oidcCaBundle() != null) {
       LOG.info("app sidecars trust their OIDC provider through the {} CA certificate(s) of --oidc-ca-file only",
@@ -177,7 +193,7 @@ public final class RunCommand implements Callable<Integer> {
     KubernetesClient client = new KubernetesClientBuilder().build();
     io.safedefaults.microapp.runtime.NamespaceShard shard = sharded
         ? new io.safedefaults.microapp.runtime.NamespaceShard(client, shardName, shardSelector, keysNamespace(),
-            leaseNamespace, lease, Clock.systemUTC())
+            leaseNamespace, lease, clock)
         : null;
     if (shard != null) {
       shard.checkSelector();
@@ -223,7 +239,7 @@ public final class RunCommand implements Callable<Integer> {
     }
     List<String> watched = namespaces == null ? List.of()
         : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
-    SealingKeyStore keys = new SealingKeyStore(client, keysNamespace(), Duration.ofDays(keyRotationDays), Clock.systemUTC());
+    SealingKeyStore keys = kms.store(client, keysNamespace(), Duration.ofDays(keyRotationDays), clock);
     keys.ensure(watched, allowNewSealingKeys);
     ScheduledExecutorService keyRotation = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "sealing-key-rotation");
@@ -241,11 +257,16 @@ public final class RunCommand implements Callable<Integer> {
     metrics.sealingKeysAvailable(keys::available);
     // Read before any app is planned: an app must never be planned against a partial policy view.
     io.safedefaults.microapp.runtime.PolicyWatch policies =
-        new io.safedefaults.microapp.runtime.PolicyWatch(client, config).start();
+        new io.safedefaults.microapp.runtime.PolicyWatch(client, config, clock).start();
     MicroAppReconciler reconciler = new MicroAppReconciler(policies,
         new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
-        Duration.ofDays(keyRotationDays), Clock.systemUTC());
+        Duration.ofDays(keyRotationDays), clock, gatewayApi(client));
     policies.onChange(reconciler::policyChanged);
+    io.safedefaults.microapp.runtime.ScanReports scans = new io.safedefaults.microapp.runtime.ScanReports(client, watched);
+    reconciler.scanReports(scans);
+    scans.onChange(reconciler::policyChanged);
+    scans.onServed(reconciler::reconcileAll);
+    scans.start();
     if (shard != null) {
       reconciler.writeOnlyIn(shard::owns);
       shard.onHandedOver(reconciler::handedOver);
@@ -278,7 +299,7 @@ public final class RunCommand implements Callable<Integer> {
         if (leaderElection) {
           // only now that no controller runs: a standby must not start while we still reconcile
           try {
-            if (LeaderLease.release(client, leaseNamespace, lease, identity, Clock.systemUTC())) {
+            if (LeaderLease.release(client, leaseNamespace, lease, identity, clock)) {
               LOG.info("released the lease {}", lease);
             }
           } catch (RuntimeException e) {

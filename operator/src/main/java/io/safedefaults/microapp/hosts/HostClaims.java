@@ -3,6 +3,7 @@ package io.safedefaults.microapp.hosts;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.safedefaults.microapp.api.MicroApp;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -23,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * after the host in the operator's namespace; the API server creates an object of a given name once,
  * so two apps (or two operator replicas, or an operator before and after a restart) can never both
  * hold it. Another app gets the host only when the holder no longer claims it (deleted, or its host
- * changed) and no Ingress of the holder serves it any more: there is no moment with two apps
+ * changed) and no Ingress or HTTPRoute of the holder serves it any more: there is no moment with two apps
  * exposed on one host.
  */
 public final class HostClaims {
@@ -91,7 +93,7 @@ public final class HostClaims {
       return Optional.of(taken(host, "namespace " + h[0], false));
     }
     if (h.length == 3 && stillServes(client, h[0], h[1], host)) {
-      return Optional.of(taken(host, "namespace " + h[0] + " (its Ingress is being removed)", true));
+      return Optional.of(taken(host, "namespace " + h[0] + " (its Ingress or HTTPRoutes are being removed)", true));
     }
     try {
       // Optimistic locking: of two apps taking over a released host, one update wins.
@@ -165,11 +167,37 @@ public final class HostClaims {
         && holder.getSpec() != null && host.equals(holder.getSpec().getHost());
   }
 
-  /** True while an Ingress of the former holder still routes the host (the garbage collector is on its way). */
+  /**
+   * True while an Ingress or an HTTPRoute of the former holder still routes the host (the garbage
+   * collector is on its way). Both kinds are asked whatever the exposure now is: a holder that was
+   * switched between ingress and gateway mode may still have the other kind. Where the cluster does
+   * not serve HTTPRoutes, asking for one answers "none".
+   */
   private static boolean stillServes(KubernetesClient client, String ns, String name, String host) {
     Ingress ingress = client.network().v1().ingresses().inNamespace(ns).withName(name).get();
-    return ingress != null && ingress.getSpec() != null && ingress.getSpec().getRules() != null
-        && ingress.getSpec().getRules().stream().anyMatch(r -> host.equals(r.getHost()));
+    if (ingress != null && ingress.getSpec() != null && ingress.getSpec().getRules() != null
+        && ingress.getSpec().getRules().stream().anyMatch(r -> host.equals(r.getHost()))) {
+      return true;
+    }
+    for (String route : List.of(name + Names.HTTPS_ROUTE_SUFFIX, name + Names.REDIRECT_ROUTE_SUFFIX)) {
+      HTTPRoute r = httpRoute(client, ns, route);
+      if (r != null && r.getSpec() != null && r.getSpec().getHostnames() != null
+          && r.getSpec().getHostnames().contains(host)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static HTTPRoute httpRoute(KubernetesClient client, String ns, String name) {
+    try {
+      return client.resources(HTTPRoute.class).inNamespace(ns).withName(name).get();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 404) {
+        return null; // the API server does not serve the kind at all
+      }
+      throw e;
+    }
   }
 
   private Lease claimFor(MicroApp app, String host, String resourceVersion) {

@@ -88,6 +88,21 @@ public final class Names {
     return fit(app.getMetadata().getName(), "-checklist", REPORT_NAME_MAX);
   }
 
+  /**
+   * The HTTPRoutes of gateway mode: {@code <app>-https} on the HTTPS listener, {@code <app>-http} on
+   * the plain one (redirect only). Both suffixed, so no app's route is named like another app's.
+   */
+  public static String httpsRoute(MicroApp app) {
+    return app.getMetadata().getName() + HTTPS_ROUTE_SUFFIX;
+  }
+
+  public static String redirectRoute(MicroApp app) {
+    return app.getMetadata().getName() + REDIRECT_ROUTE_SUFFIX;
+  }
+
+  public static final String HTTPS_ROUTE_SUFFIX = "-https";
+  public static final String REDIRECT_ROUTE_SUFFIX = "-http";
+
   public static String tlsSecret(MicroApp app) {
     return app.getMetadata().getName() + "-tls";
   }

@@ -219,7 +219,13 @@ public record AppPlan(
           + " is outside the domains " + config.source() + " allows: " + listOrNone(config.allowedHostSuffixes())
           + (audit ? "; exposed because the policy audits only" : "; use a host under one of them"), !audit, audit));
     }
-    if (host != null && config.clusterIssuer() == null) {
+    if (host != null && config.exposure().conflict() != null) {
+      problems.add(new Problem(Problem.Area.TLS, "ExposureConflict", "spec.host is set but "
+          + config.exposure().conflict() + "; the app gets no route and no Ingress until your platform team makes"
+          + " them agree", true));
+    }
+    // In gateway mode the certificate is the Gateway listener's, managed by the platform (README, "Gateway API").
+    if (host != null && config.clusterIssuer() == null && !config.exposure().gatewayMode()) {
       problems.add(new Problem(Problem.Area.TLS, "ClusterIssuerMissing",
           "spec.host is set but the operator has no cert-manager cluster issuer (--cluster-issuer), so no"
               + " certificate can be issued; ask your platform team to configure one, or remove spec.host", true));

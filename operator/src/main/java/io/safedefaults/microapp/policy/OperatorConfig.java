@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.policy;
 
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ImageScanSpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -43,9 +44,24 @@ public record OperatorConfig(
     /** The MicroAppPolicies this configuration came from, by name; empty: the operator's flags alone. */
     List<String> policies,
     /** Overrides granted to single apps beyond allowedOverrides, with their expiry. */
-    List<Exemption> exemptions) {
+    List<Exemption> exemptions,
+    /** The vulnerability gate: whether a passed scan of the app's image is required, and what fails one. */
+    ImageScanRule imageScan,
+    /** Ingress or HTTPRoutes on the platform's Gateway (--exposure, a MicroAppPolicy's exposure). */
+    Exposure exposure) {
 
   public enum Mode { ENFORCE, AUDIT }
+
+  /**
+   * The vulnerability gate. {@code failAt}: the lowest severity that fails a scan; {@code includeUnfixed}:
+   * whether vulnerabilities without a fixed version count.
+   */
+  public record ImageScanRule(ImageScanSpec.Mode mode, ImageScanSpec.Severity failAt, boolean includeUnfixed) {
+    public static final ImageScanRule DEFAULT = new ImageScanRule(ImageScanSpec.Mode.OFF,
+        ImageScanSpec.Severity.CRITICAL, false);
+
+    public boolean required() { return mode != ImageScanSpec.Mode.OFF; }
+  }
 
   /** CPU and memory quantities in Kubernetes notation (250m, 2, 512Mi). */
   public record Quantities(String cpu, String memory) {}
@@ -87,6 +103,8 @@ public record OperatorConfig(
     b.mode = mode;
     b.policies = policies;
     b.exemptions = exemptions;
+    b.imageScan = imageScan;
+    b.exposure = exposure;
     return b;
   }
 
@@ -131,6 +149,8 @@ public record OperatorConfig(
     private Mode mode = Mode.ENFORCE;
     private List<String> policies = List.of();
     private List<Exemption> exemptions = List.of();
+    private ImageScanRule imageScan = ImageScanRule.DEFAULT;
+    private Exposure exposure = Exposure.ingress();
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -160,6 +180,8 @@ public record OperatorConfig(
     public Builder mode(Mode v) { mode = v; return this; }
     public Builder policies(List<String> v) { policies = List.copyOf(v); return this; }
     public Builder exemptions(List<Exemption> v) { exemptions = List.copyOf(v); return this; }
+    public Builder imageScan(ImageScanRule v) { imageScan = java.util.Objects.requireNonNull(v); return this; }
+    public Builder exposure(Exposure v) { exposure = java.util.Objects.requireNonNull(v); return this; }
     /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
     public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
@@ -211,7 +233,7 @@ public record OperatorConfig(
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
           oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
-          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions);
+          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, exposure);
     }
 
     private static String blankToNull(String s) {

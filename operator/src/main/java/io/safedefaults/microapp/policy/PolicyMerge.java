@@ -1,10 +1,10 @@
 package io.safedefaults.microapp.policy;
 
-import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
+import io.safedefaults.microapp.api.NamespaceSelector;
 import io.safedefaults.microapp.api.RateLimitSpec;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +15,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BinaryOperator;
@@ -40,7 +41,7 @@ public final class PolicyMerge {
    * Label selector semantics of the API (matchLabels AND every matchExpression). An expression with
    * an operator the API does not know matches: applying a policy is the stricter doubt.
    */
-  public static boolean matches(LabelSelector selector, Map<String, String> labels) {
+  public static boolean matches(NamespaceSelector selector, Map<String, String> labels) {
     if (selector == null) {
       return true;
     }
@@ -49,8 +50,8 @@ public final class PolicyMerge {
         && !selector.getMatchLabels().entrySet().stream().allMatch(e -> e.getValue().equals(l.get(e.getKey())))) {
       return false;
     }
-    for (LabelSelectorRequirement r : selector.getMatchExpressions() == null
-        ? List.<LabelSelectorRequirement>of() : selector.getMatchExpressions()) {
+    for (NamespaceSelector.Requirement r : selector.getMatchExpressions() == null
+        ? List.<NamespaceSelector.Requirement>of() : selector.getMatchExpressions()) {
       List<String> values = r.getValues() == null ? List.of() : r.getValues();
       boolean ok = switch (r.getOperator() == null ? "" : r.getOperator()) {
         case "In" -> l.containsKey(r.getKey()) && values.contains(l.get(r.getKey()));
@@ -64,6 +65,21 @@ public final class PolicyMerge {
       }
     }
     return true;
+  }
+
+  /**
+   * The strictest gate among the policies that set one: enforce beats audit beats off, the lowest
+   * failing severity and counting unfixed vulnerabilities win. Fields no policy sets keep the flags'.
+   */
+  static OperatorConfig.ImageScanRule imageScan(OperatorConfig.ImageScanRule flags, List<MicroAppPolicySpec> specs) {
+    List<ImageScanSpec> set = specs.stream().map(MicroAppPolicySpec::getImageScan).filter(Objects::nonNull).toList();
+    ImageScanSpec.Mode mode = set.stream().map(ImageScanSpec::getMode).filter(Objects::nonNull)
+        .max(Comparator.naturalOrder()).orElse(flags.mode());
+    ImageScanSpec.Severity failAt = set.stream().map(ImageScanSpec::getFailAt).filter(Objects::nonNull)
+        .max(Comparator.naturalOrder()).orElse(flags.failAt());
+    boolean unfixed = set.stream().map(ImageScanSpec::getIncludeUnfixed).filter(Objects::nonNull)
+        .reduce(Boolean::logicalOr).orElse(flags.includeUnfixed());
+    return new OperatorConfig.ImageScanRule(mode, failAt, unfixed);
   }
 
   /** What the operator could not apply as written in one policy; empty when it applies as written. */
@@ -159,8 +175,10 @@ public final class PolicyMerge {
         specs.stream().map(MicroAppPolicySpec::getAllowedOverrides).toList());
     b.allowedOverrides(overrides.isEmpty() ? Set.of() : EnumSet.copyOf(overrides));
 
+    b.exposure(exposure(flags.exposure(), selecting));
     b.mode(specs.stream().allMatch(s -> s.getMode() == MicroAppPolicySpec.Mode.AUDIT)
         ? OperatorConfig.Mode.AUDIT : OperatorConfig.Mode.ENFORCE);
+    b.imageScan(imageScan(flags.imageScan(), specs));
     b.policies(selecting.stream().map(p -> p.getMetadata().getName()).toList());
     List<OperatorConfig.Exemption> exemptions = new ArrayList<>(flags.exemptions());
     for (MicroAppPolicy p : selecting) {
@@ -173,6 +191,51 @@ public final class PolicyMerge {
     }
     b.exemptions(exemptions);
     return b.build();
+  }
+
+  /**
+   * Exposure is not stricter or looser, so it does not merge like the bounds: the policies that set
+   * it must agree. None sets it: the flags' choice. All that set it say the same: theirs. They
+   * differ: the flags' choice marked as a conflict, which keeps every app with a host in these
+   * namespaces unexposed (AppPlan, ExposureConflict) until the platform team settles it: routing an
+   * app through an entry point one of its policies did not choose is the thing not to guess.
+   */
+  static Exposure exposure(Exposure flags, List<MicroAppPolicy> selecting) {
+    List<MicroAppPolicy> setting = selecting.stream().filter(p -> p.getSpec().getExposure() != null
+        && p.getSpec().getExposure().getMode() != null).toList();
+    if (setting.isEmpty()) {
+      return flags;
+    }
+    List<Exposure> chosen = new ArrayList<>();
+    for (MicroAppPolicy p : setting) {
+      try {
+        chosen.add(exposure(p.getSpec().getExposure()));
+      } catch (IllegalArgumentException e) {
+        return flags.conflicting("policy " + p.getMetadata().getName() + ": " + e.getMessage());
+      }
+    }
+    if (chosen.stream().distinct().count() == 1) {
+      return chosen.get(0);
+    }
+    return flags.conflicting("policies " + String.join(", ", setting.stream().map(p -> p.getMetadata().getName())
+        .toList()) + " select this namespace and choose different exposures ("
+        + String.join("; ", chosen.stream().map(PolicyMerge::describe).toList()) + ")");
+  }
+
+  private static Exposure exposure(MicroAppPolicySpec.ExposureSpec e) {
+    if (e.getMode() == MicroAppPolicySpec.ExposureMode.INGRESS) {
+      return Exposure.ingress();
+    }
+    MicroAppPolicySpec.GatewayRef g = e.getGateway() == null ? new MicroAppPolicySpec.GatewayRef() : e.getGateway();
+    return Exposure.gateway("exposure.", g.getName(), g.getNamespace(),
+        g.getHttpsListener() == null ? "https" : g.getHttpsListener(),
+        g.getHttpListener() == null ? "http" : g.getHttpListener(),
+        g.getDataPlaneNamespaces() == null ? List.of() : g.getDataPlaneNamespaces());
+  }
+
+  private static String describe(Exposure e) {
+    return e.gatewayMode() ? "gateway " + e.gateway().namespace() + "/" + e.gateway().name()
+        + " listeners " + e.gateway().httpsListener() + "/" + e.gateway().httpListener() : "ingress";
   }
 
   /** An exemption's expiry; one that cannot be read has expired (it grants nothing). */

@@ -15,13 +15,20 @@ public final class RateLimitCheck {
   public static CheckResult check(AppPlan plan, Observed o) {
     var l = plan.limits();
     IngressFlavor flavor = plan.config().ingressFlavor();
-    boolean edge = plan.exposed() && flavor == IngressFlavor.NGINX;
+    // Gateway mode: no edge limit unless an implementation adapter writes one (README, "Gateway API").
+    boolean edge = plan.exposed() && !plan.config().exposure().gatewayMode() && flavor == IngressFlavor.NGINX;
     boolean sidecar = plan.sidecarLimitsPerIp();
     if (edge && (o.ingress() == null || !EdgeRateLimit.present(o.ingress().getMetadata().getAnnotations(), plan, flavor))) {
       return CheckResult.failed(RATE_LIMITS, "EdgeLimitsPending",
           "the Ingress does not (yet) carry the per-IP limit annotations");
     }
     if (!edge && !sidecar) {
+      if (plan.config().exposure().gatewayMode()) {
+        return CheckResult.failed(RATE_LIMITS, "NoPerIpLimit", "no per-IP limit applies: no edge limit is written"
+            + " for " + plan.config().exposure().gateway().describe() + ", and the sidecar sees every request come"
+            + " from the Gateway's proxies; set --trusted-proxy-cidrs (Helm ingress.trustedProxyCidrs) to the pod"
+            + " range of the Gateway's data plane");
+      }
       return CheckResult.failed(RATE_LIMITS, "NoPerIpLimit", "no per-IP limit applies: this ingress controller"
           + " sets none, and the sidecar sees every request come from the controller's address; set"
           + " --trusted-proxy-cidrs (Helm ingress.trustedProxyCidrs) to the controller's pod range");

@@ -146,13 +146,14 @@ public final class ChecklistReport {
    * How much it matters when an item is not met, the same whatever the outcome (Policy Reporter
    * filters and alerts by it). critical: anyone reaches the app without signing in. high: an
    * attacker's way in or a wider blast radius (admin actions without MFA, traffic without TLS,
-   * secrets that do not open, privileges beyond the app's, a relaxation the policy forbids).
+   * secrets that do not open, privileges beyond the app's, a relaxation the policy forbids, an image
+   * with known vulnerabilities).
    * medium: limits that bound damage over time (sessions, request rates, how long data is kept).
    */
   public static String severity(Item item) {
     return switch (item) {
       case SIGN_IN_REQUIRED -> "critical";
-      case MFA_FOR_ADMIN_PATHS, TLS_AND_HSTS, SECRETS_SEALED, LEAST_PRIVILEGE, SAFE_OVERRIDES -> "high";
+      case MFA_FOR_ADMIN_PATHS, TLS_AND_HSTS, SECRETS_SEALED, LEAST_PRIVILEGE, SAFE_OVERRIDES, IMAGE_SCANNED -> "high";
       case SHORT_SESSIONS, RATE_LIMITS, MINIMAL_RETENTION -> "medium";
     };
   }
@@ -166,6 +167,7 @@ public final class ChecklistReport {
       case Conditions.SECRETS_SEALED -> "Secrets";
       case Conditions.LEAST_PRIVILEGE -> "Least privilege";
       case Conditions.RETENTION_SCHEDULED -> "Data retention";
+      case Conditions.IMAGE_SCANNED -> "Vulnerabilities";
       default -> "Overrides";
     };
   }

@@ -1,7 +1,5 @@
 package io.safedefaults.microapp.runtime;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -10,9 +8,10 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicyStatus;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.policy.PolicyMerge;
-import java.time.Instant;
+import java.time.Clock;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
@@ -40,14 +39,16 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
 
   private final KubernetesClient client;
   private final OperatorConfig flags;
+  private final Clock clock;
   private volatile Consumer<Set<String>> listener = ns -> { };
   private volatile Map<String, OperatorConfig> byNamespace = Map.of();
   private SharedIndexInformer<MicroAppPolicy> policies;
   private SharedIndexInformer<Namespace> namespaces;
 
-  public PolicyWatch(KubernetesClient client, OperatorConfig flags) {
+  public PolicyWatch(KubernetesClient client, OperatorConfig flags, Clock clock) {
     this.client = client;
     this.flags = flags;
+    this.clock = clock;
   }
 
   /** Starts watching and returns once both lists are read: no app is planned against a partial view. */
@@ -155,14 +156,13 @@ public final class PolicyWatch implements Function<String, OperatorConfig>, Auto
     boolean valid = corrections.isEmpty() || overlapOnly;
     String since = p.getStatus() == null ? null : p.getStatus().getConditions().stream()
         .filter(c -> "Valid".equals(c.getType()) && c.getStatus().equals(valid ? "True" : "False"))
-        .map(Condition::getLastTransitionTime).findFirst().orElse(null);
-    status.setConditions(List.of(new ConditionBuilder().withType("Valid").withStatus(valid ? "True" : "False")
-        .withReason(!valid ? "Corrected" : corrections.isEmpty() ? "AppliesAsWritten" : "Overlaps")
-        .withMessage(corrections.isEmpty() ? "every field applies as written" : String.join("; ", corrections))
+        .map(StatusCondition::getLastTransitionTime).findFirst().orElse(null);
+    String reason = !valid ? "Corrected" : corrections.isEmpty() ? "AppliesAsWritten" : "Overlaps";
+    String message = corrections.isEmpty() ? "every field applies as written" : String.join("; ", corrections);
+    status.setConditions(List.of(StatusCondition.of("Valid", valid, reason, message)
         .withObservedGeneration(p.getMetadata().getGeneration())
         .withLastTransitionTime(since != null ? since
-            : DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(ChronoUnit.SECONDS)))
-        .build()));
+            : DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)))));
     if (status.equals(p.getStatus())) {
       return;
     }

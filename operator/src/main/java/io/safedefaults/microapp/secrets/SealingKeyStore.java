@@ -1,6 +1,9 @@
 package io.safedefaults.microapp.secrets;
 
+import com.google.crypto.tink.Aead;
 import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.TinkProtoKeysetFormat;
+import com.google.crypto.tink.hybrid.HybridPrivateKey;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -13,6 +16,7 @@ import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.kube.Names;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,6 +43,15 @@ import org.slf4j.LoggerFactory;
  * backup (import never replaces keys). So the store creates a keyset only on a cluster where no
  * app has sealed values, or when told to; otherwise it reports the keys missing ({@link #problem()},
  * a decryptor that says so for every value) until the Secret is back, which it notices by watching.
+ *
+ * <p>With a KMS key ({@code --kms-uri}) the keyset is stored wrapped: {@value #KEYSET_WRAPPED} holds
+ * Tink's encrypted keyset format under the KMS key, with the Secret's namespace/name as associated
+ * data, and no plaintext copy, so the Secret's bytes alone open nothing and a wrapped keyset copied
+ * into another Secret does not open there. A plaintext keyset found while a KMS is configured is
+ * re-wrapped in place at once (optimistic locking, plaintext removed). The KMS is asked only when
+ * the Secret changes (start, rotation, restore): while it cannot be asked, the keys are missing with
+ * a problem naming the KMS and the reason, retried on every refresh, and nothing is written: a KMS
+ * outage never falls back to plaintext.
  */
 public final class SealingKeyStore implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SealingKeyStore.class);
@@ -47,11 +60,17 @@ public final class SealingKeyStore implements AutoCloseable {
   public static final String KEYSET = "keyset.json";
   public static final String PUBLIC_KEYSET = "public-keyset.json";
   public static final String PRIMARY_CREATED = "safedefaults.io/primary-key-created-at";
+  /** The keyset wrapped under the KMS key (Tink's binary encrypted keyset); replaces {@link #KEYSET}. */
+  public static final String KEYSET_WRAPPED = "keyset.kms";
+  /** Which KMS key wrapped it: {@code --kms-uri} as given (names no credential). */
+  public static final String WRAPPED_BY = "safedefaults.io/kms-key";
 
   private final KubernetesClient client;
   private final String namespace;
   private final Duration rotateAfter;
   private final Clock clock;
+  private final Aead kek;
+  private final String kekName;
   private final AuditLog audit = new AuditLog();
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private volatile Loaded current;
@@ -66,10 +85,26 @@ public final class SealingKeyStore implements AutoCloseable {
   }
 
   public SealingKeyStore(KubernetesClient client, String namespace, Duration rotateAfter, Clock clock) {
+    this(client, namespace, rotateAfter, clock, null, null);
+  }
+
+  /**
+   * @param kek the KMS key that wraps the keyset, or null to store it in plaintext
+   * @param kekName how {@code --kms-uri} names it (recorded on the Secret, used in messages)
+   */
+  public SealingKeyStore(KubernetesClient client, String namespace, Duration rotateAfter, Clock clock, Aead kek,
+      String kekName) {
     this.client = client;
     this.namespace = namespace;
     this.rotateAfter = rotateAfter;
     this.clock = clock;
+    this.kek = kek;
+    this.kekName = kekName;
+  }
+
+  /** What a wrapped keyset is bound to: this Secret, so a copy in another Secret does not open. */
+  public static byte[] associatedData(String namespace) {
+    return ("safedefaults.io/sealing-keys " + namespace + "/" + SECRET).getBytes(StandardCharsets.UTF_8);
   }
 
   public String namespace() {
@@ -108,10 +143,17 @@ public final class SealingKeyStore implements AutoCloseable {
 
   private Secret create(int stranded) {
     KeysetHandle keys = SealingKeys.generate();
+    Secret wanted;
     try {
-      Secret created = client.secrets().inNamespace(namespace).resource(secretFor(keys, clock.instant(), null)).create();
+      wanted = stored(keys, clock.instant(), null);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot create the sealing keyset: " + kmsFailure(e)
+          + "; nothing was written, and the operator starts once the KMS answers");
+    }
+    try {
+      Secret created = client.secrets().inNamespace(namespace).resource(wanted).create();
       audit.record("sealing-key.created", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(keys),
-          "appsWithUnopenableValues", stranded));
+          "appsWithUnopenableValues", stranded, "kms", kek == null ? "none" : kekName));
       return created;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 404) {
@@ -188,12 +230,18 @@ public final class SealingKeyStore implements AutoCloseable {
       throw new IllegalStateException(current.problem());
     }
     KeysetHandle rotated = SealingKeys.rotate(current.keys());
+    Secret wanted;
     try {
-      Secret updated = client.secrets().inNamespace(namespace)
-          .resource(secretFor(rotated, clock.instant(), current.resourceVersion())).update();
+      wanted = stored(rotated, clock.instant(), current.resourceVersion());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("sealing key rotation postponed: " + kmsFailure(e)
+          + "; the current keys stay in use and nothing was written");
+    }
+    try {
+      Secret updated = client.secrets().inNamespace(namespace).resource(wanted).update();
       audit.record("sealing-key.rotated", namespace, SECRET, Map.of(
           "keyId", SealingKeys.primaryKeyId(rotated), "keys", SealingKeys.keyIds(rotated).size()));
-      found(updated);
+      found(updated, rotated);
     } catch (KubernetesClientException e) {
       if (e.getCode() != 409) {
         throw e;
@@ -232,12 +280,20 @@ public final class SealingKeyStore implements AutoCloseable {
 
   /** Uses the Secret's keyset unless it is the one in use already; an unreadable one counts as missing. */
   private synchronized void found(Secret secret) {
+    found(secret, null);
+  }
+
+  /** @param written the keys just written into {@code secret}, so a wrapped keyset needs no KMS call; else null */
+  private synchronized void found(Secret secret, KeysetHandle written) {
     Loaded before = current;
     if (before != null && Objects.equals(secret.getMetadata().getResourceVersion(), before.resourceVersion())) {
       return;
     }
     try {
-      current = load(secret);
+      current = written != null ? loaded(secret, written) : load(secret);
+    } catch (Unopenable e) {
+      unopenable(e.getMessage());
+      return;
     } catch (RuntimeException e) {
       // parsePrivate's messages name no key material
       missing("the sealing keys Secret " + namespace + "/" + SECRET + " holds no readable keyset ("
@@ -258,9 +314,13 @@ public final class SealingKeyStore implements AutoCloseable {
   }
 
   private void missing(String what) {
+    unopenable(what + "; restore it from the backup ('microapp-operator keys import --file <export>'"
+        + " or 'kubectl apply -f <saved Secret>')");
+  }
+
+  /** No keys in use, for the reason given (which says the fix). */
+  private void unopenable(String problem) {
     Loaded before = current;
-    String problem = what + "; restore it from the backup ('microapp-operator keys import --file <export>'"
-        + " or 'kubectl apply -f <saved Secret>')";
     if (before != null && problem.equals(before.problem())) {
       return;
     }
@@ -281,13 +341,122 @@ public final class SealingKeyStore implements AutoCloseable {
     }
   }
 
-  private Loaded load(Secret secret) {
-    String json = new String(Base64.getDecoder().decode(secret.getData().get(KEYSET)), StandardCharsets.UTF_8);
-    KeysetHandle keys = SealingKeys.parsePrivate(json);
+  /** A keyset that is there but cannot be used now; the message is the whole problem, fix included. */
+  private static final class Unopenable extends RuntimeException {
+    Unopenable(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private Loaded loaded(Secret secret, KeysetHandle keys) {
+    return new Loaded(secret.getMetadata().getResourceVersion(), keys, primaryCreated(secret), new SealedValueDecryptor(keys),
+        null);
+  }
+
+  private Instant primaryCreated(Secret secret) {
     String created = secret.getMetadata().getAnnotations() == null ? null
         : secret.getMetadata().getAnnotations().get(PRIMARY_CREATED);
-    Instant primaryCreated = created == null ? clock.instant() : Instant.parse(created);
+    return created == null ? clock.instant() : Instant.parse(created);
+  }
+
+  private Loaded load(Secret secret) {
+    Map<String, String> data = secret.getData() == null ? Map.of() : secret.getData();
+    Instant primaryCreated = primaryCreated(secret);
+    String where = "the sealing keys Secret " + namespace + "/" + SECRET;
+    if (data.containsKey(KEYSET_WRAPPED)) {
+      String by = Optional.ofNullable(secret.getMetadata().getAnnotations()).map(a -> a.get(WRAPPED_BY)).orElse("?");
+      if (kek == null) {
+        throw new Unopenable(where + " is wrapped by the KMS key " + by + "; start the operator with --kms-uri " + by
+            + " and that KMS's credentials (Helm: kms.uri)");
+      }
+      KeysetHandle keys;
+      try {
+        keys = unwrap(Base64.getDecoder().decode(data.get(KEYSET_WRAPPED)), kek, associatedData(namespace));
+      } catch (GeneralSecurityException e) {
+        throw new Unopenable(where + " cannot be unwrapped: " + kmsFailure(e) + " (wrapped by " + by
+            + "); sealed values open again once the KMS answers, retried every 5 minutes and on every change of the Secret");
+      }
+      return new Loaded(secret.getMetadata().getResourceVersion(), keys, primaryCreated, new SealedValueDecryptor(keys), null);
+    }
+    String json = new String(Base64.getDecoder().decode(data.get(KEYSET)), StandardCharsets.UTF_8);
+    KeysetHandle keys = SealingKeys.parsePrivate(json);
+    if (kek != null) {
+      return rewrap(secret, keys, primaryCreated);
+    }
     return new Loaded(secret.getMetadata().getResourceVersion(), keys, primaryCreated, new SealedValueDecryptor(keys), null);
+  }
+
+  /**
+   * Switching the KMS on: the plaintext keyset found is replaced by its wrapped form (same keys, same
+   * primary date), locked to the resourceVersion read. Until that write succeeds the keys are not
+   * used, so a KMS that cannot be asked is a visible problem, not a quiet plaintext operator.
+   */
+  private Loaded rewrap(Secret secret, KeysetHandle keys, Instant primaryCreated) {
+    Secret wrapped;
+    try {
+      wrapped = stored(keys, primaryCreated, secret.getMetadata().getResourceVersion());
+    } catch (GeneralSecurityException e) {
+      throw new Unopenable("the sealing keys Secret " + namespace + "/" + SECRET + " holds a plaintext keyset that "
+          + "cannot be wrapped: " + kmsFailure(e) + "; it is not used until it is wrapped (retried every 5 minutes)");
+    }
+    wrapped.getMetadata().setAnnotations(new LinkedHashMap<>(Optional.ofNullable(secret.getMetadata().getAnnotations())
+        .orElse(Map.of())));
+    wrapped.getMetadata().getAnnotations().put(PRIMARY_CREATED, primaryCreated.toString());
+    wrapped.getMetadata().getAnnotations().put(WRAPPED_BY, kekName);
+    Secret updated;
+    try {
+      updated = client.secrets().inNamespace(namespace).resource(wrapped).update();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        Secret theirs = client.secrets().inNamespace(namespace).withName(SECRET).get();
+        if (theirs != null) {
+          return load(theirs); // another replica wrapped (or rotated) it first
+        }
+      }
+      throw new Unopenable("the sealing keys Secret " + namespace + "/" + SECRET + " holds a plaintext keyset that "
+          + "could not be replaced by its wrapped form (HTTP " + e.getCode() + "); it is not used until it is wrapped");
+    }
+    LOG.info("wrapped the sealing keyset in {}/{} under the KMS key {} (keys {}); the plaintext copy is gone",
+        namespace, SECRET, kekName, SealingKeys.keyIds(keys));
+    audit.record("sealing-key.wrapped", namespace, SECRET, Map.of("keyId", SealingKeys.primaryKeyId(keys), "kms", kekName));
+    return new Loaded(updated.getMetadata().getResourceVersion(), keys, primaryCreated, new SealedValueDecryptor(keys), null);
+  }
+
+  /** The Secret for these keys as this store keeps them: wrapped with a KMS, plaintext without. */
+  private Secret stored(KeysetHandle keys, Instant primaryCreated, String resourceVersion) throws GeneralSecurityException {
+    return kek == null ? secretFor(keys, primaryCreated, resourceVersion)
+        : secretFor(keys, primaryCreated, resourceVersion, namespace, kek, kekName);
+  }
+
+  /** The keys Secret of {@code namespace} with the keyset wrapped under {@code kek} (named {@code kekName}). */
+  public static Secret secretFor(KeysetHandle keys, Instant primaryCreated, String resourceVersion, String namespace,
+      Aead kek, String kekName) throws GeneralSecurityException {
+    Secret s = secretFor(keys, primaryCreated, resourceVersion);
+    s.setData(new LinkedHashMap<>(Map.of(KEYSET_WRAPPED,
+        Base64.getEncoder().encodeToString(wrap(keys, kek, associatedData(namespace))))));
+    s.getMetadata().getAnnotations().put(WRAPPED_BY, kekName);
+    return s;
+  }
+
+  /** Tink's encrypted keyset format under {@code kek}, bound to {@code associatedData}. */
+  public static byte[] wrap(KeysetHandle keys, Aead kek, byte[] associatedData) throws GeneralSecurityException {
+    return TinkProtoKeysetFormat.serializeEncryptedKeyset(keys, kek, associatedData);
+  }
+
+  /** Opens {@link #wrap}'s output; fails unless the same KMS key and associated data, and a private sealing keyset. */
+  public static KeysetHandle unwrap(byte[] wrapped, Aead kek, byte[] associatedData) throws GeneralSecurityException {
+    KeysetHandle keys = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped, kek, associatedData);
+    if (!(keys.getPrimary().getKey() instanceof HybridPrivateKey)) {
+      throw new GeneralSecurityException("the wrapped keyset is not a private sealing keyset");
+    }
+    return keys;
+  }
+
+  /** A KMS failure in words: the KMS client's message names the KMS, the status and the error, nothing secret. */
+  private String kmsFailure(GeneralSecurityException e) {
+    String kind = e instanceof io.safedefaults.microapp.kms.KmsUnavailableException ? "the KMS cannot be asked"
+        : "the KMS key " + kekName + " refused";
+    return kind + " (" + e.getMessage() + ")";
   }
 
   @Override

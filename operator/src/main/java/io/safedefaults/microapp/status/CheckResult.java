@@ -15,7 +15,8 @@ public record CheckResult(Item item, Outcome outcome, String reason, String mess
     SECRETS_SEALED(6, "secretsSealed", Conditions.SECRETS_SEALED),
     LEAST_PRIVILEGE(7, "leastPrivilege", Conditions.LEAST_PRIVILEGE),
     MINIMAL_RETENTION(8, "minimalRetention", Conditions.RETENTION_SCHEDULED),
-    SAFE_OVERRIDES(10, "safeOverrides", Conditions.DEFAULTS_RELAXED);
+    SAFE_OVERRIDES(10, "safeOverrides", Conditions.DEFAULTS_RELAXED),
+    IMAGE_SCANNED(11, "imageScanned", Conditions.IMAGE_SCANNED);
 
     public final int number;
     public final String key;

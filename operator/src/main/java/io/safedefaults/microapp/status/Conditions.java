@@ -1,10 +1,9 @@
 package io.safedefaults.microapp.status;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
+import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.status.CheckResult.Outcome;
@@ -33,9 +32,10 @@ public final class Conditions {
   public static final String SECRETS_SEALED = "SecretsSealed";
   public static final String RETENTION_SCHEDULED = "RetentionScheduled";
   public static final String DEFAULTS_RELAXED = "DefaultsRelaxed";
+  public static final String IMAGE_SCANNED = "ImageScanned";
   /** Order in which conditions appear in status. */
   public static final List<String> TYPES = List.of(READY, AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE,
-      RETENTION_SCHEDULED, DEFAULTS_RELAXED);
+      RETENTION_SCHEDULED, IMAGE_SCANNED, DEFAULTS_RELAXED);
 
   private Conditions() {}
 
@@ -45,10 +45,11 @@ public final class Conditions {
   public static MicroAppStatus status(MicroApp app, AppPlan plan, Observed observed, List<CheckResult> checks,
       List<MicroAppStatus.SealedValueStatus> sealedValues, Optional<ApplyError> reconcileError, Instant now) {
     long generation = Optional.ofNullable(app.getMetadata().getGeneration()).orElse(0L);
-    List<Condition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
-    List<Condition> next = new ArrayList<>();
+    List<StatusCondition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
+    List<StatusCondition> next = new ArrayList<>();
     next.add(ready(plan, observed, checks, reconcileError));
-    for (String type : List.of(AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE, RETENTION_SCHEDULED)) {
+    for (String type : List.of(AUTH, TLS, RATE_LIMITED, SECRETS_SEALED, LEAST_PRIVILEGE, RETENTION_SCHEDULED,
+        IMAGE_SCANNED)) {
       next.add(area(type, checks));
     }
     next.add(relaxed(plan));
@@ -62,11 +63,12 @@ public final class Conditions {
     s.setChecklist(new MicroAppStatus.Checklist(passed, checks.size(), failing, relaxedItems));
     s.setSealedValues(sealedValues.isEmpty() ? null : List.copyOf(sealedValues));
     s.setRetention(PurgeRuns.status(plan, observed));
-    s.setUrl(plan.exposed() && observed.ingress() != null ? "https://" + plan.host() : null);
+    s.setUrl(plan.exposed() && (plan.config().exposure().gatewayMode() ? observed.httpsRoute() : observed.ingress()) != null
+        ? "https://" + plan.host() : null);
     return s;
   }
 
-  private static Condition ready(AppPlan plan, Observed observed, List<CheckResult> checks, Optional<ApplyError> error) {
+  private static StatusCondition ready(AppPlan plan, Observed observed, List<CheckResult> checks, Optional<ApplyError> error) {
     if (!plan.problems().isEmpty()) {
       Problem first = plan.problems().get(0);
       String more = plan.problems().size() > 1 ? " (and " + (plan.problems().size() - 1) + " more problem(s))" : "";
@@ -95,7 +97,7 @@ public final class Conditions {
         : "all checklist defaults are enforced or relaxed by a justified override");
   }
 
-  private static Condition area(String type, List<CheckResult> checks) {
+  private static StatusCondition area(String type, List<CheckResult> checks) {
     List<CheckResult> mine = checks.stream().filter(c -> c.item().condition.equals(type)).toList();
     Optional<CheckResult> failed = mine.stream().filter(c -> c.outcome() == Outcome.FAILED).findFirst();
     if (failed.isPresent()) {
@@ -113,8 +115,8 @@ public final class Conditions {
    */
   public static MicroAppStatus failed(MicroApp app, String message, Instant now) {
     long generation = Optional.ofNullable(app.getMetadata().getGeneration()).orElse(0L);
-    List<Condition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
-    List<Condition> next = new ArrayList<>();
+    List<StatusCondition> old = app.getStatus() == null ? List.of() : app.getStatus().getConditions();
+    List<StatusCondition> next = new ArrayList<>();
     next.add(stamp(condition(READY, false, "ReconcileFailed", message), old, generation, now));
     old.stream().filter(c -> !READY.equals(c.getType())).forEach(next::add);
     MicroAppStatus s = new MicroAppStatus();
@@ -128,7 +130,7 @@ public final class Conditions {
     return s;
   }
 
-  private static Condition relaxed(AppPlan plan) {
+  private static StatusCondition relaxed(AppPlan plan) {
     if (plan.relaxed().isEmpty()) {
       return condition(DEFAULTS_RELAXED, false, "NoOverrides", "every default applies");
     }
@@ -139,23 +141,22 @@ public final class Conditions {
     return condition(DEFAULTS_RELAXED, true, "OverridesApplied", message);
   }
 
-  private static Condition condition(String type, boolean status, String reason, String message) {
-    return new ConditionBuilder().withType(type).withStatus(status ? "True" : "False")
-        .withReason(reason).withMessage(message).build();
+  private static StatusCondition condition(String type, boolean status, String reason, String message) {
+    return StatusCondition.of(type, status, reason, message);
   }
 
   /** Keeps lastTransitionTime when the status did not change. */
-  private static Condition stamp(Condition c, List<Condition> old, long generation, Instant now) {
+  private static StatusCondition stamp(StatusCondition c, List<StatusCondition> old, long generation, Instant now) {
     String since = old.stream()
         .filter(o -> c.getType().equals(o.getType()) && c.getStatus().equals(o.getStatus()))
-        .map(Condition::getLastTransitionTime)
+        .map(StatusCondition::getLastTransitionTime)
         .filter(t -> t != null)
         .findFirst()
         .orElse(DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS)));
-    return new ConditionBuilder(c).withObservedGeneration(generation).withLastTransitionTime(since).build();
+    return c.withObservedGeneration(generation).withLastTransitionTime(since);
   }
 
-  public static Optional<Condition> find(MicroAppStatus status, String type) {
+  public static Optional<StatusCondition> find(MicroAppStatus status, String type) {
     return status == null ? Optional.empty()
         : status.getConditions().stream().filter(c -> type.equals(c.getType())).findFirst();
   }

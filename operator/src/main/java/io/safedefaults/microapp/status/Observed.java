@@ -11,6 +11,8 @@ import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 
 /** The children as the operator last saw them in its caches (null where absent). */
 public record Observed(
@@ -23,7 +25,27 @@ public record Observed(
     Secret sealedSecret,
     CronJob purgeCronJob,
     Job lastPurgeJob,
-    List<Pod> purgePods) {
+    List<Pod> purgePods,
+    /** The scanner's verdict on the app's image (ImageScanGate#judge). */
+    ImageScan imageScan,
+    /** Gateway mode: the route on the HTTPS listener, the redirect route, and the platform's Gateway. */
+    HTTPRoute httpsRoute,
+    HTTPRoute redirectRoute,
+    Gateway gateway) {
+
+  /** Children of ingress mode only (no routes, no Gateway observed). */
+  public Observed(ServiceAccount serviceAccount, ConfigMap sidecarConfig, Deployment deployment, Service service,
+      Ingress ingress, NetworkPolicy networkPolicy, Secret sealedSecret, CronJob purgeCronJob, Job lastPurgeJob,
+      List<Pod> purgePods, ImageScan imageScan) {
+    this(serviceAccount, sidecarConfig, deployment, service, ingress, networkPolicy, sealedSecret, purgeCronJob,
+        lastPurgeJob, purgePods, imageScan, null, null, null);
+  }
+
+  /** These children with the routes and the Gateway of gateway mode. */
+  public Observed withGateway(HTTPRoute https, HTTPRoute redirect, Gateway gw) {
+    return new Observed(serviceAccount, sidecarConfig, deployment, service, ingress, networkPolicy, sealedSecret,
+        purgeCronJob, lastPurgeJob, purgePods, imageScan, https, redirect, gw);
+  }
 
   public int availableReplicas() {
     return deployment == null || deployment.getStatus() == null

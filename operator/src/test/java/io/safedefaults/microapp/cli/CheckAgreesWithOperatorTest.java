@@ -11,8 +11,8 @@ import io.safedefaults.microapp.Checklist;
 import io.safedefaults.microapp.TestApps;
 import io.safedefaults.microapp.access.AppNetworkPolicy;
 import io.safedefaults.microapp.access.AppServiceAccount;
-import io.safedefaults.microapp.api.DefaultOverride;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.DefaultOverride;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.api.PurgeSpec;
@@ -32,6 +32,7 @@ import io.safedefaults.microapp.secrets.UnsealedSecret;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
 import io.safedefaults.microapp.status.Conditions;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import io.safedefaults.microapp.workload.AppDeployment;
@@ -167,7 +168,7 @@ class CheckAgreesWithOperatorTest {
     Unsealer.Unsealed unsealed = Unsealer.open(app, DECRYPTOR);
     Observed observed;
     if (plan.fatal()) {
-      observed = new Observed(null, null, null, null, null, null, null, null, null, List.of());
+      observed = new Observed(null, null, null, null, null, null, null, null, null, List.of(), ImageScan.of(ImageScan.State.NOT_REQUIRED, null));
     } else {
       Deployment d = AppDeployment.desired(app, plan);
       d.setStatus(new DeploymentStatusBuilder().withReplicas(1).withAvailableReplicas(1).build());
@@ -177,7 +178,7 @@ class CheckAgreesWithOperatorTest {
           AppNetworkPolicy.desired(app, plan),
           plan.sealed().any() && unsealed.ok() ? UnsealedSecret.desired(app, unsealed) : null,
           plan.retention().scheduled() ? PurgeJob.cronJob(app, plan) : null,
-          null, List.of());
+          null, List.of(), ImageScan.of(ImageScan.State.NOT_REQUIRED, null));
     }
     List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed, unsealed);
     return new OperatorView(Conditions.status(app, plan, observed, checks, unsealed.statuses(), Optional.empty(),

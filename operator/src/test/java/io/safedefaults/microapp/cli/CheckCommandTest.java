@@ -81,7 +81,7 @@ class CheckCommandTest {
             + " page, no personal data and no forms",
         "   8 minimalRetention  RELAXED  PurgeOffByOverride: no scheduled purge: static page: stores no data, so there"
             + " is nothing to purge",
-        "  7 passed, 2 relaxed, 0 failed of 9",
+        "  7 passed, 3 relaxed, 0 failed of 10",
         "  => would be exposed at https://landing.apps.example.com",
         "team-food/where2eat  (" + EXAMPLES.resolve("where2eat.yaml") + ")",
         "   2 mfaForAdminPaths  PASS     MfaOnAdminPaths: MFA required on /admin/**, /export",
@@ -89,11 +89,33 @@ class CheckCommandTest {
             + " letsencrypt, HTTP redirected, HSTS from the sidecar",
         "   6 secretsSealed     PASS     NoSecrets: no secret values declared",
         "  10 safeOverrides     PASS     OverridesJustified: no defaults relaxed",
-        "  9 passed, 0 relaxed, 0 failed of 9",
+        "  11 imageScanned      RELAXED  ScanNotRequired: image scans are not required by the cluster policy"
+            + " (operator flags) (imageScan.mode audit or enforce turns them on)",
+        "  9 passed, 1 relaxed, 0 failed of 10",
         "  => would be exposed at https://where2eat.apps.example.com",
         "OK: all 2 app(s) would be Ready");
     // one line per checklist item, numbered as in the design (9 is the audit log: no item per app)
-    assertThat(lines.stream().filter(l -> l.matches("^ {2}[ 1]\\d \\w+ +(PASS|FAIL|RELAXED) .*"))).hasSize(18);
+    assertThat(lines.stream().filter(l -> l.matches("^ {2}[ 1]\\d \\w+ +(PASS|FAIL|RELAXED) .*"))).hasSize(20);
+  }
+
+  /** Gateway mode needs no cluster issuer (the listener has the certificate) and says where the app is served. */
+  @Test
+  void gatewayModeChecksTheRoutesOnTheConfiguredGateway() {
+    Result alone = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway",
+        "--gateway-name", "public", "--gateway-namespace", "gateway-system");
+    // No edge limit on a Gateway without an adapter: per-IP limits need the sidecar to believe the proxies.
+    assertThat(alone.code).isEqualTo(1);
+    assertThat(alone.out).contains("NoPerIpLimit: no per-IP limit applies: no edge limit is written for Gateway"
+        + " gateway-system/public");
+    Result r = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway",
+        "--gateway-name", "public", "--gateway-namespace", "gateway-system", "--trusted-proxy-cidrs", "10.244.0.0/16");
+    assertThat(r.code).as(r.out + r.err).isZero();
+    assertThat(r.out).contains("   5 tlsAndHsts        PASS     TLSEnforced: https://where2eat.apps.example.com through"
+        + " Gateway gateway-system/public (listener 'https', its certificate), HTTP redirected with 301, HSTS at the"
+        + " edge and from the sidecar");
+    Result bad = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway");
+    assertThat(bad.code).isEqualTo(2);
+    assertThat(bad.err).contains("--gateway-name").contains("when exposure is gateway");
   }
 
   @Test
@@ -201,7 +223,7 @@ class CheckCommandTest {
       assertThat(app.path("checklist").fieldNames()).toIterable()
           .containsExactly("passed", "relaxed", "failed", "total", "items");
       assertThat(app.path("checklist").path("items")).extracting(i -> i.path("number").asInt())
-          .containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 10);
+          .containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 10, 11);
       for (JsonNode item : app.path("checklist").path("items")) {
         assertThat(item.fieldNames()).toIterable()
             .containsExactly("number", "key", "condition", "outcome", "reason", "message");

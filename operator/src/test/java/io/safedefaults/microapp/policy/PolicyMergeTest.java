@@ -2,11 +2,12 @@ package io.safedefaults.microapp.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
+import io.safedefaults.microapp.api.NamespaceSelector;
 import io.safedefaults.microapp.api.RateLimitSpec;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -80,6 +81,19 @@ class PolicyMergeTest {
         if (s.getMode() == MicroAppPolicySpec.Mode.ENFORCE) {
           assertThat(merged.mode()).isEqualTo(OperatorConfig.Mode.ENFORCE);
         }
+        ImageScanSpec scan = s.getImageScan();
+        if (scan != null) {
+          if (scan.getMode() != null) {
+            assertThat(merged.imageScan().mode()).as("scan mode").isGreaterThanOrEqualTo(scan.getMode());
+          }
+          if (scan.getFailAt() != null) {
+            assertThat(merged.imageScan().failAt()).as("fails at this severity or a lower one")
+                .isGreaterThanOrEqualTo(scan.getFailAt());
+          }
+          if (Boolean.TRUE.equals(scan.getIncludeUnfixed())) {
+            assertThat(merged.imageScan().includeUnfixed()).isTrue();
+          }
+        }
       }
       // Defaults never exceed their maxima, even when a policy writes them so.
       assertThat(merged.defaultSessionTtl()).isLessThanOrEqualTo(merged.maxSessionTtl());
@@ -125,14 +139,13 @@ class PolicyMergeTest {
 
   @Test
   void selectorsFollowTheApiAndAnUnknownOperatorSelectsRatherThanLoosens() {
-    var sel = new LabelSelectorBuilder().addToMatchLabels("team", "a")
-        .addNewMatchExpression().withKey("tier").withOperator("In").withValues("prod", "stage").endMatchExpression()
-        .addNewMatchExpression().withKey("legacy").withOperator("DoesNotExist").endMatchExpression().build();
+    var sel = NamespaceSelector.labels(Map.of("team", "a"))
+        .and("tier", "In", "prod", "stage").and("legacy", "DoesNotExist");
     assertThat(PolicyMerge.matches(sel, Map.of("team", "a", "tier", "prod"))).isTrue();
     assertThat(PolicyMerge.matches(sel, Map.of("team", "a", "tier", "dev"))).isFalse();
     assertThat(PolicyMerge.matches(sel, Map.of("team", "a", "tier", "prod", "legacy", "x"))).isFalse();
-    assertThat(PolicyMerge.matches(new LabelSelectorBuilder().build(), Map.of())).isTrue();
-    var odd = new LabelSelectorBuilder().addNewMatchExpression().withKey("x").withOperator("Like").endMatchExpression().build();
+    assertThat(PolicyMerge.matches(NamespaceSelector.labels(Map.of()), Map.of())).isTrue();
+    var odd = NamespaceSelector.labels(Map.of()).and("x", "Like");
     assertThat(PolicyMerge.matches(odd, Map.of())).isTrue();
     MicroAppPolicy p = policy("odd", Map.of());
     p.getSpec().setNamespaceSelector(odd);
@@ -154,7 +167,7 @@ class PolicyMergeTest {
     MicroAppPolicy p = new MicroAppPolicy();
     p.setMetadata(new ObjectMetaBuilder().withName(name).build());
     MicroAppPolicySpec s = new MicroAppPolicySpec();
-    s.setNamespaceSelector(new LabelSelectorBuilder().withMatchLabels(labels).build());
+    s.setNamespaceSelector(NamespaceSelector.labels(labels));
     p.setSpec(s);
     return p;
   }
@@ -162,6 +175,12 @@ class PolicyMergeTest {
   private static MicroAppPolicy randomPolicy(Random r, String name) {
     MicroAppPolicy p = policy(name, Map.of());
     MicroAppPolicySpec s = p.getSpec();
+    if (r.nextBoolean()) {
+      s.setImageScan(new ImageScanSpec());
+      s.getImageScan().setMode(r.nextBoolean() ? null : ImageScanSpec.Mode.values()[r.nextInt(3)]);
+      s.getImageScan().setFailAt(r.nextBoolean() ? null : ImageScanSpec.Severity.values()[r.nextInt(4)]);
+      s.getImageScan().setIncludeUnfixed(r.nextBoolean() ? null : r.nextBoolean());
+    }
     s.setMode(r.nextBoolean() ? MicroAppPolicySpec.Mode.ENFORCE : MicroAppPolicySpec.Mode.AUDIT);
     if (r.nextBoolean()) {
       s.setAllowedHostSuffixes(pick(r, DOMAINS));

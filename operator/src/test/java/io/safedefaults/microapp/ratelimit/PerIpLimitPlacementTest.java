@@ -10,6 +10,7 @@ import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.OperatorConfig;
 import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import io.safedefaults.microapp.tls.IngressTlsDefault;
 import java.util.List;
@@ -32,7 +33,7 @@ class PerIpLimitPlacementTest {
 
   static CheckResult check(AppPlan plan, MicroApp app) {
     Ingress ingress = plan.exposed() ? IngressTlsDefault.desired(app, plan) : null;
-    return RateLimitCheck.check(plan, new Observed(null, null, null, null, ingress, null, null, null, null, List.of()));
+    return RateLimitCheck.check(plan, new Observed(null, null, null, null, ingress, null, null, null, null, List.of(), ImageScan.of(ImageScan.State.NOT_REQUIRED, null)));
   }
 
   @Test

@@ -145,7 +145,7 @@ class ChecklistReportTest {
     Map<Item, String> expected = Map.of(Item.SIGN_IN_REQUIRED, "critical", Item.MFA_FOR_ADMIN_PATHS, "high",
         Item.SHORT_SESSIONS, "medium", Item.RATE_LIMITS, "medium", Item.TLS_AND_HSTS, "high",
         Item.SECRETS_SEALED, "high", Item.LEAST_PRIVILEGE, "high", Item.MINIMAL_RETENTION, "medium",
-        Item.SAFE_OVERRIDES, "high");
+        Item.SAFE_OVERRIDES, "high", Item.IMAGE_SCANNED, "high");
     assertThat(expected).containsOnlyKeys(Item.values());
     for (Item item : Item.values()) {
       for (CheckResult check : List.of(CheckResult.passed(item, "R", "m"), CheckResult.failed(item, "R", "m"))) {

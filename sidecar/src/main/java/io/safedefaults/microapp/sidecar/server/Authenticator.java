@@ -35,16 +35,16 @@ final class Authenticator {
   private final BearerCache bearerCache = new BearerCache();
 
   Authenticator(Vertx vertx, Clock clock, CookieJar cookies, SessionRevocations revocations, TokenValidator tokens,
-      ClaimsMapper claims, UserIdHasher ids, AuditLog audit, SidecarMetrics metrics) {
+      ClaimsMapper claims, Observability seen) {
     this.vertx = vertx;
     this.clock = clock;
     this.cookies = cookies;
     this.revocations = revocations;
     this.tokens = tokens;
     this.claims = claims;
-    this.ids = ids;
-    this.audit = audit;
-    this.metrics = metrics;
+    this.ids = seen.ids();
+    this.audit = seen.audit();
+    this.metrics = seen.metrics();
   }
 
   /** Sets the scope's identity (null: anonymous), or answers 401 for a rejected bearer token. */

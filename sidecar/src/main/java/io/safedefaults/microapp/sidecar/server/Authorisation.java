@@ -30,8 +30,7 @@ final class Authorisation {
   private final SidecarMetrics metrics;
 
   Authorisation(SidecarConfig config, AccessPolicy access, MfaRequirement mfa, UserDataRoutes userData,
-      SignInRoutes signIn, CrossSiteGuard crossSite, Forwarding forwarding, UserIdHasher ids, AuditLog audit,
-      SidecarMetrics metrics) {
+      SignInRoutes signIn, CrossSiteGuard crossSite, Forwarding forwarding, Observability seen) {
     this.config = config;
     this.access = access;
     this.mfa = mfa;
@@ -39,9 +38,9 @@ final class Authorisation {
     this.signIn = signIn;
     this.crossSite = crossSite;
     this.forwarding = forwarding;
-    this.ids = ids;
-    this.audit = audit;
-    this.metrics = metrics;
+    this.ids = seen.ids();
+    this.audit = seen.audit();
+    this.metrics = seen.metrics();
   }
 
   /**

@@ -14,10 +14,10 @@ final class CrossSiteGuard {
   private final AuditLog audit;
   private final SidecarMetrics metrics;
 
-  CrossSiteGuard(String publicUrl, AuditLog audit, SidecarMetrics metrics) {
+  CrossSiteGuard(String publicUrl, Observability seen) {
     this.publicOrigin = SameOrigin.originOf(publicUrl);
-    this.audit = audit;
-    this.metrics = metrics;
+    this.audit = seen.audit();
+    this.metrics = seen.metrics();
   }
 
   /** @return true when the request may go on; otherwise it was answered with 403 */

@@ -33,13 +33,12 @@ final class Gatekeeper {
   private final Step[] steps;
 
   Gatekeeper(SecureHeaders secureHeaders, SignInRoutes signIn, PurgeGate purge, Authenticator authenticator,
-      Authorisation authorisation, RequestLimits limits, Forwarding forwarding, UserIdHasher ids, AuditLog audit,
-      SidecarMetrics metrics) {
+      Authorisation authorisation, RequestLimits limits, Forwarding forwarding, Observability seen) {
     this.secureHeaders = secureHeaders;
     this.forwarding = forwarding;
-    this.ids = ids;
-    this.audit = audit;
-    this.metrics = metrics;
+    this.ids = seen.ids();
+    this.audit = seen.audit();
+    this.metrics = seen.metrics();
     this.steps = new Step[] {
         StrictHttp::enforce,                  // 0. RFC 9112 message rules; a refused request closes its connection
         this::readablePath,                   // 1. one reading of the path, which every later step uses

@@ -21,11 +21,11 @@ final class PurgeGate {
   private final Forwarding forwarding;
 
   /** @param path null when no HTTP purge is scheduled: then no path is the purge path */
-  PurgeGate(String path, String token, AuditLog audit, SidecarMetrics metrics, Forwarding forwarding) {
+  PurgeGate(String path, String token, Observability seen, Forwarding forwarding) {
     this.path = path == null ? null : PathPattern.compile(path);
     this.token = token == null ? null : token.getBytes(StandardCharsets.US_ASCII);
-    this.audit = audit;
-    this.metrics = metrics;
+    this.audit = seen.audit();
+    this.metrics = seen.metrics();
     this.forwarding = forwarding;
   }
 

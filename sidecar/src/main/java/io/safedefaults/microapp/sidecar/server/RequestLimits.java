@@ -33,8 +33,8 @@ final class RequestLimits {
   private final AuditLog audit;
   private final SidecarMetrics metrics;
 
-  RequestLimits(Vertx vertx, SidecarConfig.RateLimit rl, RateLimiter limiter, UserDataRoutes userData, UserIdHasher ids,
-      AuditLog audit, SidecarMetrics metrics) {
+  RequestLimits(Vertx vertx, SidecarConfig.RateLimit rl, RateLimiter limiter, UserDataRoutes userData,
+      Observability seen) {
     this.vertx = vertx;
     this.limiter = limiter;
     this.perIp = rl.perIpPerMinute() == 0 ? null : LimitSpec.perMinute("ip", rl.perIpPerMinute(), rl.perIpBurstPerSecond());
@@ -43,9 +43,9 @@ final class RequestLimits {
     this.quotas = rl.perPathQuotas().stream().map(q -> LimitSpec.perMinute("path:" + q.path(), q.perUserPerMinute(), 0))
         .toList();
     this.userData = userData;
-    this.ids = ids;
-    this.audit = audit;
-    this.metrics = metrics;
+    this.ids = seen.ids();
+    this.audit = seen.audit();
+    this.metrics = seen.metrics();
   }
 
   /** Before sign-in, keyed by the client address, so floods of bad tokens are limited too. */

@@ -128,20 +128,17 @@ public final class Sidecar implements AutoCloseable {
     ForwardedHeaders forwarded = new ForwardedHeaders(config.trustedProxyCidrs().stream().map(Cidr::parse).toList(),
         config.publicUrl() != null && config.publicUrl().startsWith("http://") ? "http" : "https");
     // the jobs a request goes through (Gatekeeper orders them), built once and shared by every event loop
-    AuditLog audit = new AuditLog();
+    Observability seen = new Observability(ids, new AuditLog(), metrics);
     Forwarding forwarding = new Forwarding(forwarded);
-    CrossSiteGuard crossSite = new CrossSiteGuard(config.publicUrl(), audit, metrics);
-    Authenticator authenticator = new Authenticator(vertx, clock, cookies, revocations, tokens, claims, ids, audit,
-        metrics);
-    SignInRoutes signIn = new SignInRoutes(vertx, config, clock, cookies, login, authenticator, access, crossSite, ids,
-        audit, metrics);
-    PurgeGate purge = new PurgeGate(config.purge() == null ? null : config.purge().path(), purgeToken, audit, metrics,
+    CrossSiteGuard crossSite = new CrossSiteGuard(config.publicUrl(), seen);
+    Authenticator authenticator = new Authenticator(vertx, clock, cookies, revocations, tokens, claims, seen);
+    SignInRoutes signIn = new SignInRoutes(vertx, config, clock, cookies, login, authenticator, access, crossSite, seen);
+    PurgeGate purge = new PurgeGate(config.purge() == null ? null : config.purge().path(), purgeToken, seen,
         forwarding);
-    Authorisation authorisation = new Authorisation(config, access, mfa, userData, signIn, crossSite, forwarding, ids,
-        audit, metrics);
-    RequestLimits limits = new RequestLimits(vertx, config.rateLimit(), limiter, userData, ids, audit, metrics);
+    Authorisation authorisation = new Authorisation(config, access, mfa, userData, signIn, crossSite, forwarding, seen);
+    RequestLimits limits = new RequestLimits(vertx, config.rateLimit(), limiter, userData, seen);
     Gatekeeper gatekeeper = new Gatekeeper(new SecureHeaders(config.hsts(), config.csp()), signIn, purge, authenticator,
-        authorisation, limits, forwarding, ids, audit, metrics);
+        authorisation, limits, forwarding, seen);
 
     URI upstream = URI.create(config.upstream());
     AtomicBoolean started = new AtomicBoolean();

@@ -48,8 +48,7 @@ final class SignInRoutes {
   private final SecureRandom random = new SecureRandom();
 
   SignInRoutes(Vertx vertx, SidecarConfig config, Clock clock, CookieJar cookies, LoginFlow login,
-      Authenticator authenticator, AccessPolicy access, CrossSiteGuard crossSite, UserIdHasher ids, AuditLog audit,
-      SidecarMetrics metrics) {
+      Authenticator authenticator, AccessPolicy access, CrossSiteGuard crossSite, Observability seen) {
     this.vertx = vertx;
     this.config = config;
     this.clock = clock;
@@ -58,9 +57,9 @@ final class SignInRoutes {
     this.authenticator = authenticator;
     this.access = access;
     this.crossSite = crossSite;
-    this.ids = ids;
-    this.audit = audit;
-    this.metrics = metrics;
+    this.ids = seen.ids();
+    this.audit = seen.audit();
+    this.metrics = seen.metrics();
   }
 
   /** Whether anyone can be signed in: an app without an issuer (public only) cannot. */

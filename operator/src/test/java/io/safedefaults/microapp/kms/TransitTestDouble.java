@@ -1,0 +1,155 @@
+package io.safedefaults.microapp.kms;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+
+/**
+ * TEST DOUBLE of HashiCorp Vault's Transit secrets engine: the encrypt/decrypt endpoints only, as
+ * Vault documents them ({@code POST /v1/<mount>/encrypt/<key>} with base64 {@code plaintext},
+ * answering {@code data.ciphertext} "vault:v1:..."; {@code /decrypt/<key>} the reverse;
+ * {@code X-Vault-Token}; {@code {"errors":[...]}} with 400/403/404). It exists because no Vault or
+ * OpenBao server can be built from the registries here: {@code github.com/openbao/openbao@v2.4.1}
+ * is refused by the Go module proxy (403, "not available"), and {@code github.com/hashicorp/vault@v1.21.4}
+ * downloads but cannot be built with {@code go install} (its go.mod has replace directives for
+ * ./api and ./sdk). Served over HTTPS with a certificate made by keytool for this run, so the
+ * client's {@code --kms-ca-file} is exercised too.
+ */
+final class TransitTestDouble implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpsServer server;
+  private final Map<String, byte[]> keys = new ConcurrentHashMap<>();
+  final Path caFile;
+  final Path dir;
+  volatile String token = "s.test-token";
+  final String mount;
+
+  TransitTestDouble(String mount, String... keyNames) throws Exception {
+    this.mount = mount;
+    dir = Files.createTempDirectory("transit");
+    Path p12 = dir.resolve("server.p12");
+    caFile = dir.resolve("ca.pem");
+    run("keytool", "-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
+        "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "1", "-keystore", p12.toString(), "-storetype", "PKCS12",
+        "-storepass", "changeit", "-keypass", "changeit");
+    run("keytool", "-exportcert", "-rfc", "-alias", "server", "-keystore", p12.toString(), "-storepass", "changeit",
+        "-file", caFile.toString());
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(p12)) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, "changeit".toCharArray());
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(kmf.getKeyManagers(), null, null);
+    for (String k : keyNames) {
+      byte[] key = new byte[32];
+      new SecureRandom().nextBytes(key);
+      keys.put(k, key);
+    }
+    server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.setHttpsConfigurator(new HttpsConfigurator(ctx));
+    server.createContext("/v1/" + mount + "/", this::handle);
+    server.start();
+  }
+
+  int port() {
+    return server.getAddress().getPort();
+  }
+
+  private void handle(HttpExchange ex) throws IOException {
+    try (ex) {
+      if (!"POST".equals(ex.getRequestMethod())) {
+        reply(ex, 405, Map.of("errors", new String[] {"unsupported operation"}));
+        return;
+      }
+      if (!token.equals(ex.getRequestHeaders().getFirst("X-Vault-Token"))) {
+        reply(ex, 403, Map.of("errors", new String[] {"permission denied"}));
+        return;
+      }
+      String[] path = ex.getRequestURI().getPath().substring(("/v1/" + mount + "/").length()).split("/");
+      if (path.length != 2 || !keys.containsKey(path[1])) {
+        reply(ex, 400, Map.of("errors", new String[] {"encryption key not found"}));
+        return;
+      }
+      byte[] key = keys.get(path[1]);
+      JsonNode body = JSON.readTree(ex.getRequestBody());
+      if (path[0].equals("encrypt")) {
+        byte[] nonce = new byte[12];
+        new SecureRandom().nextBytes(nonce);
+        byte[] ct = gcm(Cipher.ENCRYPT_MODE, key, nonce).doFinal(Base64.getDecoder().decode(body.get("plaintext").asText()));
+        String text = "vault:v1:" + Base64.getEncoder().encodeToString(ByteBuffer.allocate(12 + ct.length).put(nonce).put(ct).array());
+        reply(ex, 200, Map.of("data", Map.of("ciphertext", text, "key_version", 1)));
+      } else if (path[0].equals("decrypt")) {
+        String text = body.path("ciphertext").asText();
+        if (!text.startsWith("vault:v1:")) {
+          reply(ex, 400, Map.of("errors", new String[] {"invalid ciphertext: no prefix"}));
+          return;
+        }
+        byte[] raw = Base64.getDecoder().decode(text.substring("vault:v1:".length()));
+        byte[] plain;
+        try {
+          plain = gcm(Cipher.DECRYPT_MODE, key, Arrays.copyOf(raw, 12)).doFinal(raw, 12, raw.length - 12);
+        } catch (java.security.GeneralSecurityException e) {
+          reply(ex, 400, Map.of("errors", new String[] {"cipher: message authentication failed"}));
+          return;
+        }
+        reply(ex, 200, Map.of("data", Map.of("plaintext", Base64.getEncoder().encodeToString(plain))));
+      } else {
+        reply(ex, 405, Map.of("errors", new String[] {"unsupported path"}));
+      }
+    } catch (Exception e) {
+      reply(ex, 500, Map.of("errors", new String[] {"internal error"}));
+    }
+  }
+
+  private static Cipher gcm(int mode, byte[] key, byte[] nonce) throws java.security.GeneralSecurityException {
+    Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+    c.init(mode, new SecretKeySpec(key, "AES"), new GCMParameterSpec(128, nonce));
+    return c;
+  }
+
+  private static void reply(HttpExchange ex, int status, Object body) throws IOException {
+    byte[] b = JSON.writeValueAsBytes(body);
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    ex.sendResponseHeaders(status, b.length);
+    ex.getResponseBody().write(b);
+  }
+
+  private static void run(String... cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.stop(0);
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    }
+  }
+}
