@@ -278,6 +278,31 @@ check "env: POD_NAMESPACE and POD_NAME come from the downward API" \
   bash -c "grep -q 'fieldPath: metadata.namespace' '$tmp/default.yaml' && grep -q 'fieldPath: metadata.name' '$tmp/default.yaml'"
 check "env: the keys namespace defaults to the release namespace" env_is default MICROAPP_KEYS_NAMESPACE microapp-system
 check "env: lost sealing keys are never replaced unless sealing.allowNewKeys" env_is default MICROAPP_ALLOW_NEW_SEALING_KEYS false
+check "env: one operator for the cluster uses the Lease leaderElection.leaseName" env_is default MICROAPP_LEASE_NAME microapp-operator
+
+# ---- shards: two releases splitting the cluster by namespace label ---------------------------------
+check "renders shard a" render_ok sharda --set shard.name=a --set 'shard.selector=safedefaults.io/shard!=b'
+check "renders shard b (a second release in the same namespace)" render_ok shardb --set shard.name=b \
+  --set 'shard.selector=safedefaults.io/shard=b' --set fullnameOverride=microapp-operator-b
+shard_env() {
+  env_is sharda MICROAPP_SHARD_NAME a && env_is sharda MICROAPP_SHARD_SELECTOR 'safedefaults.io/shard!=b' \
+    && env_is sharda MICROAPP_LEASE_NAME microapp-operator-a && env_is shardb MICROAPP_LEASE_NAME microapp-operator-b
+}
+check "env: a shard's name, selector and Lease" shard_env
+two_shards_share_nothing_by_name() { # the two releases' objects never collide (Helm would refuse the second)
+  python3 - "$tmp/sharda.yaml" "$tmp/shardb.yaml" <<'PY'
+import sys, yaml
+def names(f):
+    return {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])
+            for d in yaml.safe_load_all(open(f)) if d}
+common = names(sys.argv[1]) & names(sys.argv[2])
+if common:
+    print("both releases render", sorted(common)); sys.exit(1)
+PY
+}
+check "two shard releases in one namespace render no object of the same name (Leases included)" two_shards_share_nothing_by_name
+check "RBAC guard rails hold (shard render)" python3 "$tmp/yamlcheck.py" "$tmp/sharda.yaml" rbac
+check "no shard: no MICROAPP_SHARD_* in the environment" bash -c "! grep -q MICROAPP_SHARD '$tmp/default.yaml'"
 
 # ---- the OIDC provider's CA bundle (oidc.caBundle) ------------------------------------------------
 # oidca_check FILE MODE [BUNDLE]: MODE "set" -- a ConfigMap <release>-oidc-ca holding exactly the
@@ -364,6 +389,10 @@ rejects "watching kube-system under the policy" "the namespace kube-system is us
 rejects "a webhook key that is not a Secret key" "/notifications/defaultWebhookKey.*does not match" --set notifications.defaultWebhookKey=a/b
 rejects "a zero alert threshold"          "/monitoring/alerts/rateLimitedPerSecond.*exclusiveMinimum|/monitoring/alerts/rateLimitedPerSecond.*must be" --set monitoring.alerts.rateLimitedPerSecond=0
 rejects "a misspelt alerts key"            "additional properties 'enable' not allowed" --set monitoring.alerts.enable=false
+rejects "a shard name without a selector"  "shard.name and shard.selector go together" --set shard.name=a
+rejects "a shard without leader election"  "shard.name needs leaderElection.enabled=true" --set shard.name=a --set shard.selector=x=y --set leaderElection.enabled=false
+rejects "a shard with a namespace list"    "shard.selector and watchNamespaces exclude each other" --set shard.name=a --set shard.selector=x=y --set 'watchNamespaces={team-food}'
+rejects "a shard name that is not a DNS label" "/shard/name.*does not match"        --set shard.name=Shard_A --set shard.selector=x=y
 rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false
 rejects "gateway mode without a Gateway"   "exposure.gateway.name is required when exposure.mode is gateway" --set exposure.mode=gateway
 rejects "an unknown exposure mode"          "/exposure/mode.*must be one of"         --set exposure.mode=gateway-api

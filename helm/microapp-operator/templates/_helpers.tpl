@@ -106,6 +106,15 @@ the fix.
 {{- if and (gt (int $v.replicaCount) 1) (not $v.leaderElection.enabled) }}
 {{- fail (printf "replicaCount is %d but leaderElection.enabled is false: several replicas would reconcile the same apps at once; set leaderElection.enabled=true or replicaCount=1" (int $v.replicaCount)) }}
 {{- end }}
+{{- if or (and $v.shard.name (not $v.shard.selector)) (and $v.shard.selector (not $v.shard.name)) }}
+{{- fail "shard.name and shard.selector go together: set both to run this release as one shard, or neither for one operator over the cluster" }}
+{{- end }}
+{{- if and $v.shard.name (not $v.leaderElection.enabled) }}
+{{- fail "shard.name needs leaderElection.enabled=true: the other shards read this shard's Lease to know whether it is alive before taking a namespace over" }}
+{{- end }}
+{{- if and $v.shard.name $v.watchNamespaces }}
+{{- fail "shard.selector and watchNamespaces exclude each other: a shard's namespaces are the ones its selector matches" }}
+{{- end }}
 {{- range $k, $d := dict "defaults.sessionTTL" $v.defaults.sessionTTL "bounds.maxSessionTTL" $v.bounds.maxSessionTTL }}
 {{- if eq (include "microapp-operator.minutes" $d) "0" }}
 {{- fail (printf "%s is %s: a session must last at least a minute; use e.g. 8h, 90m or 1h30m" $k $d) }}
@@ -148,6 +157,14 @@ the fix.
 {{- end }}
 
 {{/* The operator's environment: every MICROAPP_* setting comes from values. */}}
+{{/*
+The leader-election Lease's name: a shard's carries the shard name, so releases in one namespace
+never share a Lease.
+*/}}
+{{- define "microapp-operator.leaseName" -}}
+{{- if .Values.shard.name }}{{ printf "%s-%s" .Values.leaderElection.leaseName .Values.shard.name }}{{ else }}{{ .Values.leaderElection.leaseName }}{{ end }}
+{{- end }}
+
 {{- define "microapp-operator.env" -}}
 - name: POD_NAMESPACE
   valueFrom:
@@ -160,6 +177,14 @@ the fix.
       fieldPath: metadata.name
 - name: MICROAPP_LEADER_ELECTION
   value: {{ .Values.leaderElection.enabled | quote }}
+- name: MICROAPP_LEASE_NAME
+  value: {{ include "microapp-operator.leaseName" . | quote }}
+{{- if .Values.shard.name }}
+- name: MICROAPP_SHARD_NAME
+  value: {{ .Values.shard.name | quote }}
+- name: MICROAPP_SHARD_SELECTOR
+  value: {{ .Values.shard.selector | quote }}
+{{- end }}
 {{- with (join "," .Values.watchNamespaces) }}
 - name: MICROAPP_WATCH_NAMESPACES
   value: {{ . | quote }}

@@ -138,6 +138,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** Reconciles the apps of namespaces whose policy changed (PolicyWatch). */
   private final SimpleInboundEventSource<MicroApp> policyChanges = new SimpleInboundEventSource<>("policies");
   private volatile io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<MicroApp> apps;
+  /** Namespaces this instance may write in now: all, or its shard's (NamespaceShard#owns). */
+  private volatile java.util.function.Predicate<String> writesIn = ns -> true;
   /** Each app's checklist as an OpenReports Report, where the cluster serves them. */
   final io.safedefaults.microapp.reports.ReportPublisher reports = new io.safedefaults.microapp.reports.ReportPublisher();
 
@@ -374,6 +376,28 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   /**
+   * Limits this instance to the namespaces its shard holds (NamespaceShard): an app elsewhere is
+   * left alone, not a single write, even while its informer still lists it after a handover.
+   */
+  public void writeOnlyIn(java.util.function.Predicate<String> namespaces) {
+    this.writesIn = Objects.requireNonNull(namespaces);
+  }
+
+  /**
+   * Another shard reconciles this namespace now (NamespaceShard, once the last reconcile here has
+   * finished): what this process remembers of its apps is dropped, so if the namespace comes back
+   * everything is read again rather than trusted from before (host claims above all: the other
+   * shard may have released a host that a third app then claimed).
+   */
+  public void handedOver(String namespace) {
+    String prefix = namespace + "/";
+    announced.keySet().removeIf(k -> k.startsWith(prefix));
+    failures.keySet().removeIf(k -> k.startsWith(prefix));
+    applyErrors.keySet().removeIf(k -> k.startsWith(prefix));
+    hostClaims.forgetNamespace(namespace);
+  }
+
+  /**
    * Nothing thrown while converging an app escapes: it becomes Ready=False (ReconcileFailed) with
    * a one-line reason, a retry with backoff (5 s doubling to 5 min), and one stack trace per app
    * and cause in the log rather than one per attempt.
@@ -381,6 +405,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   @Override
   public UpdateControl<MicroApp> reconcile(MicroApp app, Context<MicroApp> context) {
     String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+    if (!writesIn.test(app.getMetadata().getNamespace())) {
+      return UpdateControl.noUpdate(); // another shard's, or being handed over to one
+    }
     try {
       UpdateControl<MicroApp> control = converge(app, key, context);
       failures.remove(key);

@@ -70,8 +70,21 @@ public final class RunCommand implements Callable<Integer> {
    */
   static final Duration RETRY_PERIOD = Duration.ofSeconds(1);
 
-  @Option(names = "--lease-name", defaultValue = "microapp-operator", description = "Name of the Lease.")
+  @Option(names = "--lease-name", defaultValue = "${env:MICROAPP_LEASE_NAME}",
+      description = "Name of the leader-election Lease; microapp-operator, or microapp-operator-<shard> with "
+          + "--shard-name (env MICROAPP_LEASE_NAME).")
   String leaseName;
+
+  @Option(names = "--shard-name", defaultValue = "${env:MICROAPP_SHARD_NAME}",
+      description = "Run as one of several operators that split the cluster by namespace: this one's name "
+          + "(its Lease, logs and metrics carry it). Needs --shard-selector (env MICROAPP_SHARD_NAME).")
+  String shardName;
+
+  @Option(names = "--shard-selector", defaultValue = "${env:MICROAPP_SHARD_SELECTOR}",
+      description = "Label selector on namespaces: this shard reconciles MicroApps only in the namespaces it "
+          + "matches, taking each over from the shard that held it once that one has handed it over "
+          + "(README, \"Running more than one operator (shards)\"; env MICROAPP_SHARD_SELECTOR).")
+  String shardSelector;
 
   @Option(names = "--keys-namespace", defaultValue = "${env:MICROAPP_KEYS_NAMESPACE}",
       description = "Namespace of the sealing keys Secret and public-key ConfigMap; defaults to POD_NAMESPACE "
@@ -103,6 +116,11 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   private final AtomicBoolean stopping = new AtomicBoolean();
+
+  private static boolean present(String s) {
+    return s != null && !s.isBlank();
+  }
+
 
   /**
    * Whether the cluster serves HTTPRoutes and Gateways (gateway.networking.k8s.io/v1): asked once at
@@ -159,14 +177,46 @@ public final class RunCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--leader-election-namespace (or POD_NAMESPACE) is needed for leader election; or pass --no-leader-election");
     }
+    boolean sharded = present(shardName) || present(shardSelector);
+    if (sharded && (!present(shardName) || !present(shardSelector))) {
+      throw new IllegalArgumentException("--shard-name and --shard-selector go together: give both, or neither to "
+          + "reconcile every namespace");
+    }
+    if (sharded && !leaderElection) {
+      throw new IllegalArgumentException("--shard-name needs leader election: the other shards read this shard's "
+          + "Lease to know whether it is alive before taking a namespace over; remove --no-leader-election");
+    }
+    if (sharded && namespaces != null && namespaces.stream().anyMatch(RunCommand::present)) {
+      throw new IllegalArgumentException("--namespaces and --shard-selector exclude each other: a shard's namespaces "
+          + "are the ones its selector matches");
+    }
+    if (sharded) {
+      io.safedefaults.microapp.runtime.NamespaceShard.validName(shardName);
+    }
+    String lease = present(leaseName) ? leaseName.trim()
+        : sharded ? "microapp-operator-" + shardName : "microapp-operator";
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    if (sharded) {
+      registry.config().commonTags("shard", shardName);
+    }
     KubernetesClient client = new KubernetesClientBuilder().build();
+    io.safedefaults.microapp.runtime.NamespaceShard shard = sharded
+        ? new io.safedefaults.microapp.runtime.NamespaceShard(client, shardName, shardSelector, keysNamespace(),
+            leaseNamespace, lease, clock)
+        : null;
+    if (shard != null) {
+      shard.checkSelector();
+    }
     // The pod name as identity makes `kubectl get lease` say which replica leads.
     String identity = System.getenv().getOrDefault("POD_NAME", "").isBlank()
         ? "microapp-operator-" + java.util.UUID.randomUUID() : System.getenv("POD_NAME");
+    io.javaoperatorsdk.operator.api.monitoring.Metrics josdkMetrics =
+        MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build();
+    java.util.concurrent.atomic.AtomicReference<io.javaoperatorsdk.operator.RegisteredController<?>> controller =
+        new java.util.concurrent.atomic.AtomicReference<>();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
-          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build())
+          .withMetrics(shard == null ? josdkMetrics : shard.counting(josdkMetrics))
           // closed by the shutdown hook, after the Lease is released with it
           .withCloseClientOnStop(false)
           .withStopOnInformerErrorDuringStartup(true);
@@ -174,21 +224,27 @@ public final class RunCommand implements Callable<Integer> {
         // JOSDK's default exits from inside the leader-election callback, which deadlocks with our
         // SIGTERM shutdown hook. Losing the lease while running still ends the process, so the
         // pod restarts and rejoins the election; losing it because we are stopping does not.
-        LeaderCallbacks callbacks = new LeaderCallbacks(() -> LOG.info("leading as {}", identity),
+        LeaderCallbacks callbacks = new LeaderCallbacks(() -> {
+              LOG.info("leading as {}{}", identity, shard == null ? "" : " for shard " + shard.name());
+              if (shard != null) {
+                // only the leader claims namespaces; standbys hold nothing
+                shard.startFollowing(controller.get());
+              }
+            },
             () -> {
               if (!stopping.get()) {
-                LOG.error("lost the lease {} unexpectedly; exiting so the pod restarts", leaseName);
+                LOG.error("lost the lease {} unexpectedly; exiting so the pod restarts", lease);
                 Runtime.getRuntime().halt(1);
               }
             },
             leader -> LOG.info("leader is {}", leader));
-        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, leaseNamespace,
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(lease, leaseNamespace,
             LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE, LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
             RETRY_PERIOD, identity, callbacks, false));
       }
     });
     if (leaderElection) {
-      LeaderLease.prepare(client, leaseNamespace, leaseName, LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE);
+      LeaderLease.prepare(client, leaseNamespace, lease, LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE);
     }
     List<String> watched = namespaces == null ? List.of()
         : namespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
@@ -223,12 +279,23 @@ public final class RunCommand implements Callable<Integer> {
     io.safedefaults.microapp.audit.OverrideNotifier notifier = new io.safedefaults.microapp.audit.OverrideNotifier(
         client, keysNamespace(), policies::notifyKeys, notifyWebhookKey, Duration.ofSeconds(2), 6);
     reconciler.notifyOverridesTo(notifier);
-    operator.register(reconciler, o -> {
+    if (shard != null) {
+      reconciler.writeOnlyIn(shard::owns);
+      shard.onHandedOver(reconciler::handedOver);
+      registry.gauge("microapp_shard_namespaces", List.of(io.micrometer.core.instrument.Tag.of("state", "held")),
+          shard, s -> s.owned().size());
+      registry.gauge("microapp_shard_namespaces", List.of(io.micrometer.core.instrument.Tag.of("state", "waiting")),
+          shard, s -> s.waiting().size());
+    }
+    controller.set(operator.register(reconciler, o -> {
       o.withReconciliationMaxInterval(Duration.ofSeconds(resyncSeconds));
-      if (!watched.isEmpty()) {
+      if (shard != null) {
+        // until the leader's shard holds namespaces (then it follows them: startFollowing)
+        o.settingNamespaces(shard.idleNamespaces());
+      } else if (!watched.isEmpty()) {
         o.settingNamespaces(Set.copyOf(watched));
       }
-    });
+    }));
     keys.watch(reconciler::sealingKeysChanged);
 
     CountDownLatch stopped = new CountDownLatch(1);
@@ -237,15 +304,18 @@ public final class RunCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         stopping.set(true);
         LOG.info("stopping on signal");
+        if (shard != null) {
+          shard.close(); // no namespace changes hands while the controllers stop
+        }
         operator.stop();
         if (leaderElection) {
           // only now that no controller runs: a standby must not start while we still reconcile
           try {
-            if (LeaderLease.release(client, leaseNamespace, leaseName, identity, clock)) {
-              LOG.info("released the lease {}", leaseName);
+            if (LeaderLease.release(client, leaseNamespace, lease, identity, clock)) {
+              LOG.info("released the lease {}", lease);
             }
           } catch (RuntimeException e) {
-            LOG.warn("could not release the lease {} ({}); a standby takes over when it expires", leaseName, e.getMessage());
+            LOG.warn("could not release the lease {} ({}); a standby takes over when it expires", lease, e.getMessage());
           }
         }
         client.close();

@@ -36,6 +36,8 @@ public final class HostClaims {
   private final String namespace;
   /** Hosts this process knows it holds, per app uid: no API call on the common path. */
   private final Map<String, Set<String>> held = new ConcurrentHashMap<>();
+  /** The namespace of each app uid in {@link #held}. */
+  private final Map<String, String> namespaceOf = new ConcurrentHashMap<>();
 
   /** @param namespace where the claims live: the operator's own namespace */
   public HostClaims(String namespace) {
@@ -71,7 +73,7 @@ public final class HostClaims {
     if (lease == null) {
       try {
         leases.resource(claimFor(app, host, null)).create();
-        return owned(uid, host);
+        return owned(app, host);
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
           throw e;
@@ -84,7 +86,7 @@ public final class HostClaims {
     }
     String holder = lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity();
     if (holderOf(app).equals(holder)) {
-      return owned(uid, host);
+      return owned(app, host);
     }
     String[] h = holder == null ? new String[0] : holder.split("/", 3);
     if (h.length == 3 && stillClaims(client, h[0], h[1], h[2], host)) {
@@ -96,7 +98,7 @@ public final class HostClaims {
     try {
       // Optimistic locking: of two apps taking over a released host, one update wins.
       leases.resource(claimFor(app, host, lease.getMetadata().getResourceVersion())).update();
-      return owned(uid, host);
+      return owned(app, host);
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409 || e.getCode() == 404) {
         return Optional.of(taken(host, "another app", true));
@@ -134,9 +136,27 @@ public final class HostClaims {
   /** Forgets apps that no longer exist (their claims are taken over as described above). */
   public void retain(Set<String> uids) {
     held.keySet().retainAll(uids);
+    namespaceOf.keySet().retainAll(uids);
   }
 
-  private Optional<Problem> owned(String uid, String host) {
+  /**
+   * Forgets what this process knows of the apps of a namespace another operator shard now
+   * reconciles: meanwhile that shard may release their hosts and another app take them, so if the
+   * namespace comes back, every claim is read from the API server again.
+   */
+  public void forgetNamespace(String namespace) {
+    namespaceOf.entrySet().removeIf(e -> {
+      if (e.getValue().equals(namespace)) {
+        held.remove(e.getKey());
+        return true;
+      }
+      return false;
+    });
+  }
+
+  private Optional<Problem> owned(MicroApp app, String host) {
+    String uid = app.getMetadata().getUid();
+    namespaceOf.put(uid, app.getMetadata().getNamespace());
     held.computeIfAbsent(uid, u -> ConcurrentHashMap.newKeySet()).add(host);
     return Optional.empty();
   }

@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * <p>Not a JOSDK dependent resource like the app's children: a dependent's informer is started with
  * the operator and fails it where the CRD does not exist, and cannot start later when it appears.
  */
-public class ReportPublisher extends AbstractEventSource<GenericKubernetesResource, MicroApp> {
+public class ReportPublisher extends AbstractEventSource<GenericKubernetesResource, MicroApp>
+    implements io.javaoperatorsdk.operator.api.config.NamespaceChangeable {
   /** How often discovery is asked again whether reports are served. */
   public static final Duration RECHECK = Duration.ofMinutes(2);
   private static final Logger LOG = LoggerFactory.getLogger(ReportPublisher.class);
@@ -93,6 +94,19 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
       this.namespaces = Set.copyOf(watched);
     }
     return this;
+  }
+
+  /**
+   * Follows the controller's namespaces when they change at run time (a shard taking over or
+   * handing over a namespace, NamespaceShard): JOSDK calls this on every event source that can.
+   */
+  @Override
+  public synchronized void changeNamespaces(Set<String> changed) {
+    this.namespaces = InformerConfiguration.allNamespacesWatched(changed) ? Set.of() : Set.copyOf(changed);
+    if (informers != null) {
+      stopInformers();
+      informers = startInformers().orElse(null);
+    }
   }
 
   @Override
