@@ -71,6 +71,11 @@ final class TransitTestDouble implements AutoCloseable {
     server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(ctx));
     server.createContext("/v1/" + mount + "/", this::handle);
+    server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "transit-test-double");
+      t.setDaemon(true);
+      return t;
+    }));
     server.start();
   }
 
@@ -80,6 +85,9 @@ final class TransitTestDouble implements AutoCloseable {
 
   private void handle(HttpExchange ex) throws IOException {
     try (ex) {
+      // read the whole request first, whatever the answer: a refusal that leaves the body unread can
+      // stall the next request on the same kept-alive connection
+      byte[] request = ex.getRequestBody().readAllBytes();
       if (!"POST".equals(ex.getRequestMethod())) {
         reply(ex, 405, Map.of("errors", new String[] {"unsupported operation"}));
         return;
@@ -94,7 +102,7 @@ final class TransitTestDouble implements AutoCloseable {
         return;
       }
       byte[] key = keys.get(path[1]);
-      JsonNode body = JSON.readTree(ex.getRequestBody());
+      JsonNode body = JSON.readTree(request);
       if (path[0].equals("encrypt")) {
         byte[] nonce = new byte[12];
         new SecureRandom().nextBytes(nonce);
