@@ -122,8 +122,9 @@ elif mode == "rbac":
                 bad.append("pod access beyond list/watch in " + where)
             # delete only for children that must go before their app does (precondition unmet).
             # (and host claims: Leases, released when an app gives up its host; gateway mode's
-            # HTTPRoutes, which go like the Ingress)
-            if "delete" in verbs and not res <= {"ingresses", "httproutes", "secrets", "configmaps", "cronjobs", "leases"}:
+            # HTTPRoutes, which go like the Ingress, and their edge BackendTrafficPolicies)
+            if "delete" in verbs and not res <= {"ingresses", "httproutes", "backendtrafficpolicies", "secrets",
+                                                 "configmaps", "cronjobs", "leases"}:
                 bad.append("delete beyond the conditional children in " + where)
             if res & {"jobs"} and verbs - {"list", "watch"}:
                 bad.append("Jobs beyond list/watch in " + where)
@@ -396,6 +397,8 @@ rejects "a shard name that is not a DNS label" "/shard/name.*does not match"    
 rejects "a misspelt admissionPolicy key"   "additional properties 'enable' not allowed" --set admissionPolicy.enable=false
 rejects "gateway mode without a Gateway"   "exposure.gateway.name is required when exposure.mode is gateway" --set exposure.mode=gateway
 rejects "an unknown exposure mode"          "/exposure/mode.*must be one of"         --set exposure.mode=gateway-api
+rejects "an unknown edge limit adapter"     "/exposure/gatewayEdgeLimits.*must be one of" --set exposure.gatewayEdgeLimits=istio
+check "exposure.gatewayEdgeLimits=envoy-gateway reaches the operator" bash -c "'$HELM' template x '$chart' --set exposure.gatewayEdgeLimits=envoy-gateway | grep -A1 'MICROAPP_GATEWAY_EDGE_LIMITS' | grep -q 'envoy-gateway'"
 rejects "an allowed Gateway without its namespace" "/exposure/allowedGateways/0.*does not match" --set 'exposure.allowedGateways={public}'
 
 # ---- gateway mode: the flags, the RBAC for routes, and the admission rule naming the allowed Gateways ----
@@ -419,6 +422,11 @@ pol = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"][0]
 shape = [v for v in pol["spec"]["validations"] if v["message"].startswith("httproute-shape:")]
 assert len(shape) == 1, "one httproute-shape rule"
 assert "in ['gateway-system/public', 'gateway-system/internal']" in shape[0]["expression"], shape[0]["expression"]
+assert env["MICROAPP_GATEWAY_EDGE_LIMITS"] == "none", "no edge adapter unless declared: %s" % env
+btp = [r for r in rules if "backendtrafficpolicies" in r["resources"]]
+assert btp and btp[0]["apiGroups"] == ["gateway.envoyproxy.io"] and set(btp[0]["verbs"]) == set(routes[0]["verbs"]), btp
+edge = [v for v in pol["spec"]["validations"] if v["message"].startswith("edgepolicy-shape:")]
+assert len(edge) == 1 and "'-https'" in edge[0]["expression"], "one edgepolicy-shape rule"
 PY
 }
 check "gateway mode: flags set, httproutes written and Gateways only read, httproute-shape names the allowed Gateways" gateway_mode

@@ -5,6 +5,9 @@
 # for the operator's ServiceAccount; routes to another Gateway, another Service or port, across
 # namespaces, with a foreign header, a redirect elsewhere or to http, or a rewrite are refused,
 # each naming the rule. Also checks the API server type-checked the policy without warnings.
+# Likewise the edgepolicy-shape rule with Envoy Gateway's BackendTrafficPolicy CRD
+# (operator/src/test/resources/envoy-gateway): the operator's policy (EnvoyGatewayPolicy) is admitted,
+# one aimed at the Gateway, another route, several targets or a label selector is refused.
 #
 #   e2e/helm/httproute-policy-check.sh      # exit 0 when every check passes
 set -euo pipefail
@@ -19,7 +22,9 @@ tmp="$(mktemp -d)"
 trap '"$root/e2e/control-plane/down.sh" "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 "$root/e2e/control-plane/up.sh" "$name" >"$tmp/up.log" 2>&1 || { tail "$tmp/up.log"; exit 1; }
 export KUBECONFIG="$CONTROL_PLANE_STATE_DIR/$name/kubeconfig"
-for f in "$root"/operator/src/test/resources/gateway-api/*.yaml; do kubectl apply --server-side -f "$f" >/dev/null; done
+for f in "$root"/operator/src/test/resources/gateway-api/*.yaml "$root"/operator/src/test/resources/envoy-gateway/*.yaml; do
+  kubectl apply --server-side -f "$f" >/dev/null
+done
 kubectl create namespace microapp-system >/dev/null
 kubectl create namespace team-a >/dev/null
 "$HELM" template mo "$root/helm/microapp-operator" -n microapp-system --set exposure.mode=gateway \
@@ -53,6 +58,14 @@ hsts='[{type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: Stri
 redirect='[{type: RequestRedirect, requestRedirect: {scheme: https, statusCode: 301}}]'
 own='[{group: "", kind: Service, name: shop, port: 80, weight: 1}]'
 
+# The API server starts enforcing a new policy a moment after accepting it: wait for a refusal by
+# dry run (admission runs, nothing is stored) before counting admissions and refusals.
+in_force() {
+  ! out="$(route probe https other "$own" "$hsts" | kubectl --as "$sa" apply --server-side --dry-run=server \
+    --field-manager microapp-operator -f - 2>&1)" && grep -q "httproute-shape" <<<"$out"
+}
+eventually 30 "the admission policy is in force" in_force
+
 check "admits the HTTPS route the operator writes" apply_as_operator shop-https https public "$own" "$hsts"
 check "admits the redirect route the operator writes" apply_as_operator shop-http http public '[]' "$redirect"
 refused() { # NAME ARGS...
@@ -69,4 +82,29 @@ refused "a redirect to another host"        r7 http public '[]' '[{type: Request
 refused "a redirect to plain http"          r8 http public '[]' '[{type: RequestRedirect, requestRedirect: {scheme: http, statusCode: 301}}]'
 refused "a URL rewrite"                     r9 https public "$own" '[{type: URLRewrite, urlRewrite: {hostname: x.example.org}}]'
 
-summary "httproute-shape checks"
+btp() { # NAME TARGETREFS [EXTRA-SPEC]
+  cat <<Y
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: $1, namespace: team-a, labels: {app.kubernetes.io/managed-by: microapp-operator, safedefaults.io/app: shop}}
+spec:
+  targetRefs: $2
+  rateLimit: {type: Local, local: {rules: [{clientSelectors: [{sourceCIDR: {type: Distinct, value: 0.0.0.0/0}}], limit: {requests: 100, unit: Minute}}]}}
+  ${3:-}
+Y
+}
+btp_as_operator() { btp "$@" | kubectl --as "$sa" apply --server-side --field-manager microapp-operator -f - 2>&1; }
+own_route='[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: shop-https}]'
+check "admits the BackendTrafficPolicy the operator writes" btp_as_operator shop-edge "$own_route"
+refused_btp() { # NAME ARGS...
+  local name="$1"; shift
+  check_fails "refuses a BackendTrafficPolicy on $name" "edgepolicy-shape" btp_as_operator "$@"
+}
+refused_btp "the shared Gateway"      b1 '[{group: gateway.networking.k8s.io, kind: Gateway, name: public}]'
+refused_btp "another app's route"     b2 '[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: bank-https}]'
+refused_btp "the redirect route"      b3 '[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: shop-http}]'
+refused_btp "two routes"              b4 "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: shop-https}, {group: gateway.networking.k8s.io, kind: HTTPRoute, name: bank-https}]"
+refused_btp "one rule of the route"   b5 '[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: shop-https, sectionName: rule-1}]'
+refused_btp "routes by label"         b6 "$own_route" 'targetSelectors: [{group: gateway.networking.k8s.io, kind: HTTPRoute, matchLabels: {team: a}}]'
+
+summary "httproute-shape and edgepolicy-shape checks"

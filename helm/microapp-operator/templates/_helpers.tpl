@@ -263,6 +263,8 @@ never share a Lease.
   value: {{ .Values.exposure.gateway.httpListener | quote }}
 - name: MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES
   value: {{ .Values.exposure.gateway.dataPlaneNamespaces | default list | join "," | quote }}
+- name: MICROAPP_GATEWAY_EDGE_LIMITS
+  value: {{ .Values.exposure.gatewayEdgeLimits | quote }}
 - name: MICROAPP_TRUSTED_PROXY_CIDRS
   value: {{ join "," .Values.ingress.trustedProxyCidrs | quote }}
 - name: MICROAPP_DEFAULT_SESSION_TTL

@@ -73,6 +73,9 @@ public final class ManifestRenderer {
     if (plan.exposed() && plan.config().exposure().gatewayMode()) {
       out.add(GatewayRoutes.https(app, plan));
       out.add(GatewayRoutes.redirect(app, plan));
+      if (plan.config().gatewayEdgeLimits() == io.safedefaults.microapp.policy.EdgeLimits.ENVOY_GATEWAY) {
+        out.add(io.safedefaults.microapp.ratelimit.EnvoyGatewayPolicy.desired(app, plan));
+      }
     } else if (plan.exposed()) {
       out.add(IngressTlsDefault.desired(app, plan));
     }

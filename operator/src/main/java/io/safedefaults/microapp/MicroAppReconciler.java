@@ -43,6 +43,9 @@ import io.safedefaults.microapp.auth.SessionKeyRotation;
 import io.safedefaults.microapp.auth.SessionKeys;
 import io.safedefaults.microapp.auth.SidecarConfig;
 import io.safedefaults.microapp.dependent.GeneratedSecretDependent;
+import io.safedefaults.microapp.dependent.GenericManagedDependent;
+import io.safedefaults.microapp.policy.EdgeLimits;
+import io.safedefaults.microapp.ratelimit.EnvoyGatewayPolicy;
 import io.safedefaults.microapp.dependent.ManagedDependent;
 import io.safedefaults.microapp.kube.ChildOwnership;
 import io.safedefaults.microapp.kube.Names;
@@ -128,6 +131,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   /** The Gateways apps attach to, read from a cache (never written); null without the Gateway API. */
   private volatile InformerEventSource<Gateway, MicroApp> gateways;
   private final boolean gatewayApi;
+  /** Gateway mode's edge rate limit (Envoy Gateway BackendTrafficPolicy); null when its CRD is not served. */
+  private final GenericManagedDependent edgePolicy;
+  private final boolean edgePolicyApi;
   private final UnsealedSecretDependent sealedSecret;
   private final ManagedDependent<CronJob> purgeCronJob;
   private final GeneratedSecretDependent sessionKeys;
@@ -172,7 +178,20 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       io.safedefaults.microapp.hosts.HostClaims hostClaims, OperatorMetrics metrics,
       Supplier<SealedValueDecryptor> decryptor, Duration sessionKeyRotation, java.time.Clock clock,
       boolean gatewayApi) {
+    this(policies, hostClaims, metrics, decryptor, sessionKeyRotation, clock, gatewayApi, false);
+  }
+
+  /**
+   * @param edgePolicyApi whether the cluster serves Envoy Gateway's BackendTrafficPolicy
+   *     (gateway.envoyproxy.io/v1alpha1), read at start: only then are policies written, watched and
+   *     removed; with --gateway-edge-limits envoy-gateway and no such API, RateLimited says what to install
+   */
+  public MicroAppReconciler(java.util.function.Function<String, OperatorConfig> policies,
+      io.safedefaults.microapp.hosts.HostClaims hostClaims, OperatorMetrics metrics,
+      Supplier<SealedValueDecryptor> decryptor, Duration sessionKeyRotation, java.time.Clock clock,
+      boolean gatewayApi, boolean edgePolicyApi) {
     this.gatewayApi = gatewayApi;
+    this.edgePolicyApi = gatewayApi && edgePolicyApi;
     this.sessionKeyRotation = sessionKeyRotation;
     this.clock = clock;
     this.policies = policies;
@@ -198,6 +217,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         GatewayRoutes::https) : null;
     redirectRoute = gatewayApi ? new ManagedDependent<>(HTTPRoute.class, "redirect-route", Names::redirectRoute,
         GatewayRoutes::redirect) : null;
+    edgePolicy = this.edgePolicyApi ? new GenericManagedDependent(EnvoyGatewayPolicy.GROUP,
+        EnvoyGatewayPolicy.VERSION, EnvoyGatewayPolicy.KIND, EnvoyGatewayPolicy.PLURAL, "edge-policy",
+        Names::edgePolicy, EnvoyGatewayPolicy::desired, EnvoyGatewayPolicy::matches) : null;
     var purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", Names::purge, PurgeJob::config);
     var purgeToken = new GeneratedSecretDependent("purge-token", Names::purgeToken, PurgeJob::token);
     purgeCronJob = new ManagedDependent<>(CronJob.class, "purge-cronjob", Names::purge, PurgeJob::cronJob);
@@ -232,6 +254,12 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
           .withReconcilePrecondition((dr, app, ctx) -> expose(ctx) && gatewayMode(ctx))
           .addDependentResourceAndConfigure(redirectRoute)
           .withReconcilePrecondition((dr, app, ctx) -> expose(ctx) && gatewayMode(ctx));
+    }
+    if (this.edgePolicyApi) {
+      // Registered whenever the CRD is served, so a policy left from before goes when the adapter is off.
+      exposing.addDependentResourceAndConfigure(edgePolicy).dependsOn(httpsRoute)
+          .withReconcilePrecondition((dr, app, ctx) -> expose(ctx) && gatewayMode(ctx)
+              && ManagedDependent.plan(ctx).config().gatewayEdgeLimits() == EdgeLimits.ENVOY_GATEWAY);
     }
     this.exposure = exposing.withThrowExceptionFurther(false).build();
   }
@@ -528,7 +556,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         scan);
     if (gatewayApi) {
       observed = observed.withGateway(httpsRoute.getSecondaryResource(app, context).orElse(null),
-          redirectRoute.getSecondaryResource(app, context).orElse(null), observedGateway(plan));
+          redirectRoute.getSecondaryResource(app, context).orElse(null), observedGateway(plan))
+          .withEdgePolicy(edgePolicyApi ? edgePolicy.getSecondaryResource(app, context).orElse(null) : null,
+              edgePolicyApi);
     }
     List<CheckResult> checks = Checklist.checks(plan, sidecarJson, observed, unsealed);
     MicroAppStatus status = Conditions.status(app, plan, observed, checks, unsealed.statuses(), error, clock.instant());

@@ -28,6 +28,7 @@ import io.safedefaults.microapp.status.ImageScan;
 import io.safedefaults.microapp.status.Observed;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -79,7 +80,28 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
         List.of(),
         scan)
         .withGateway(accepted(child(children, HTTPRoute.class, Names.httpsRoute(app)), config.exposure()),
-            accepted(child(children, HTTPRoute.class, Names.redirectRoute(app)), config.exposure()), null);
+            accepted(child(children, HTTPRoute.class, Names.redirectRoute(app)), config.exposure()), null)
+        .withEdgePolicy(accepted(child(children, io.fabric8.kubernetes.api.model.GenericKubernetesResource.class,
+            Names.edgePolicy(app)), config.exposure()), true);
+  }
+
+  /**
+   * A rendered edge policy as Envoy Gateway would report it once it accepts it on the Gateway. Offline
+   * the cluster's CRDs are unknown: the policy's API is taken as served.
+   */
+  static io.fabric8.kubernetes.api.model.GenericKubernetesResource accepted(
+      io.fabric8.kubernetes.api.model.GenericKubernetesResource policy, io.safedefaults.microapp.policy.Exposure exposure) {
+    if (policy == null || !exposure.gatewayMode()) {
+      return policy;
+    }
+    var copy = new io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder(policy).build();
+    copy.setAdditionalProperties(new java.util.LinkedHashMap<>(policy.getAdditionalProperties()));
+    copy.getAdditionalProperties().put("status", Map.of("ancestors", List.of(Map.of(
+        "ancestorRef", Map.of("group", "gateway.networking.k8s.io", "kind", "Gateway",
+            "name", exposure.gateway().name(), "namespace", exposure.gateway().namespace()),
+        "controllerName", "offline/check",
+        "conditions", List.of(Map.of("type", "Accepted", "status", "True", "reason", "Accepted"))))));
+    return copy;
   }
 
   /**

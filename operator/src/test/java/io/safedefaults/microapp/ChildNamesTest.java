@@ -33,7 +33,8 @@ class ChildNamesTest {
       .clusterIssuer("letsencrypt-test").defaultIssuer("https://login.example.com/realms/acme").build();
 
   static final OperatorConfig GATEWAY = CONFIG.toBuilder().exposure(io.safedefaults.microapp.policy.Exposure.gateway(
-      "--", "public", "gateway-system", "https", "http", List.of())).build();
+      "--", "public", "gateway-system", "https", "http", List.of()))
+      .gatewayEdgeLimits(io.safedefaults.microapp.policy.EdgeLimits.ENVOY_GATEWAY).build();
 
   @Test
   void everyAcceptedNameYieldsValidChildNamesThatNoOtherAppShares() {

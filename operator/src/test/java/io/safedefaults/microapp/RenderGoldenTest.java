@@ -57,6 +57,32 @@ class RenderGoldenTest {
     assertThat(r.out.lastIndexOf("kind: HTTPRoute")).isGreaterThan(r.out.lastIndexOf("kind: CronJob"));
   }
 
+  /**
+   * Gateway mode with Envoy Gateway's edge limit: the app's BackendTrafficPolicy after the routes,
+   * on the HTTPS route only, with the plan's per-IP figure per minute for every client address.
+   */
+  @Test
+  void envoyGatewayEdgeLimitsRenderTheBackendTrafficPolicyAfterTheRoutes() throws Exception {
+    Result r = run("render", "-f", TestFiles.repoFile("examples/where2eat.yaml").toString(), FLAGS[0], FLAGS[1],
+        FLAGS[2], FLAGS[3], "--exposure", "gateway", "--gateway-name", "public", "--gateway-namespace",
+        "gateway-system", "--gateway-data-plane-namespaces", "envoy-gateway-system",
+        "--gateway-edge-limits", "envoy-gateway");
+    assertThat(r.code).as(r.err).isZero();
+    assertMatchesGolden(r.out, "where2eat-gateway-envoy");
+    assertThat(r.out).contains("kind: BackendTrafficPolicy").contains("name: where2eat-https")
+        .contains("value: 0.0.0.0/0").contains("value: ::/0").contains("unit: Minute");
+    assertThat(r.out.lastIndexOf("\nkind: BackendTrafficPolicy")).isGreaterThan(r.out.lastIndexOf("\nkind: HTTPRoute"));
+    Result none = run("render", "-f", TestFiles.repoFile("examples/where2eat.yaml").toString(), FLAGS[0], FLAGS[1],
+        FLAGS[2], FLAGS[3], "--exposure", "gateway", "--gateway-name", "public", "--gateway-namespace",
+        "gateway-system", "--gateway-data-plane-namespaces", "envoy-gateway-system");
+    assertThat(r.out).startsWith(none.out.substring(0, none.out.length() - 1));
+    assertThat(none.out).doesNotContain("BackendTrafficPolicy");
+    Result bad = run("render", "-f", TestFiles.repoFile("examples/where2eat.yaml").toString(),
+        "--gateway-edge-limits", "istio");
+    assertThat(bad.code).isEqualTo(2);
+    assertThat(bad.err).contains("--gateway-edge-limits: 'istio' is not one of none, envoy-gateway");
+  }
+
   @Test
   void aProviderCaReachesTheSidecarConfigMapAndItsHash() throws Exception {
     Path ca = Path.of("src/test/resources/oidc-ca/acme-test-root-ca.pem");

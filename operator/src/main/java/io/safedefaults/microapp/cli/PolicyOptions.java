@@ -142,6 +142,12 @@ public class PolicyOptions {
           + " mode; unset: the Gateway's namespace (env MICROAPP_GATEWAY_DATA_PLANE_NAMESPACES).")
   List<String> gatewayDataPlaneNamespaces;
 
+  @Option(names = "--gateway-edge-limits", defaultValue = "${env:MICROAPP_GATEWAY_EDGE_LIMITS:-none}",
+      description = "Per-IP rate limits at the edge in gateway mode: none (the sidecar's limits only) or"
+          + " envoy-gateway (a BackendTrafficPolicy per app on its HTTPS route; needs Envoy Gateway's CRDs)"
+          + " (env MICROAPP_GATEWAY_EDGE_LIMITS).")
+  String gatewayEdgeLimits;
+
   /** The exposure the flags set: the cluster default a MicroAppPolicy may replace per namespace. */
   Exposure exposure() {
     if (Exposure.Kind.parse("--exposure", exposure) == Exposure.Kind.INGRESS) {
@@ -179,6 +185,7 @@ public class PolicyOptions {
             choice("--image-scan", imageScan, ImageScanSpec.Mode.class),
             choice("--image-scan-fail-at", imageScanFailAt, ImageScanSpec.Severity.class), imageScanIncludeUnfixed))
         .exposure(exposure())
+        .gatewayEdgeLimits(io.safedefaults.microapp.policy.EdgeLimits.parse("--gateway-edge-limits", gatewayEdgeLimits))
         .build();
   }
 

@@ -136,6 +136,29 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   /**
+   * Whether the cluster serves Envoy Gateway's BackendTrafficPolicy (gateway.envoyproxy.io/v1alpha1):
+   * asked once at start, like the Gateway API, because the policies are watched only when served. With
+   * --gateway-edge-limits envoy-gateway and no such API, apps report RateLimited=False
+   * (EdgePolicyApiMissing); installing Envoy Gateway's CRDs needs a restart.
+   */
+  public static boolean edgePolicyApi(io.fabric8.kubernetes.client.KubernetesClient client) {
+    var kind = io.safedefaults.microapp.ratelimit.EnvoyGatewayPolicy.KIND;
+    io.fabric8.kubernetes.api.model.APIResourceList list;
+    try {
+      list = client.getApiResources(io.safedefaults.microapp.ratelimit.EnvoyGatewayPolicy.API_VERSION);
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+      list = null;
+    }
+    boolean served = list != null && list.getResources().stream().anyMatch(r -> kind.equals(r.getKind()));
+    LOG.info(served ? "Envoy Gateway's " + kind + " is served: --gateway-edge-limits envoy-gateway can write it"
+        : "Envoy Gateway's " + kind + " (gateway.envoyproxy.io/v1alpha1) is not served: no edge limits through it");
+    return served;
+  }
+
+  /**
    * What /readyz reports. Missing sealing keys make the operator not ready: it cannot do its part
    * of checklist 6 for any app until the backup is restored, and not-ready is what a platform team
    * already watches (kubectl get pods, rollout status, helm --wait, the usual pod-not-ready alert);
@@ -269,7 +292,7 @@ public final class RunCommand implements Callable<Integer> {
         new io.safedefaults.microapp.runtime.PolicyWatch(client, config, clock).start();
     MicroAppReconciler reconciler = new MicroAppReconciler(policies,
         new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
-        Duration.ofDays(keyRotationDays), clock, gatewayApi(client));
+        Duration.ofDays(keyRotationDays), clock, gatewayApi(client), edgePolicyApi(client));
     policies.onChange(reconciler::policyChanged);
     io.safedefaults.microapp.runtime.ScanReports scans = new io.safedefaults.microapp.runtime.ScanReports(client, watched);
     reconciler.scanReports(scans);

@@ -100,6 +100,12 @@ public final class Names {
     return app.getMetadata().getName() + REDIRECT_ROUTE_SUFFIX;
   }
 
+  /** Gateway mode with --gateway-edge-limits envoy-gateway: the app's BackendTrafficPolicy. */
+  public static String edgePolicy(MicroApp app) {
+    return app.getMetadata().getName() + EDGE_POLICY_SUFFIX;
+  }
+
+  public static final String EDGE_POLICY_SUFFIX = "-edge";
   public static final String HTTPS_ROUTE_SUFFIX = "-https";
   public static final String REDIRECT_ROUTE_SUFFIX = "-http";
 

@@ -48,7 +48,9 @@ public record OperatorConfig(
     /** The vulnerability gate: whether a passed scan of the app's image is required, and what fails one. */
     ImageScanRule imageScan,
     /** Ingress or HTTPRoutes on the platform's Gateway (--exposure, a MicroAppPolicy's exposure). */
-    Exposure exposure) {
+    Exposure exposure,
+    /** Gateway mode's edge rate limit adapter (--gateway-edge-limits); cluster-wide, not per policy. */
+    EdgeLimits gatewayEdgeLimits) {
 
   public enum Mode { ENFORCE, AUDIT }
 
@@ -105,6 +107,7 @@ public record OperatorConfig(
     b.exemptions = exemptions;
     b.imageScan = imageScan;
     b.exposure = exposure;
+    b.gatewayEdgeLimits = gatewayEdgeLimits;
     return b;
   }
 
@@ -151,6 +154,7 @@ public record OperatorConfig(
     private List<Exemption> exemptions = List.of();
     private ImageScanRule imageScan = ImageScanRule.DEFAULT;
     private Exposure exposure = Exposure.ingress();
+    private EdgeLimits gatewayEdgeLimits = EdgeLimits.NONE;
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -182,6 +186,7 @@ public record OperatorConfig(
     public Builder exemptions(List<Exemption> v) { exemptions = List.copyOf(v); return this; }
     public Builder imageScan(ImageScanRule v) { imageScan = java.util.Objects.requireNonNull(v); return this; }
     public Builder exposure(Exposure v) { exposure = java.util.Objects.requireNonNull(v); return this; }
+    public Builder gatewayEdgeLimits(EdgeLimits v) { gatewayEdgeLimits = java.util.Objects.requireNonNull(v); return this; }
     /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
     public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
@@ -233,7 +238,8 @@ public record OperatorConfig(
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
           oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
-          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, exposure);
+          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, exposure,
+          gatewayEdgeLimits);
     }
 
     private static String blankToNull(String s) {

@@ -113,6 +113,12 @@ class CheckCommandTest {
     assertThat(r.out).contains("   5 tlsAndHsts        PASS     TLSEnforced: https://where2eat.apps.example.com through"
         + " Gateway gateway-system/public (listener 'https', its certificate), HTTP redirected with 301, HSTS at the"
         + " edge and from the sidecar");
+    // With Envoy Gateway's edge limit declared, the rendered BackendTrafficPolicy is taken as accepted offline.
+    Result envoy = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway",
+        "--gateway-name", "public", "--gateway-namespace", "gateway-system", "--gateway-edge-limits", "envoy-gateway");
+    assertThat(envoy.code).as(envoy.out + envoy.err).isZero();
+    assertThat(envoy.out).contains("   4 rateLimits        PASS     Limited: 100/min per IP at the edge (Envoy Gateway BackendTrafficPolicy,"
+        + " accepted), 60/min per user in the sidecar");
     Result bad = run("check", "-f", EXAMPLES.resolve("where2eat.yaml").toString(), "--exposure", "gateway");
     assertThat(bad.code).isEqualTo(2);
     assertThat(bad.err).contains("--gateway-name").contains("when exposure is gateway");
