@@ -498,8 +498,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     }
     // The scanner's verdict (read from an informer's cache, no API call); a required scan that has not
     // passed keeps the app unexposed (enforce) or is reported (audit).
-    ImageScan scan = ImageScanGate.judge(plan, scanReports.reports(app.getMetadata().getNamespace()));
+    String running = deployment.getSecondaryResource(app, context)
+        .flatMap(d -> d.getSpec().getTemplate().getSpec().getContainers().stream()
+            .filter(c -> Names.APP_CONTAINER.equals(c.getName())).findFirst())
+        .map(io.fabric8.kubernetes.api.model.Container::getImage).orElse(null);
+    ImageScan scan = ImageScanGate.judge(plan, scanReports.reports(app.getMetadata().getNamespace()), running);
     plan = ImageScanGate.problem(plan, scan).map(plan::with).orElse(plan);
+    plan = ImageScanGate.pinned(plan, scan);
     // Everything the dependents and the status share is computed here, once a reconcile.
     Unsealer.Unsealed unsealed = Unsealer.open(app, decryptor.get());
     String sidecarJson = SidecarConfig.json(plan);

@@ -52,6 +52,7 @@ class ImageScanApiServerTest {
   static KubernetesClient client;
   static final String OPERATOR_NS = "microapp-system";
   static final String CVE = "CVE-2024-45337";
+  static final String DIGEST = "sha256:" + "ab12".repeat(16);
   static final OperatorConfig FLAGS = OperatorConfig.builder().clusterIssuer("letsencrypt-test")
       .defaultIssuer("https://login.example.com/realms/acme").build();
   static Operator operator;
@@ -151,8 +152,29 @@ class ImageScanApiServerTest {
     StatusCondition passed = await(() -> condition("gated", Conditions.IMAGE_SCANNED),
         c -> "ScanPassed".equals(c.getReason()));
     assertThat(passed.getStatus()).isEqualTo("True");
-    assertThat(passed.getMessage()).contains("sha256:");
+    assertThat(passed.getMessage()).contains(DIGEST);
     await(() -> ingress("gated"), i -> i != null);
+
+    // the scanned content is what runs: the Deployment names the digest, not the movable tag
+    await(() -> appImage("gated"), i -> ("ghcr.io/acme/where2eat@" + DIGEST).equals(i));
+    // Trivy scans the new ReplicaSet and reports the pinned image by digest only; the tag's report goes
+    // with the old ReplicaSet. The app stays judged by the report of what runs, and stays exposed.
+    GenericKubernetesResource byDigest = report("gated", "replicaset-where2eat-7c9f8d6b4-app", "ghcr.io",
+        "acme/where2eat", null, List.of(vuln("CVE-2024-0001", "HIGH", "openssl", "3.3.1-r0", "3.3.2-r0")));
+    client.resource(byDigest).create();
+    client.genericKubernetesResources("aquasecurity.github.io/v1alpha1", "VulnerabilityReport").inNamespace("gated")
+        .withName("replicaset-where2eat-6f7d9c8b5-app").delete();
+    org.awaitility.Awaitility.await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> true);
+    assertThat(condition("gated", Conditions.IMAGE_SCANNED).getMessage())
+        .contains("replicaset-where2eat-7c9f8d6b4-app");
+    assertThat(condition("gated", Conditions.IMAGE_SCANNED).getReason()).isEqualTo("ScanPassed");
+    assertThat(ingress("gated")).isNotNull();
+  }
+
+  static String appImage(String ns) {
+    var d = client.apps().deployments().inNamespace(ns).withName("where2eat").get();
+    return d == null ? null : d.getSpec().getTemplate().getSpec().getContainers().stream()
+        .filter(c -> "app".equals(c.getName())).findFirst().orElseThrow().getImage();
   }
 
   @Test
@@ -267,8 +289,13 @@ class ImageScanApiServerTest {
     report.put("updateTimestamp", java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     report.put("scanner", Map.of("name", "Trivy", "vendor", "Aqua Security", "version", "0.65.0"));
     report.put("registry", Map.of("server", server));
-    report.put("artifact", Map.of("repository", repository, "tag", tag,
-        "digest", "sha256:" + "ab12".repeat(16)));
+    Map<String, Object> artifact = new LinkedHashMap<>();
+    artifact.put("repository", repository);
+    if (tag != null) {
+      artifact.put("tag", tag); // Trivy reports an image run by digest without a tag
+    }
+    artifact.put("digest", DIGEST);
+    report.put("artifact", artifact);
     report.put("os", Map.of("family", "alpine", "name", "3.20.3"));
     report.put("summary", summary);
     report.put("vulnerabilities", new ArrayList<>(vulns));

@@ -26,6 +26,14 @@ public final class ImageScanGate {
    * @param reports the VulnerabilityReports in the app's namespace; empty when the cluster serves none
    */
   public static ImageScan judge(AppPlan plan, Optional<List<ScanReport>> reports) {
+    return judge(plan, reports, null);
+  }
+
+  /**
+   * @param running the image the app's Deployment runs now: once pinned (#pinned) it names the digest,
+   *     and Trivy reports the pinned image by digest, without the spec's tag
+   */
+  public static ImageScan judge(AppPlan plan, Optional<List<ScanReport>> reports, String running) {
     ImageScanRule rule = plan.config().imageScan();
     String image = plan.image();
     if (!rule.required()) {
@@ -35,7 +43,11 @@ public final class ImageScanGate {
       return ImageScan.of(State.NO_SCANNER, image);
     }
     Optional<ImageReference> ref = ImageReference.parse(image);
-    Optional<ScanReport> latest = ref.flatMap(r -> reports.get().stream().filter(s -> scans(s, r))
+    String runningDigest = ref.flatMap(r -> ImageReference.parse(running)
+        .filter(x -> x.registry().equals(r.registry()) && x.repository().equals(r.repository()))
+        .map(ImageReference::digest)).orElse(null);
+    Optional<ScanReport> latest = ref.flatMap(r -> reports.get().stream()
+        .filter(s -> scans(s, r) || runningDigest != null && scans(s, r.withDigest(runningDigest)))
         .max(Comparator.comparing(ScanReport::updated)));
     if (latest.isEmpty()) {
       return ImageScan.of(State.PENDING, image);
@@ -86,6 +98,20 @@ public final class ImageScanGate {
           + " (VulnerabilityReport " + scan.report() + "); rebuild the image on patched packages and set spec.image"
           + " to the new tag or digest");
     };
+  }
+
+  /**
+   * The plan with its image pinned to the digest the scan resolved, when a required scan has judged
+   * one and the spec names a tag: the Deployment then runs exactly the scanned content. A new image
+   * under the same tag runs only once the spec names it again (a new tag or the digest).
+   */
+  public static AppPlan pinned(AppPlan plan, ImageScan scan) {
+    if (!plan.config().imageScan().required() || scan.digest() == null
+        || (scan.state() != State.PASSED && scan.state() != State.FAILED)) {
+      return plan;
+    }
+    return ImageReference.parse(plan.image()).filter(r -> r.digest() == null)
+        .map(r -> plan.withImage(r.pinned(scan.digest()))).orElse(plan);
   }
 
   /** What a required scan that has not passed does: blocks exposure (enforce) or is reported (audit). */

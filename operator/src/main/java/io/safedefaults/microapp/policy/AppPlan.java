@@ -371,6 +371,16 @@ public record AppPlan(
         retention, appResources, image, config);
   }
 
+  /**
+   * This plan running the image by content: the digest a scan resolved the spec's tag to, so that the
+   * scanned image is the one that runs, whatever the tag points at later.
+   */
+  public AppPlan withImage(String pinned) {
+    return new AppPlan(name, namespace, port, host, visibility, issuer, clientId, allowedGroups, allowedEmailDomains,
+        adminPaths, mfaOnAdminPaths, sessionTtl, limits, networkPolicyRelaxed, relaxed, problems, sealed,
+        retention, appResources, pinned, config);
+  }
+
   /** Time until the first exemption this app uses expires, if it uses one. */
   public Optional<Duration> exemptionExpiry(java.time.Instant now) {
     return config.exemptions().stream()

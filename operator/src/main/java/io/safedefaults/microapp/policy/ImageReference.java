@@ -53,6 +53,11 @@ public record ImageReference(String registry, String repository, String tag, Str
     return Optional.of(new ImageReference(registry, rest, tag == null && digest == null ? "latest" : tag, digest));
   }
 
+  /** The same repository at this digest (no tag). */
+  public ImageReference withDigest(String byDigest) {
+    return new ImageReference(registry, repository, null, byDigest);
+  }
+
   /** The same image by content: registry/repository@digest. */
   public String pinned(String byDigest) {
     String host = registry.equals(DOCKER_HUB) ? "docker.io" : registry;

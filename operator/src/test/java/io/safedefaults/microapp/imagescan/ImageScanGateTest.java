@@ -136,6 +136,30 @@ class ImageScanGateTest {
     }
   }
 
+  @Test
+  void aJudgedImageRunsByDigestAndIsStillJudgedOnceTrivyReportsItByDigestOnly() {
+    String digest = "sha256:" + "ab".repeat(32);
+    ScanReport byTag = report("ghcr.io", "acme/where2eat", "1.4.2", T0, List.of());
+    for (Mode mode : Mode.values()) {
+      AppPlan plan = plan(mode, Severity.CRITICAL, false);
+      ImageScan scan = ImageScanGate.judge(plan, Optional.of(List.of(byTag)));
+      AppPlan pinned = ImageScanGate.pinned(plan, scan);
+      assertThat(pinned.image()).as(mode.toString())
+          .isEqualTo(mode == Mode.OFF ? "ghcr.io/acme/where2eat:1.4.2" : "ghcr.io/acme/where2eat@" + digest);
+    }
+    AppPlan plan = plan(Mode.ENFORCE, Severity.CRITICAL, false);
+    ScanReport byDigestOnly = new ScanReport("team-a", "rs-new", "ghcr.io", "acme/where2eat", null, digest,
+        T0.plusSeconds(60), List.of());
+    assertThat(ImageScanGate.judge(plan, Optional.of(List.of(byDigestOnly))).state())
+        .as("a digest-only report is not of the tag the spec names").isEqualTo(State.PENDING);
+    assertThat(ImageScanGate.judge(plan, Optional.of(List.of(byDigestOnly)), "ghcr.io/acme/where2eat@" + digest)
+        .state()).as("but it is of the image the Deployment runs").isEqualTo(State.PASSED);
+    assertThat(ImageScanGate.judge(plan, Optional.of(List.of(byDigestOnly)), "ghcr.io/acme/other@" + digest)
+        .state()).as("another repository's digest does not count").isEqualTo(State.PENDING);
+    assertThat(ImageScanGate.pinned(plan, ImageScan.of(State.PENDING, plan.image())).image())
+        .as("nothing to pin before a report resolves the tag").isEqualTo(plan.image());
+  }
+
   static AppPlan plan(Mode mode, Severity failAt, boolean unfixed) {
     MicroApp app = TestApps.where2eat("team-a");
     return AppPlan.resolve(app, OperatorConfig.builder().clusterIssuer("letsencrypt")
