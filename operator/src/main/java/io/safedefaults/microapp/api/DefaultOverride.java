@@ -47,7 +47,8 @@ public class DefaultOverride {
     @com.fasterxml.jackson.annotation.JsonProperty("sessionTTL") SESSION_TTL,
     @com.fasterxml.jackson.annotation.JsonProperty("rateLimit") RATE_LIMIT,
     @com.fasterxml.jackson.annotation.JsonProperty("networkPolicy") NETWORK_POLICY,
-    @com.fasterxml.jackson.annotation.JsonProperty("retention") RETENTION;
+    @com.fasterxml.jackson.annotation.JsonProperty("retention") RETENTION,
+    @com.fasterxml.jackson.annotation.JsonProperty("imageScan") IMAGE_SCAN;
 
     public String wireName() {
       return switch (this) {
@@ -57,6 +58,7 @@ public class DefaultOverride {
         case RATE_LIMIT -> "rateLimit";
         case NETWORK_POLICY -> "networkPolicy";
         case RETENTION -> "retention";
+        case IMAGE_SCAN -> "imageScan";
       };
     }
   }

@@ -48,7 +48,7 @@ public class MicroAppPolicySpec {
 
   @Size(max = 6)
   @JsonPropertyDescription("Defaults an app may relax with a justified override: visibility, mfa, sessionTTL, "
-      + "rateLimit, networkPolicy, retention. Unset: the flag --allowed-overrides.")
+      + "rateLimit, networkPolicy, retention, imageScan. Unset: the flag --allowed-overrides.")
   private List<DefaultOverride.Setting> allowedOverrides;
 
   @JsonPropertyDescription("Session length: default and maximum, hours and/or minutes such as 8h or 90m.")

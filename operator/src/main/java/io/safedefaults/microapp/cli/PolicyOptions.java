@@ -63,7 +63,7 @@ public class PolicyOptions {
 
   @Option(names = "--allowed-overrides", defaultValue = "${env:MICROAPP_ALLOWED_OVERRIDES:-visibility,retention}",
       description = "Defaults apps may relax with a justified override: comma list of visibility, mfa, sessionTTL, "
-          + "rateLimit, networkPolicy, retention, or 'none' (env MICROAPP_ALLOWED_OVERRIDES).")
+          + "rateLimit, networkPolicy, retention, imageScan, or 'none' (env MICROAPP_ALLOWED_OVERRIDES).")
   String allowedOverrides;
 
   @Option(names = "--trusted-proxy-cidrs", split = ",", defaultValue = "${env:MICROAPP_TRUSTED_PROXY_CIDRS}",

@@ -1,5 +1,6 @@
 package io.safedefaults.microapp.imagescan;
 
+import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.policy.AppPlan;
 import io.safedefaults.microapp.policy.ImageReference;
@@ -36,7 +37,7 @@ public final class ImageScanGate {
   public static ImageScan judge(AppPlan plan, Optional<List<ScanReport>> reports, String running) {
     ImageScanRule rule = plan.config().imageScan();
     String image = plan.image();
-    if (!rule.required()) {
+    if (!rule.required() || plan.relaxed().containsKey(Setting.IMAGE_SCAN)) {
       return ImageScan.of(State.NOT_REQUIRED, image);
     }
     if (reports.isEmpty()) {
@@ -82,8 +83,11 @@ public final class ImageScanGate {
     String worse = "of " + lower(rule.failAt()) + (rule.failAt() == ImageScanSpec.Severity.CRITICAL ? "" : " or worse")
         + " severity" + (rule.includeUnfixed() ? "" : " with a fix available");
     return switch (scan.state()) {
-      case NOT_REQUIRED -> CheckResult.relaxed(Item.IMAGE_SCANNED, "ScanNotRequired", "image scans are not required"
-          + " by " + plan.config().source() + " (imageScan.mode audit or enforce turns them on)");
+      case NOT_REQUIRED -> plan.relaxed().containsKey(Setting.IMAGE_SCAN) && rule.required()
+          ? CheckResult.relaxed(Item.IMAGE_SCANNED, "ScanOverridden", "no passed scan required, by override: "
+              + plan.relaxed().get(Setting.IMAGE_SCAN))
+          : CheckResult.relaxed(Item.IMAGE_SCANNED, "ScanNotRequired", "image scans are not required"
+              + " by " + plan.config().source() + " (imageScan.mode audit or enforce turns them on)");
       case NO_SCANNER -> CheckResult.failed(Item.IMAGE_SCANNED, "NoScanner", "the policy requires a passed image"
           + " scan, but the cluster serves no VulnerabilityReports (" + ScanReport.API_VERSION + "): the platform"
           + " team installs Trivy Operator");

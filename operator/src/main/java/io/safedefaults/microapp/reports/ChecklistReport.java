@@ -181,6 +181,7 @@ public final class ChecklistReport {
       case RATE_LIMITS -> Setting.RATE_LIMIT;
       case LEAST_PRIVILEGE -> Setting.NETWORK_POLICY;
       case MINIMAL_RETENTION -> Setting.RETENTION;
+      case IMAGE_SCANNED -> Setting.IMAGE_SCAN;
       default -> null;
     });
   }

@@ -289,7 +289,7 @@ class CheckCommandTest {
         ": MicroApp ns/notes: spec.visibility must be one of private, organization, public, not 'secret'");
     cases.put(head + "spec:\n  image: img:1\n  overrides:\n  - {setting: everything, justification: x}\n",
         ": MicroApp ns/notes: spec.overrides[0].setting must be one of visibility, mfa, sessionTTL, rateLimit,"
-            + " networkPolicy, retention, not 'everything'; check it against"
+            + " networkPolicy, retention, imageScan, not 'everything'; check it against"
             + " 'kubectl explain microapp.spec.overrides.setting'");
     cases.put(head + "spec:\n  image: img:1\n  auth: [team]\n",
         ": MicroApp ns/notes: spec.auth must be a map of fields");

@@ -3,6 +3,8 @@ package io.safedefaults.microapp.imagescan;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.safedefaults.microapp.TestApps;
+import io.safedefaults.microapp.api.DefaultOverride;
+import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.ImageScanSpec.Mode;
 import io.safedefaults.microapp.api.ImageScanSpec.Severity;
 import io.safedefaults.microapp.api.MicroApp;
@@ -158,6 +160,32 @@ class ImageScanGateTest {
         .state()).as("another repository's digest does not count").isEqualTo(State.PENDING);
     assertThat(ImageScanGate.pinned(plan, ImageScan.of(State.PENDING, plan.image())).image())
         .as("nothing to pin before a report resolves the tag").isEqualTo(plan.image());
+  }
+
+  @Test
+  void aJustifiedOverrideTheClusterAllowsExposesWithoutAScanAndSaysSo() {
+    MicroApp app = TestApps.where2eat("team-a");
+    app.getSpec().getOverrides().add(new DefaultOverride(Setting.IMAGE_SCAN, "vendor image, scanned upstream by contract"));
+    ScanReport.Finding critical = new ScanReport.Finding("CVE-1", Severity.CRITICAL, "openssl", "3.0", "3.1");
+    for (boolean allowed : List.of(true, false)) {
+      OperatorConfig config = OperatorConfig.builder().clusterIssuer("letsencrypt")
+          .allowedOverrides(allowed ? java.util.Set.of(Setting.IMAGE_SCAN) : java.util.Set.of())
+          .imageScan(new OperatorConfig.ImageScanRule(Mode.ENFORCE, Severity.CRITICAL, false)).build();
+      AppPlan plan = AppPlan.resolve(app, config, T0);
+      ImageScan scan = ImageScanGate.judge(plan, Optional.of(List.of(report("ghcr.io", "acme/where2eat", "1.4.2",
+          T0, List.of(critical)))));
+      CheckResult c = ImageScanGate.check(plan, scan);
+      if (allowed) {
+        assertThat(c.outcome()).isEqualTo(CheckResult.Outcome.RELAXED);
+        assertThat(c.reason()).isEqualTo("ScanOverridden");
+        assertThat(c.message()).contains("vendor image, scanned upstream by contract");
+        assertThat(ImageScanGate.problem(plan, scan)).isEmpty();
+        assertThat(plan.exposed()).isTrue();
+      } else {
+        assertThat(plan.problems()).anySatisfy(p -> assertThat(p.reason()).isEqualTo("OverrideNotAllowed"));
+        assertThat(c.reason()).isEqualTo("VulnerableImage");
+      }
+    }
   }
 
   static AppPlan plan(Mode mode, Severity failAt, boolean unfixed) {
