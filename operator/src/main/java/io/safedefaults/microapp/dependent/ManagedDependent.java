@@ -90,14 +90,19 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
       return super.match(actual, desired, app, context);
     }
     ResourceID id = ResourceID.fromResource(actual);
-    Fingerprint now = fingerprint(version, context.getClient().getKubernetesSerialization().asJson(desired));
-    if (now.equals(matched.get(id))) {
-      return Matcher.Result.computed(true, desired);
+    Fingerprint last = matched.get(id);
+    // Serialising the desired state is not free: only when the fingerprint can answer, or is kept.
+    // Both digests are of the desired state as the full match sees it (with the owner reference).
+    if (last != null && last.resourceVersion().equals(version)) {
+      addMetadata(true, actual, desired, app, context);
+      if (last.equals(fingerprint(version, context.getClient().getKubernetesSerialization().asJson(desired)))) {
+        return Matcher.Result.computed(true, desired);
+      }
     }
     fullMatches.increment();
     Matcher.Result<R> result = super.match(actual, desired, app, context);
     if (result.matched()) {
-      matched.put(id, now);
+      matched.put(id, fingerprint(version, context.getClient().getKubernetesSerialization().asJson(desired)));
     } else {
       matched.remove(id);
     }
