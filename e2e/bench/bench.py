@@ -594,6 +594,9 @@ def main():
                         "the chart's memory limit, as in the container)")
     p.add_argument("--jfr", action="store_true", help="record JFR during convergence and restart; print hot spots")
     p.add_argument("--skip-baseline", action="store_true", help="do not measure the baseline")
+    p.add_argument("--openreports", action="store_true",
+                   help="install the OpenReports Report CRD first, so the operator publishes a Report per app "
+                        "(reports appear in the writes table)")
     p.add_argument("--work", default=None, help="keep logs and recordings here (default: a temp dir, printed)")
     args = p.parse_args()
 
@@ -629,6 +632,10 @@ def main():
         cp.kubectl("apply", "--server-side", "-f", os.path.join(ROOT, "crds"))
         cp.kubectl("wait", "--for=condition=Established", "crd/microapps.safedefaults.io", "--timeout=60s")
         cp.kubectl("apply", "--server-side", "-f", ns_file)
+        if args.openreports:
+            crd = os.path.join(ROOT, "operator/src/test/resources/openreports/openreports.io_reports.yaml")
+            cp.kubectl("apply", "--server-side", "-f", crd)
+            cp.kubectl("wait", "--for=condition=Established", "crd/reports.openreports.io", "--timeout=60s")
         op = Operator(cp, work, java_opts, args.resync_seconds, "first")
         op.start()
         ready_s = op.wait_ready()
@@ -691,7 +698,8 @@ def main():
     print(f"git:   {subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], stdout=subprocess.PIPE, text=True).stdout.strip()}"
           f"{' (uncommitted changes)' if subprocess.run(['git', '-C', ROOT, 'diff', '--quiet', 'HEAD', '--', 'operator'], stdout=subprocess.DEVNULL).returncode else ''}")
     print(f"JVM:   {' '.join(java_opts)}  ({opts_note}); collector {heap[3] or '?'}, max heap {heap[2]:.0f} MB")
-    print(f"operator: --resync-seconds {args.resync_seconds}, no leader election{', JFR on' if args.jfr else ''}")
+    print(f"operator: --resync-seconds {args.resync_seconds}, no leader election{', JFR on' if args.jfr else ''}"
+          f"{', OpenReports CRD installed' if args.openreports else ', no OpenReports CRD (no reports written)'}")
     print("observed = status.observedGeneration == metadata.generation, all 8 conditions present with that"
           " generation, checklist set")
     print(f"first app's conditions at the end of convergence: {ready}")
