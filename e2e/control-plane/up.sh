@@ -28,6 +28,9 @@ cp_init "${1:-}"
 timeout_s="${CONTROL_PLANE_START_TIMEOUT:-90}"
 node_ip="${CONTROL_PLANE_NODE_IP:-}"
 api_ip="${node_ip:-127.0.0.1}"
+# Room for this many Services (each takes a ClusterIP); e2e/bench asks for a /16 to hold 1,000s of apps.
+# Keep 10.0.0.1 its first address: the apiserver's certificate names it.
+service_cidr="${CONTROL_PLANE_SERVICE_CIDR:-10.0.0.0/24}"
 state="$CP_STATE"
 pki="$state/pki"
 kubectl="$CP_BIN/kubectl"
@@ -259,7 +262,7 @@ start kube-apiserver \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" \
   --service-account-signing-key-file="$pki/sa.key" \
-  --service-cluster-ip-range=10.0.0.0/24 \
+  --service-cluster-ip-range="$service_cidr" \
   "${apiserver_mode_flags[@]}" \
   --allow-privileged=true \
   --profiling=false \
@@ -310,7 +313,7 @@ if [[ -n "$node_ip" ]]; then
     persistentvolume-attach-detach-controller
   )
   kcm_mode_flags=(--allocate-node-cidrs=true --cluster-cidr=10.244.0.0/16 --node-cidr-mask-size=24
-    --service-cluster-ip-range=10.0.0.0/24)
+    --service-cluster-ip-range="$service_cidr")
 fi
 ctrl_list="$(IFS=,; echo "${controllers[*]}")"
 # Its own HTTPS port (/healthz, /metrics) is on loopback too. Client certs are

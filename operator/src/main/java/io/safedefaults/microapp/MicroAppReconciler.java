@@ -115,7 +115,13 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private record Failure(String cause, int attempts) {}
   private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, ApplyError> applyErrors = new java.util.concurrent.ConcurrentHashMap<>();
-  /** Condition states already announced per app, so a reconcile that ran on a stale cache does not repeat Events. */
+  static final Duration FORGET_EVERY = Duration.ofSeconds(10);
+  private final java.util.concurrent.atomic.AtomicLong lastForgotten =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - FORGET_EVERY.toNanos());
+  /**
+   * Condition states already announced per app (by UID: an app deleted and created again under its
+   * name starts afresh), so a reconcile that ran on a stale cache does not repeat Events.
+   */
   private final Map<String, Map<String, String>> announced = new java.util.concurrent.ConcurrentHashMap<>();
 
   private final Supplier<SealedValueDecryptor> decryptor;
@@ -136,6 +142,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final boolean edgePolicyApi;
   private final UnsealedSecretDependent sealedSecret;
   private final ManagedDependent<CronJob> purgeCronJob;
+  private final ManagedDependent<ConfigMap> purgeConfig;
   private final GeneratedSecretDependent sessionKeys;
   private final Duration sessionKeyRotation;
   private final java.time.Clock clock;
@@ -220,7 +227,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     edgePolicy = this.edgePolicyApi ? new GenericManagedDependent(EnvoyGatewayPolicy.GROUP,
         EnvoyGatewayPolicy.VERSION, EnvoyGatewayPolicy.KIND, EnvoyGatewayPolicy.PLURAL, "edge-policy",
         Names::edgePolicy, EnvoyGatewayPolicy::desired, EnvoyGatewayPolicy::matches) : null;
-    var purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", Names::purge, PurgeJob::config);
+    purgeConfig = new ManagedDependent<>(ConfigMap.class, "purge-config", Names::purge, PurgeJob::config);
     var purgeToken = new GeneratedSecretDependent("purge-token", Names::purgeToken, PurgeJob::token);
     purgeCronJob = new ManagedDependent<>(CronJob.class, "purge-cronjob", Names::purge, PurgeJob::cronJob);
     Condition<?, MicroApp> purgeScheduled = (dr, app, ctx) -> ManagedDependent.plan(ctx).retention().scheduled();
@@ -576,12 +583,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .map(a -> a.getMetadata().getNamespace() + "/" + a.getMetadata().getName())
         .collect(Collectors.toSet());
     metrics.liveApps(live);
-    Set<String> existing = live.get();
-    metrics.retain(existing);
-    announced.keySet().retainAll(existing);
-    failures.keySet().retainAll(existing);
-    applyErrors.keySet().retainAll(existing);
-    hostClaims.retain(cache.list().map(a -> a.getMetadata().getUid()).collect(Collectors.toSet()));
+    forgetDeletedApps(cache, live);
     error.ifPresent(e -> metrics.reconcileError(e.reason()));
 
     // Looked at again: after a failed apply, while another app holds the host (it may go at any
@@ -606,6 +608,35 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       control = UpdateControl.patchStatus(statusPatch(app, status));
     }
     return again.isPresent() ? control.rescheduleAfter(again.get()) : control;
+  }
+
+  /**
+   * Drops what the maps keyed by app hold for apps that are gone. That walks every app, so it runs
+   * at most every {@link #FORGET_EVERY}, not on each reconcile: on each reconcile a resync of N apps
+   * would cost N² (at 1,000 apps, two million set operations a resync). Until then a deleted app's
+   * entries only take memory; nothing reads them (metrics count live apps at the scrape).
+   */
+  private void forgetDeletedApps(io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<MicroApp> cache,
+      Supplier<Set<String>> live) {
+    long now = System.nanoTime();
+    long last = lastForgotten.get();
+    if (now - last < FORGET_EVERY.toNanos() || !lastForgotten.compareAndSet(last, now)) {
+      return;
+    }
+    Set<String> existing = live.get();
+    Set<String> uids = cache.list().map(a -> a.getMetadata().getUid()).collect(Collectors.toSet());
+    metrics.retain(existing);
+    announced.keySet().retainAll(uids);
+    failures.keySet().retainAll(existing);
+    applyErrors.keySet().retainAll(existing);
+    hostClaims.retain(uids);
+  }
+
+  /** Full comparisons of existing children with their desired state, over every dependent (see ManagedDependent#match). */
+  long fullChildMatches() {
+    return java.util.stream.Stream.of(serviceAccount, sidecarConfig, deployment, service, networkPolicy, ingress,
+        sealedSecret, purgeCronJob, purgeConfig, httpsRoute, redirectRoute).filter(Objects::nonNull)
+        .mapToLong(ManagedDependent::fullMatches).sum();
   }
 
   /** The host the app keeps its claim on although it is not exposed (null: none). */
@@ -633,7 +664,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private void announce(MicroApp app, AppPlan plan, MicroAppStatus next, EventRecorder events) {
     String ns = app.getMetadata().getNamespace();
     String name = app.getMetadata().getName();
-    Map<String, String> already = announced.getOrDefault(ns + "/" + name, Map.of());
+    Map<String, String> already = announced.getOrDefault(app.getMetadata().getUid(), Map.of());
     Map<String, String> now = new java.util.HashMap<>();
     // Ready repeats the first failing area's reason and message: one failure is one Warning.
     Set<String> warned = new java.util.HashSet<>();
@@ -674,7 +705,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         audit.record("override.refused", ns, name, Map.of("reason", p.reason(), "message", p.message()));
       }
     }
-    announced.put(ns + "/" + name, now);
+    announced.put(app.getMetadata().getUid(), now);
     LOG.info("status of {}/{} changed: {}", ns, name, next.getConditions().stream()
         .map(c -> c.getType() + "=" + c.getStatus()).collect(Collectors.joining(" ")));
   }

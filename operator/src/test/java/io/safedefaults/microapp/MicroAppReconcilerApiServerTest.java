@@ -135,7 +135,18 @@ class MicroAppReconcilerApiServerTest {
   @AfterEach
   void releaseHosts() {
     client.resources(MicroApp.class).inNamespace(ns).delete();
-    client.network().v1().ingresses().inNamespace(ns).delete();
+    // A reconcile already running when the app went may still write its Ingress once more (in a
+    // cluster the garbage collector removes it, its owner being gone): delete until none comes back.
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
+      client.network().v1().ingresses().inNamespace(ns).delete();
+      return client.resources(MicroApp.class).inNamespace(ns).list().getItems().isEmpty()
+          && client.network().v1().ingresses().inNamespace(ns).list().getItems().isEmpty();
+    });
+    await().pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+        .until(() -> {
+          client.network().v1().ingresses().inNamespace(ns).delete();
+          return client.network().v1().ingresses().inNamespace(ns).list().getItems().isEmpty();
+        });
   }
 
   @Test

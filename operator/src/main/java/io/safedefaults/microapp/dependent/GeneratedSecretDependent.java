@@ -35,10 +35,11 @@ public class GeneratedSecretDependent extends KubernetesDependentResource<Secret
     return generate.apply(app);
   }
 
-  /** Only a Secret this app owns is its child; see ChildOwnership. */
+  /** By id from this dependent's informer cache, as ManagedDependent; only a Secret this app owns is its child. */
   @Override
   public Optional<Secret> getSecondaryResource(MicroApp app, Context<MicroApp> context) {
-    return super.getSecondaryResource(app, context).filter(r -> ChildOwnership.belongsTo(r, app));
+    return eventSource().flatMap(source -> source.get(targetSecondaryResourceID(app, context)))
+        .filter(r -> ChildOwnership.belongsTo(r, app));
   }
 
   @Override

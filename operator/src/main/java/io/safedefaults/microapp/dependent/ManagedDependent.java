@@ -4,13 +4,20 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.dependent.Matcher;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.kube.ChildOwnership;
 import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.policy.AppPlan;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
@@ -25,6 +32,20 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   public static final String PLAN = "plan";
   private final BiFunction<MicroApp, AppPlan, R> desired;
   private final Function<MicroApp, String> nameOf;
+  /**
+   * Per child: the resourceVersion it had and a digest of the desired state it was found equal to
+   * by the last full match. Most reconciles (a resync, another child's event, a status change of
+   * the Deployment) meet a child that has not changed since, with the same desired state: then the
+   * answer is known and the full match (server-side apply's, which converts both objects to maps
+   * and walks the managed fields) is skipped. Any change to the child gives it a new
+   * resourceVersion, any change to the app or the policy a new desired state: both match in full.
+   */
+  private final Map<ResourceID, Fingerprint> matched = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.LongAdder fullMatches = new java.util.concurrent.atomic.LongAdder();
+  private volatile long lastSweep = System.nanoTime();
+  private static final long SWEEP_NANOS = java.time.Duration.ofMinutes(1).toNanos();
+
+  private record Fingerprint(String resourceVersion, long digestHigh, long digestLow) {}
 
   public ManagedDependent(Class<R> type, String name,
       Function<MicroApp, String> nameOf, BiFunction<MicroApp, AppPlan, R> desired) {
@@ -62,10 +83,69 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
     return context.managedWorkflowAndDependentResourceContext().getMandatory(PLAN, AppPlan.class);
   }
 
-  /** Only an object this app owns is its child; see ChildOwnership. */
+  @Override
+  public Matcher.Result<R> match(R actual, R desired, MicroApp app, Context<MicroApp> context) {
+    String version = actual.getMetadata().getResourceVersion();
+    if (version == null) {
+      return super.match(actual, desired, app, context);
+    }
+    ResourceID id = ResourceID.fromResource(actual);
+    Fingerprint last = matched.get(id);
+    // Serialising the desired state is not free: only when the fingerprint can answer, or is kept.
+    // Both digests are of the desired state as the full match sees it (with the owner reference).
+    if (last != null && last.resourceVersion().equals(version)) {
+      addMetadata(true, actual, desired, app, context);
+      if (last.equals(fingerprint(version, context.getClient().getKubernetesSerialization().asJson(desired)))) {
+        return Matcher.Result.computed(true, desired);
+      }
+    }
+    fullMatches.increment();
+    Matcher.Result<R> result = super.match(actual, desired, app, context);
+    if (result.matched()) {
+      matched.put(id, fingerprint(version, context.getClient().getKubernetesSerialization().asJson(desired)));
+    } else {
+      matched.remove(id);
+    }
+    sweep();
+    return result;
+  }
+
+  /** How often an existing child was compared in full with its desired state (not answered from its fingerprint). */
+  public long fullMatches() {
+    return fullMatches.sum();
+  }
+
+  /** Forgets children that are gone (deleted apps), at most once a minute. */
+  private void sweep() {
+    long now = System.nanoTime();
+    if (now - lastSweep < SWEEP_NANOS) {
+      return;
+    }
+    lastSweep = now;
+    eventSource().ifPresent(source -> matched.keySet().removeIf(id -> source.get(id).isEmpty()));
+  }
+
+  static Fingerprint fingerprint(String resourceVersion, String desiredJson) {
+    try {
+      ByteBuffer digest = ByteBuffer.wrap(MessageDigest.getInstance("SHA-256")
+          .digest(desiredJson.getBytes(StandardCharsets.UTF_8)));
+      return new Fingerprint(resourceVersion, digest.getLong(), digest.getLong());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  /**
+   * The child by its id, straight from this dependent's informer cache (which answers with our own
+   * latest write until the informer has caught up). JOSDK's default gathers every object of the
+   * type from every event source of the type that points at the app, then picks one by id: that
+   * was a visible share of each reconcile, done several times a reconcile. Only an object this app
+   * owns is its child; see ChildOwnership.
+   */
   @Override
   public Optional<R> getSecondaryResource(MicroApp app, Context<MicroApp> context) {
-    return super.getSecondaryResource(app, context).filter(r -> ChildOwnership.belongsTo(r, app));
+    return eventSource().flatMap(source -> source.get(targetSecondaryResourceID(app, context)))
+        .filter(r -> ChildOwnership.belongsTo(r, app));
   }
 
   /** Creation never adopts an object that exists under the child's name: it fails instead. */
