@@ -16,8 +16,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Gateway mode end to end, through a real Gateway implementation: the node's Traefik with its
@@ -34,6 +36,7 @@ import org.junit.jupiter.api.Test;
  * the host name, and no Ingress exists for the host: every answer below came through the Gateway.
  */
 @Order(9)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayIT extends E2ETestBase {
 
   static final String GATEWAY_NS = "ingress-system";
@@ -172,6 +175,7 @@ class GatewayIT extends E2ETestBase {
   }
 
   @Test
+  @Order(1)
   void bothRoutesAreAcceptedByTraefikAndTheAppIsReadyWithTlsFromTheGateway() throws Exception {
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
       for (String route : List.of("where2eat-https", "where2eat-http")) {
@@ -213,7 +217,8 @@ class GatewayIT extends E2ETestBase {
   }
 
   @Test
-  void throughTheGatewayABrowserIsSentToSignInOverHttpsAndPlainHttpOnlyRedirects() {
+  @Order(2)
+  void throughTheGatewayABrowserIsSentToSignInOverHttpsPlainHttpOnlyRedirectsAndAMemberGetsIn() {
     // HTTPS at the node's 443 (Traefik's websecure entryPoint, the Gateway's https listener), the
     // certificate cert-manager issued for the Gateway, checked against the cluster CA and the host.
     IngressHttp.Response anonymous = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
@@ -237,6 +242,16 @@ class GatewayIT extends E2ETestBase {
       assertThat(plain.header("location")).as(plain.toString()).hasValue("https://" + host + path);
       assertThat(plain.body()).as("nothing served over plain HTTP").doesNotContainIgnoringCase("where2eat");
     }
+
+    // A member signs in (the provider behind the Ingress, the callback and the app through the
+    // Gateway) and gets the app's page; every answer of the app's host carries one HSTS value.
+    SignIn browser = new SignIn(ingress());
+    IngressHttp.Response page = browser.open("https://" + host + "/", "ann-sub", SignInIT.ANN);
+    assertThat(page.status()).as(page.toString()).isEqualTo(200);
+    assertThat(page.body()).contains("Signed in as <strong>ann</strong>");
+    assertThat(browser.history()).filteredOn(x -> x.url().startsWith("https://" + host)).hasSizeGreaterThanOrEqualTo(2)
+        .allSatisfy(x -> assertThat(x.response().headers("strict-transport-security")).as("HSTS on %s", x.url())
+            .containsExactly("max-age=31536000; includeSubDomains"));
   }
 
   /** Probe from Traefik's namespace (the data plane the policy named): `where2eat probe` in a restricted pod there. */
@@ -247,6 +262,7 @@ class GatewayIT extends E2ETestBase {
   }
 
   @Test
+  @Order(3)
   void theServicePortTheRouteUsesIsTheSidecarAndOnlyTheDataPlaneReachesIt() throws Exception {
     JsonNode svc = get(ns, "service", "where2eat");
     assertThat(svc.path("spec").path("ports")).as("the Service's only port").hasSize(1);
@@ -268,5 +284,62 @@ class GatewayIT extends E2ETestBase {
     String podIp = runningPod(ns, "where2eat").getStatus().getPodIP();
     assertThat(probe("tcp://" + podIp + ":8080", "--timeout", "3s").ok()).as("from %s to the app port 8080", GATEWAY_NS).isFalse();
     assertThat(probe("tcp://" + podIp + ":4180", "--timeout", "3s").ok()).as("from %s to the sidecar port 4180", GATEWAY_NS).isTrue();
+  }
+
+  /** {@code kubectl patch --type=json} of the platform's Gateway. */
+  static void patchGateway(String jsonPatch) {
+    kubectl().run("-n", GATEWAY_NS, "patch", "gateway", GATEWAY, "--type=json", "-p", jsonPatch).orFail();
+  }
+
+  static void awaitTls(String status, String reason, String... says) {
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().untilAsserted(() -> {
+      MicroApp app = microApp(ns, "where2eat");
+      var tls = condition(app, "TLSEnforced").orElseThrow();
+      assertThat(tls.getStatus()).as(describeStatus(app)).isEqualTo(status);
+      assertThat(tls.getReason()).as(describeStatus(app)).isEqualTo(reason);
+      assertThat(tls.getMessage()).as(describeStatus(app)).contains(says);
+      assertThat(conditionStatus(app, "Ready")).as(describeStatus(app)).isEqualTo(status);
+    });
+  }
+
+  /**
+   * Traefik's own refusals, followed by the app's status: the platform narrows the HTTPS listener's
+   * allowedRoutes (Traefik: Accepted=False NotAllowedByListeners on the route, and no router: its
+   * 404), then points the listener at a certificate Secret that does not exist (Traefik leaves the
+   * listener out and marks its routes NoMatchingParent; the status names the certificate, which is
+   * the cause), then puts everything back: Ready again and the sign-in redirect through the Gateway.
+   */
+  @Test
+  @Order(4)
+  void whatTraefikRefusesIsTheAppsStatusNeverReadyAndNothingIsServed() {
+    String selector = "/spec/listeners/0/allowedRoutes/namespaces/selector/matchLabels/e2e-gateway";
+    patchGateway("[{\"op\":\"replace\",\"path\":\"" + selector + "\",\"value\":\"nobody\"}]");
+    try {
+      awaitTls("False", "RouteRefused", "HTTPRoute where2eat-https", "Gateway " + GATEWAY_NS + "/" + GATEWAY,
+          "Accepted=False, reason NotAllowedByListeners", "namespace " + ns);
+      IngressHttp.Response refused = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
+          .ignoreExceptions().until(() -> ingress().get("https://" + host + "/", "Accept: text/html"), r -> r.status() == 404);
+      assertThat(refused.header("location")).as("no way to the app while the route is refused").isEmpty();
+    } finally {
+      patchGateway("[{\"op\":\"replace\",\"path\":\"" + selector + "\",\"value\":\"" + policyName + "\"}]");
+    }
+    awaitReady(ns, "where2eat", Duration.ofSeconds(60));
+
+    String certRef = "/spec/listeners/0/tls/certificateRefs/0/name";
+    patchGateway("[{\"op\":\"replace\",\"path\":\"" + certRef + "\",\"value\":\"" + CERT + "-missing\"}]");
+    try {
+      awaitTls("False", "GatewayCertificateNotReady", "Gateway " + GATEWAY_NS + "/" + GATEWAY + " listener 'https'",
+          "ResolvedRefs=False, reason InvalidCertificateRef");
+      assertThat(traefikCondition(get(ns, "httproute", "where2eat-https"), "Accepted").path("reason").asText())
+          .as("what Traefik itself says of the route").isEqualTo("NoMatchingParent");
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    } finally {
+      patchGateway("[{\"op\":\"replace\",\"path\":\"" + certRef + "\",\"value\":\"" + CERT + "-tls\"}]");
+    }
+    MicroApp back = awaitReady(ns, "where2eat", Duration.ofSeconds(60));
+    assertThat(conditionStatus(back, "TLSEnforced")).isEqualTo("True");
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
+        .until(() -> ingress().get("https://" + host + "/", "Accept: text/html").status() == 302);
   }
 }
