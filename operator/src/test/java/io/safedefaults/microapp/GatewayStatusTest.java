@@ -111,6 +111,47 @@ class GatewayStatusTest {
     assertThat(tls.message()).contains("Gateway gateway-system/public listener 'https'").contains("InvalidCertificateRef");
   }
 
+  /**
+   * What Traefik 3.7 writes when it cannot serve a listener (seen on the e2e node, GatewayIT): the
+   * listener's own conditions say why, and the routes on it get Accepted=False NoMatchingParent. The
+   * listener's cause is what the app's status names, for either listener and whichever refusal the
+   * routes carry; the routes' refusal alone would point at a listener that does exist.
+   */
+  @Test
+  void aListenerTheImplementationCannotServeIsNamedRatherThanTheRoutesRefusal() {
+    OnceApplied once = OnceApplied.of(TestApps.where2eat("team-food"), CONFIG);
+    record Case(String listener, String type, String reason, String expected) {}
+    List<Case> cases = List.of(
+        new Case("https", "ResolvedRefs", "InvalidCertificateRef", "GatewayCertificateNotReady"),
+        new Case("https", "ResolvedRefs", "RefNotPermitted", "GatewayCertificateNotReady"),
+        new Case("https", "Accepted", "PortUnavailable", "GatewayListenerNotReady"),
+        new Case("https", "Programmed", "Invalid", "GatewayListenerNotReady"),
+        new Case("http", "Accepted", "PortUnavailable", "GatewayListenerNotReady"),
+        new Case("http", "Accepted", "UnsupportedProtocol", "GatewayListenerNotReady"),
+        new Case("http", "Programmed", "Invalid", "GatewayListenerNotReady"));
+    for (Case c : cases) {
+      Gateway gw = new GatewayBuilder(gateway(listeners("*.apps.example.com"))).editMetadata().withGeneration(2L)
+          .endMetadata().withNewStatus().addNewListener().withName(c.listener()).withAttachedRoutes(0)
+          .withConditions(cond(c.type(), "False", c.reason(), 2L)).endListener().endStatus().build();
+      for (String routeReason : List.of("NoMatchingParent", "NotAllowedByListeners")) {
+        Observed refused = refuse(once.observed(), c.listener().equals("https"), "Accepted", routeReason);
+        Observed o = refused.withGateway(refused.httpsRoute(), refused.redirectRoute(), gw);
+        CheckResult tls = tls(once, o);
+        String what = c.listener() + " " + c.type() + "=False " + c.reason() + ", route " + routeReason;
+        assertThat(tls.outcome()).as(what).isEqualTo(CheckResult.Outcome.FAILED);
+        assertThat(tls.reason()).as(what).isEqualTo(c.expected());
+        assertThat(tls.message()).as(what).contains("Gateway gateway-system/public listener '" + c.listener() + "'")
+            .contains(c.type() + "=False, reason " + c.reason()).contains("platform team").doesNotContain("no such listener");
+        var ready = Conditions.find(status(once, o), Conditions.READY).orElseThrow();
+        assertThat(ready.getStatus()).as(what).isEqualTo("False");
+      }
+      // A condition for an older generation of the Gateway is not the listener's state now.
+      Gateway stale = new GatewayBuilder(gw).editMetadata().withGeneration(3L).endMetadata().build();
+      Observed o = once.observed().withGateway(once.observed().httpsRoute(), once.observed().redirectRoute(), stale);
+      assertThat(tls(once, o).reason()).as("stale %s", c).isEqualTo("TLSEnforced");
+    }
+  }
+
   @Test
   void aGatewayThatCannotCarryTheAppSafelyNamesItselfAndTheFix() {
     AppPlan plan = AppPlan.resolve(TestApps.where2eat("team-food"), CONFIG);

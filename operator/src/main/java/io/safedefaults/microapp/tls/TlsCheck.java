@@ -49,6 +49,25 @@ public final class TlsCheck {
       return CheckResult.failed(TLS_AND_HSTS, "RoutePending", "the HTTPRoutes on " + gw.describe()
           + " are not (yet) in place");
     }
+    // The listeners before the routes: an implementation skips a listener it cannot serve, and then
+    // reports the routes on it as refused for a reason that hides the cause (Traefik 3.7: a listener
+    // whose certificate does not resolve is left out, its routes get Accepted=False NoMatchingParent).
+    Optional<Condition> cert = GatewayListeners.listenerCondition(o.gateway(), gw.httpsListener(), "ResolvedRefs");
+    if (cert.isPresent() && "False".equals(cert.get().getStatus())) {
+      return CheckResult.failed(TLS_AND_HSTS, "GatewayCertificateNotReady", gw.describe() + " listener '"
+          + gw.httpsListener() + "' cannot use its certificate (ResolvedRefs=False, reason " + cert.get().getReason()
+          + "); ask your platform team to fix the listener's certificate");
+    }
+    for (String listener : List.of(gw.httpsListener(), gw.httpListener())) {
+      for (String type : List.of("Accepted", "Programmed")) {
+        Optional<Condition> c = GatewayListeners.listenerCondition(o.gateway(), listener, type);
+        if (c.isPresent() && "False".equals(c.get().getStatus())) {
+          return CheckResult.failed(TLS_AND_HSTS, "GatewayListenerNotReady", gw.describe() + " listener '" + listener
+              + "' is not served by the Gateway's implementation (" + type + "=False, reason " + c.get().getReason()
+              + "); ask your platform team to fix the listener (e.g. a port the implementation listens on)");
+        }
+      }
+    }
     for (HTTPRoute route : List.of(o.httpsRoute(), o.redirectRoute())) {
       String section = route == o.httpsRoute() ? gw.httpsListener() : gw.httpListener();
       String which = "HTTPRoute " + route.getMetadata().getName() + " on " + gw.describe() + " listener '" + section + "'";
@@ -68,12 +87,6 @@ public final class TlsCheck {
               ? "accepted" : "resolved") + " by the Gateway yet");
         }
       }
-    }
-    Optional<Condition> cert = GatewayListeners.listenerCondition(o.gateway(), gw.httpsListener(), "ResolvedRefs");
-    if (cert.isPresent() && "False".equals(cert.get().getStatus())) {
-      return CheckResult.failed(TLS_AND_HSTS, "GatewayCertificateNotReady", gw.describe() + " listener '"
-          + gw.httpsListener() + "' cannot use its certificate (ResolvedRefs=False, reason " + cert.get().getReason()
-          + "); ask your platform team to fix the listener's certificate");
     }
     return CheckResult.passed(TLS_AND_HSTS, "TLSEnforced", "https://" + plan.host() + " through " + gw.describe()
         + " (listener '" + gw.httpsListener() + "', its certificate), HTTP redirected with 301, HSTS at the edge"
