@@ -155,6 +155,24 @@ check_no_servicemonitor() {
 }
 check "no ServiceMonitor when the cluster lacks monitoring.coreos.com/v1" check_no_servicemonitor
 
+# ---- the sidecars' metrics (PodMonitor and the operator's --metrics-namespaces) ---------------------
+pm_api=(--api-versions monitoring.coreos.com/v1/PodMonitor)
+sidecar_metrics() { # NAME WANT-PODMONITORS WANT-ENV ARGS...
+  local n="$1" want="$2" env="$3" got; shift 3
+  render "$n" "$@"
+  got="$(grep -c '^kind: PodMonitor$' "$tmp/$n.yaml" || true)"
+  [[ "$got" == "$want" ]] || { echo "got $got PodMonitor(s), want $want"; return 1; }
+  grep -A1 'name: MICROAPP_METRICS_NAMESPACES' "$tmp/$n.yaml" | grep -q "value: \"$env\"" \
+    || { echo "MICROAPP_METRICS_NAMESPACES is not \"$env\""; return 1; }
+}
+check "no PodMonitor and no metrics namespaces by default, even with the API" sidecar_metrics pm-off 0 "" "${pm_api[@]}"
+check "a PodMonitor on auth-admin and the operator told the namespaces" sidecar_metrics pm-on 1 "monitoring,obs" \
+  "${pm_api[@]}" --set 'monitoring.sidecarMetrics.namespaces={monitoring,obs}'
+check "the namespaces reach the operator without the PodMonitor API (another scraper)" sidecar_metrics pm-noapi 0 \
+  "monitoring" --set 'monitoring.sidecarMetrics.namespaces={monitoring}'
+pm_port() { grep -q 'port: auth-admin' "$tmp/pm-on.yaml" && grep -q 'any: true' "$tmp/pm-on.yaml"; }
+check "the PodMonitor scrapes the sidecar's admin port in every namespace" pm_port
+
 # ---- default alerts (PrometheusRule) --------------------------------------------------------------
 # Rendered when the cluster serves the PrometheusRule API (or with force), tested with promtool
 # (built from the Go module proxy by e2e/control-plane/build-promtool.sh) on recorded series:
@@ -363,6 +381,8 @@ rejects() { # NAME PATTERN --set ARGS...
 rejects "a session TTL in words"           "/defaults/sessionTTL.*does not match"  --set 'defaults.sessionTTL=8 hours'
 rejects "a session TTL in days"            "/bounds/maxSessionTTL.*does not match" --set bounds.maxSessionTTL=1d
 rejects "a zero session TTL"               "defaults.sessionTTL is 0h"             --set defaults.sessionTTL=0h
+rejects "a metrics namespace that is not a namespace name" "/monitoring/sidecarMetrics/namespaces/0.*does not match" \
+  --set 'monitoring.sidecarMetrics.namespaces={Not_A_Namespace}'
 rejects "a max session TTL over 24h"       "bounds.maxSessionTTL 36h is longer than 24h" --set bounds.maxSessionTTL=36h
 rejects "a default TTL above the maximum"  "defaults.sessionTTL 13h is longer than bounds.maxSessionTTL 12h" --set defaults.sessionTTL=13h
 rejects "a zero rate limit"                "/defaults/limits/perIpPerMinute.*minimum" --set defaults.limits.perIpPerMinute=0

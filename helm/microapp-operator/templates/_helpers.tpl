@@ -249,6 +249,8 @@ never share a Lease.
   value: {{ .Values.ingress.flavor | quote }}
 - name: MICROAPP_INGRESS_NAMESPACES
   value: {{ join "," .Values.ingress.controllerNamespaces | quote }}
+- name: MICROAPP_METRICS_NAMESPACES
+  value: {{ join "," .Values.monitoring.sidecarMetrics.namespaces | quote }}
 - name: MICROAPP_EXPOSURE
   value: {{ .Values.exposure.mode | quote }}
 {{- if eq .Values.exposure.mode "gateway" }}

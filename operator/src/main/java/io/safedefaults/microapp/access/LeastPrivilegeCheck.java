@@ -26,7 +26,7 @@ public final class LeastPrivilegeCheck {
       return CheckResult.failed(LEAST_PRIVILEGE, "PodNotRestricted",
           "the pod template does not (yet) meet Pod Security restricted with a read-only root filesystem");
     }
-    if (!admitsOnlySidecar(o.networkPolicy())) {
+    if (!admitsOnlySidecar(o.networkPolicy(), plan.config().metricsNamespaces())) {
       return CheckResult.failed(LEAST_PRIVILEGE, "NetworkPolicyPending",
           "the default-deny NetworkPolicy admitting only the sidecar port does not (yet) exist");
     }
@@ -42,13 +42,30 @@ public final class LeastPrivilegeCheck {
             + (bounded ? " (the maximum of " + plan.config().source() + ")" : ""));
   }
 
-  static boolean admitsOnlySidecar(NetworkPolicy np) {
+  /**
+   * Every rule admits only the sidecar port, or only the sidecar's metrics port and then only from
+   * the platform's metrics namespaces: never the app port, never metrics to anyone else.
+   */
+  static boolean admitsOnlySidecar(NetworkPolicy np, java.util.List<String> metricsNamespaces) {
     if (np == null || np.getSpec() == null || np.getSpec().getPolicyTypes() == null
         || !np.getSpec().getPolicyTypes().contains("Ingress") || np.getSpec().getIngress() == null) {
       return false;
     }
-    return np.getSpec().getIngress().stream().allMatch(rule -> rule.getPorts() != null && !rule.getPorts().isEmpty()
-        && rule.getPorts().stream().allMatch(p -> p.getPort() != null
-            && Integer.valueOf(Names.SIDECAR_PORT).equals(p.getPort().getIntVal())));
+    return np.getSpec().getIngress().stream().allMatch(rule -> onlyPort(rule, Names.SIDECAR_PORT)
+        || onlyPort(rule, Names.SIDECAR_ADMIN_PORT) && rule.getFrom() != null && !rule.getFrom().isEmpty()
+            && rule.getFrom().stream().allMatch(peer -> peer.getPodSelector() == null && peer.getIpBlock() == null
+                && peer.getNamespaceSelector() != null
+                && (peer.getNamespaceSelector().getMatchExpressions() == null
+                    || peer.getNamespaceSelector().getMatchExpressions().isEmpty())
+                && peer.getNamespaceSelector().getMatchLabels() != null
+                && peer.getNamespaceSelector().getMatchLabels().size() == 1
+                && metricsNamespaces.contains(peer.getNamespaceSelector().getMatchLabels()
+                    .get("kubernetes.io/metadata.name"))));
+  }
+
+  private static boolean onlyPort(io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule rule,
+      int port) {
+    return rule.getPorts() != null && !rule.getPorts().isEmpty() && rule.getPorts().stream()
+        .allMatch(p -> p.getPort() != null && Integer.valueOf(port).equals(p.getPort().getIntVal()));
   }
 }

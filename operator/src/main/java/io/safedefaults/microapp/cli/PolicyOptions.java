@@ -45,6 +45,11 @@ public class PolicyOptions {
       description = "Namespaces of the ingress controller, admitted by each app's NetworkPolicy (env MICROAPP_INGRESS_NAMESPACES).")
   List<String> ingressNamespaces;
 
+  @Option(names = "--metrics-namespaces", split = ",", defaultValue = "${env:MICROAPP_METRICS_NAMESPACES}",
+      description = "Namespaces whose Prometheus scrapes the sidecars' metrics: each app's NetworkPolicy admits the"
+          + " sidecar's metrics port (4181) from them, nothing else; unset: none (env MICROAPP_METRICS_NAMESPACES).")
+  List<String> metricsNamespaces;
+
   @Option(names = "--default-session-ttl", defaultValue = "${env:MICROAPP_DEFAULT_SESSION_TTL:-8h}",
       description = "Session length when an app sets none (env MICROAPP_DEFAULT_SESSION_TTL).")
   String defaultSessionTtl;
@@ -169,6 +174,8 @@ public class PolicyOptions {
         .ingressClassName(ingressClass)
         .ingressFlavor(ingressFlavor)
         .ingressNamespaces(ingressNamespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList())
+        .metricsNamespaces(metricsNamespaces == null ? List.of()
+            : metricsNamespaces.stream().map(String::trim).filter(s -> !s.isEmpty()).toList())
         .defaultSessionTtl(duration("--default-session-ttl", defaultSessionTtl))
         .maxSessionTtl(duration("--max-session-ttl", maxSessionTtl))
         .defaultLimits(limits("--default-limits", defaultLimits))

@@ -50,7 +50,12 @@ public record OperatorConfig(
     /** Ingress or HTTPRoutes on the platform's Gateway (--exposure, a MicroAppPolicy's exposure). */
     Exposure exposure,
     /** Gateway mode's edge rate limit adapter (--gateway-edge-limits); cluster-wide, not per policy. */
-    EdgeLimits gatewayEdgeLimits) {
+    EdgeLimits gatewayEdgeLimits,
+    /**
+     * Namespaces whose Prometheus may scrape the sidecars' metrics port (--metrics-namespaces): each
+     * app's NetworkPolicy admits that port, and only it, from them. Empty: no scraping of app pods.
+     */
+    List<String> metricsNamespaces) {
 
   public enum Mode { ENFORCE, AUDIT }
 
@@ -108,6 +113,7 @@ public record OperatorConfig(
     b.imageScan = imageScan;
     b.exposure = exposure;
     b.gatewayEdgeLimits = gatewayEdgeLimits;
+    b.metricsNamespaces = metricsNamespaces;
     return b;
   }
 
@@ -155,6 +161,7 @@ public record OperatorConfig(
     private ImageScanRule imageScan = ImageScanRule.DEFAULT;
     private Exposure exposure = Exposure.ingress();
     private EdgeLimits gatewayEdgeLimits = EdgeLimits.NONE;
+    private List<String> metricsNamespaces = List.of();
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -187,6 +194,7 @@ public record OperatorConfig(
     public Builder imageScan(ImageScanRule v) { imageScan = java.util.Objects.requireNonNull(v); return this; }
     public Builder exposure(Exposure v) { exposure = java.util.Objects.requireNonNull(v); return this; }
     public Builder gatewayEdgeLimits(EdgeLimits v) { gatewayEdgeLimits = java.util.Objects.requireNonNull(v); return this; }
+    public Builder metricsNamespaces(List<String> v) { metricsNamespaces = List.copyOf(v); return this; }
     /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
     public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
@@ -239,7 +247,7 @@ public record OperatorConfig(
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
           oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
           allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, exposure,
-          gatewayEdgeLimits);
+          gatewayEdgeLimits, metricsNamespaces);
     }
 
     private static String blankToNull(String s) {
