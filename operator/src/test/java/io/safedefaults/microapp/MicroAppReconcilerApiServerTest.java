@@ -121,6 +121,20 @@ class MicroAppReconcilerApiServerTest {
     }
   }
 
+  /**
+   * The example app with a host of this test's own: each test has its namespace, and a host belongs
+   * to one app cluster-wide, so tests sharing one would wait for each other's claims.
+   */
+  MicroApp where2eat() {
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setHost(host());
+    return app;
+  }
+
+  String host() {
+    return "where2eat." + ns + ".apps.example.com";
+  }
+
   @BeforeEach
   void namespace() {
     ns = "t-" + UUID.randomUUID().toString().substring(0, 8);
@@ -151,7 +165,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void createsSecuredChildrenAndReportsObservedStatus() {
-    MicroApp app = client.resource(TestApps.where2eat(ns)).create();
+    MicroApp app = client.resource(where2eat()).create();
 
     Deployment d = await().atMost(Duration.ofSeconds(30)).until(
         () -> client.apps().deployments().inNamespace(ns).withName("where2eat").get(), x -> x != null);
@@ -168,7 +182,7 @@ class MicroAppReconcilerApiServerTest {
     Ingress ing = await().until(
         () -> client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get(), x -> x != null);
     assertThat(ing.getSpec().getTls()).singleElement()
-        .satisfies(t -> assertThat(t.getHosts()).containsExactly("where2eat.apps.example.com"));
+        .satisfies(t -> assertThat(t.getHosts()).containsExactly(host()));
 
     // No kubelet or deployment controller here: until pods are available, Ready says so.
     MicroApp waiting = awaitCondition(ns, "where2eat", Conditions.READY, "False");
@@ -184,7 +198,7 @@ class MicroAppReconcilerApiServerTest {
     // every item passes but the image scan, which the default policy does not require (relaxed)
     assertThat(ready.getStatus().getChecklist().getPassed()).isEqualTo(ready.getStatus().getChecklist().getTotal() - 1);
     assertThat(ready.getStatus().getChecklist().getRelaxed()).containsExactly("imageScanned");
-    assertThat(ready.getStatus().getUrl()).isEqualTo("https://where2eat.apps.example.com");
+    assertThat(ready.getStatus().getUrl()).isEqualTo("https://" + host());
     assertThat(client.v1().events().inNamespace(ns).list().getItems())
         .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("Ready"));
   }
@@ -192,7 +206,7 @@ class MicroAppReconcilerApiServerTest {
   @Test
   void convergedAppCausesNoWritesOnResync() throws Exception {
     // With sealed values too: the opened Secret must not be rewritten on every resync either.
-    MicroApp app = TestApps.where2eat(ns);
+    MicroApp app = where2eat();
     app.getSpec().setSecrets(new SecretsSpec());
     app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", seal(PLAIN_API_KEY, ns, "where2eat", "MAPS_API_KEY"));
     app.getSpec().getAuth().setClientSecret(new SealedRef(seal(PLAIN_CLIENT_SECRET, ns, "where2eat", Unsealer.CLIENT_SECRET)));
@@ -213,7 +227,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void repairsDriftOfChildren() {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     Service original = await().until(() -> client.services().inNamespace(ns).withName("where2eat").get(), x -> x != null);
     await().until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
 
@@ -258,7 +272,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void specChangesReachTheChildrenAndRollThePods() {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     Deployment first = await().until(
         () -> client.apps().deployments().inNamespace(ns).withName("where2eat").get(), x -> x != null);
     String hash = first.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.CONFIG_HASH_ANNOTATION);
@@ -279,7 +293,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void overrideOutsidePolicyKeepsTheAppOffTheInternet() {
-    MicroApp app = TestApps.where2eat(ns);
+    MicroApp app = where2eat();
     app.getSpec().getOverrides().add(new DefaultOverride(Setting.NETWORK_POLICY,
         "the reporting namespace scrapes this app directly"));
     client.resource(app).create();
@@ -302,7 +316,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void justifiedOverrideIsAnnouncedOnceNotOnEveryReconcile() throws Exception {
-    MicroApp app = TestApps.where2eat(ns);
+    MicroApp app = where2eat();
     app.getSpec().setVisibility(Visibility.PUBLIC);
     app.getSpec().getOverrides().add(new DefaultOverride(Setting.VISIBILITY, "public menu page, no personal data"));
     client.resource(app).create();
@@ -319,7 +333,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void removingTheHostRemovesTheIngress() {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.network().v1().ingresses().inNamespace(ns).withName("where2eat").get() != null);
     mergePatch(ns, "where2eat", "{\"spec\":{\"host\":null}}");
@@ -329,40 +343,40 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void admissionRejectsUnsafeSpecsWithTheFieldAndTheFix() {
-    MicroApp pub = TestApps.where2eat(ns);
+    MicroApp pub = where2eat();
     pub.getSpec().setVisibility(Visibility.PUBLIC);
     assertRejected(pub, "spec.visibility", "justification");
 
-    MicroApp longSession = TestApps.where2eat(ns);
+    MicroApp longSession = where2eat();
     longSession.getSpec().getAuth().setSessionTTL("48h");
     assertRejected(longSession, "spec.auth.sessionTTL", "24h");
 
-    MicroApp badHost = TestApps.where2eat(ns);
+    MicroApp badHost = where2eat();
     badHost.getSpec().setHost("Where2Eat.example.com");
     assertRejected(badHost, "spec.host", "lowercase DNS name");
 
-    MicroApp badPort = TestApps.where2eat(ns);
+    MicroApp badPort = where2eat();
     badPort.getSpec().setPort(70000);
     assertRejected(badPort, "spec.port", "65535");
 
-    MicroApp reserved = TestApps.where2eat(ns);
+    MicroApp reserved = where2eat();
     reserved.getSpec().setPort(4180);
     assertRejected(reserved, "spec.port", "reserved for the auth sidecar");
 
-    MicroApp relPath = TestApps.where2eat(ns);
+    MicroApp relPath = where2eat();
     relPath.getSpec().getAuth().setAdminPaths(List.of("admin"));
     assertRejected(relPath, "spec.auth.adminPaths[0]", "start with '/'");
 
     for (String path : List.of("/tmp", "/tmp/", "/", "/proc/self", "/dev", "/a//b", "/a/./b", "/a/../tmp", "tmp",
         "/var/run/secrets/microapp/purge", "/var/run/secrets/microapp")) {
-      MicroApp mount = TestApps.where2eat(ns);
+      MicroApp mount = where2eat();
       mount.getSpec().setSecrets(new SecretsSpec());
       mount.getSpec().getSecrets().setMountPath(path);
       assertRejected(mount, "spec.secrets.mountPath", path.equals("/tmp") || path.startsWith("/proc")
           || path.equals("/dev") || path.startsWith("/var/run/secrets/microapp") ? "must not be /tmp" : "clean absolute path");
     }
     for (String path : List.of("/var/run/secrets/app", "/home/app/.config", "/tmp/app-secrets", "/srv/..data")) {
-      MicroApp mount = TestApps.where2eat(ns);
+      MicroApp mount = where2eat();
       mount.getSpec().setSecrets(new SecretsSpec());
       mount.getSpec().getSecrets().setMountPath(path);
       assertThat(client.resource(mount).dryRun().create().getSpec().getSecrets().getMountPath()).isEqualTo(path);
@@ -370,7 +384,7 @@ class MicroAppReconcilerApiServerTest {
 
     // limits of 0 mean no limit: refused, in every spelling of zero
     for (String zero : List.of("0", "0m", "0.0", "00", "0Mi", "0.000Gi")) {
-      MicroApp noLimit = TestApps.where2eat(ns);
+      MicroApp noLimit = where2eat();
       noLimit.getSpec().setResources(new io.safedefaults.microapp.api.AppResources());
       boolean cpu = !zero.endsWith("i");
       if (cpu) {
@@ -381,20 +395,20 @@ class MicroAppReconcilerApiServerTest {
       assertRejected(noLimit, cpu ? "spec.resources.cpu" : "spec.resources.memory", "a limit of 0 means no limit");
     }
 
-    MicroApp shortRetention = TestApps.where2eat(ns);
+    MicroApp shortRetention = where2eat();
     shortRetention.getSpec().getRetention().setTtl("0d");
     assertRejected(shortRetention, "spec.retention.ttl", "at least 1d");
 
-    MicroApp noAllowList = TestApps.where2eat(ns);
+    MicroApp noAllowList = where2eat();
     noAllowList.getSpec().getAuth().setAllowedGroups(List.of());
     noAllowList.getSpec().getAuth().setAllowedEmailDomains(List.of());
     assertRejected(noAllowList, "spec.auth", "allowedGroups");
 
-    MicroApp tooMany = TestApps.where2eat(ns);
+    MicroApp tooMany = where2eat();
     tooMany.getSpec().getAuth().setAllowedGroups(java.util.stream.IntStream.range(0, 65).mapToObj(i -> "g" + i).toList());
     assertRejected(tooMany, "spec.auth.allowedGroups", "65");
 
-    MicroApp noSpec = TestApps.where2eat(ns);
+    MicroApp noSpec = where2eat();
     noSpec.setSpec(null);
     assertRejected(noSpec, "spec", "Required value");
 
@@ -424,7 +438,7 @@ class MicroAppReconcilerApiServerTest {
       for (int k = 0; k < words; k++) {
         b.insert(random.nextInt(b.length() + 1), letters.charAt(random.nextInt(letters.length())));
       }
-      MicroApp app = TestApps.where2eat(ns);
+      MicroApp app = where2eat();
       app.getMetadata().setName("justify-" + i);
       app.getSpec().setOverrides(List.of(new DefaultOverride(DefaultOverride.Setting.RETENTION, b.toString())));
       String shown = b.codePoints().mapToObj(c -> String.format("U+%04X", c)).collect(java.util.stream.Collectors.joining(" "));
@@ -437,7 +451,7 @@ class MicroAppReconcilerApiServerTest {
     for (String reason : List.of("static page: stores no data, so there is nothing to purge",
         "静的なページで、個人データもフォームもないため削除対象がありません",
         "статическая страница без данных: удалять нечего")) {
-      MicroApp app = TestApps.where2eat(ns);
+      MicroApp app = where2eat();
       app.getSpec().setOverrides(List.of(new DefaultOverride(DefaultOverride.Setting.RETENTION, reason)));
       assertThat(client.resource(app).dryRun().create().getSpec().getOverrides().get(0).getJustification()).isEqualTo(reason);
     }
@@ -499,7 +513,7 @@ class MicroAppReconcilerApiServerTest {
     for (int i = 0; i < 30; i++) {
       String image = imageReference(random);
       assertThat(image).as("generator self-check").matches(io.safedefaults.microapp.api.MicroAppSpec.IMAGE_REFERENCE);
-      MicroApp app = TestApps.where2eat(ns);
+      MicroApp app = where2eat();
       app.getSpec().setImage(image);
       assertThat(client.resource(app).dryRun().create().getSpec().getImage()).isEqualTo(image);
       Deployment d = new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
@@ -514,7 +528,7 @@ class MicroAppReconcilerApiServerTest {
       StringBuilder bad = new StringBuilder(image);
       int cp = never[random.nextInt(never.length)];
       bad.insert(bad.offsetByCodePoints(0, random.nextInt(image.length() + 1)), Character.toChars(cp));
-      MicroApp refused = TestApps.where2eat(ns);
+      MicroApp refused = where2eat();
       refused.getSpec().setImage(bad.toString());
       assertThatThrownBy(() -> client.resource(refused).dryRun().create())
           .as("U+%04X inserted into %s", cp, image)
@@ -552,7 +566,7 @@ class MicroAppReconcilerApiServerTest {
       }
       int at = random.nextInt(groups.size() + 1);
       groups.add(at, bad.toString());
-      MicroApp app = TestApps.where2eat(ns);
+      MicroApp app = where2eat();
       app.getSpec().getAuth().setAllowedGroups(groups);
       String shown = bad.codePoints().mapToObj(c -> String.format("U+%04X", c)).collect(java.util.stream.Collectors.joining(" "));
       assertThatThrownBy(() -> client.resource(app).dryRun().create())
@@ -562,7 +576,7 @@ class MicroAppReconcilerApiServerTest {
           .hasMessageContaining("spec.auth.allowedGroups[" + at + "]: Invalid value")
           .hasMessageContaining("spec.auth.allowedGroups: every entry must name a group");
     }
-    MicroApp ok = TestApps.where2eat(ns);
+    MicroApp ok = where2eat();
     ok.getSpec().getAuth().setAllowedGroups(fine);
     assertThat(client.resource(ok).dryRun().create().getSpec().getAuth().getAllowedGroups()).isEqualTo(fine);
   }
@@ -574,7 +588,7 @@ class MicroAppReconcilerApiServerTest {
    */
   @Test
   void aReconcileThatThrowsBecomesAConditionAndOneStackTrace() {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30)).until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns, "where2eat");
     awaitCondition(ns, "where2eat", Conditions.READY, "True");
@@ -622,7 +636,7 @@ class MicroAppReconcilerApiServerTest {
       int at = random.nextInt(entries.size() + 1);
       String bad = (paths ? badPaths : badDomains).get(random.nextInt((paths ? badPaths : badDomains).size()));
       entries.add(at, bad);
-      MicroApp app = TestApps.where2eat(ns);
+      MicroApp app = where2eat();
       if (paths) {
         app.getSpec().getAuth().setAdminPaths(entries);
       } else {
@@ -644,7 +658,7 @@ class MicroAppReconcilerApiServerTest {
    */
   @Test
   void appsInATerminatingNamespaceAreLeftQuietly() throws Exception {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30)).until(() -> client.services().inNamespace(ns).withName("where2eat").get() != null);
     client.namespaces().withName(ns).delete();
     await().atMost(Duration.ofSeconds(10)).until(() -> "Terminating".equals(client.namespaces().withName(ns).get().getStatus().getPhase()));
@@ -661,7 +675,7 @@ class MicroAppReconcilerApiServerTest {
     assertThat(client.services().inNamespace(ns).withName("where2eat").get()).as("nothing re-created").isNull();
     // what the namespace controller would do next (none runs here): the app goes, and with it the
     // operator's attempts, which would count as writes in the resync test
-    client.resource(TestApps.where2eat(ns)).delete();
+    client.resource(where2eat()).delete();
     await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get() == null);
   }
 
@@ -675,7 +689,7 @@ class MicroAppReconcilerApiServerTest {
     List<String> names = List.of("a", "a-purge", "a-auth-proxy", "a-session-keys", "a-purge-token", longest,
         longest.substring(0, 46), longest.substring(0, 47), longest.substring(0, 48) + "-purge");
     for (String name : names) {
-      MicroApp app = TestApps.where2eat(ns);
+      MicroApp app = where2eat();
       app.getMetadata().setName(name);
       app.getSpec().setHost(name + ".apps.example.com");
       client.resource(app).create();
@@ -714,7 +728,7 @@ class MicroAppReconcilerApiServerTest {
         .withNewSpec().addToSelector("team", "own").addNewPort().withPort(5432).endPort().endSpec().build()).create();
     client.configMaps().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
         .withNewMetadata().withName("where2eat-purge").endMetadata().addToData("theirs", "yes").build()).create();
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
 
     await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.find(
         client.resources(MicroApp.class).inNamespace(ns).withName("where2eat").get().getStatus(), Conditions.READY)
@@ -748,7 +762,7 @@ class MicroAppReconcilerApiServerTest {
   @Test
   void namesThatCannotNameTheAppsChildrenAreRefusedAtAdmission() {
     for (String bad : List.of("default", "a".repeat(64), "9lives", "dotted.name")) {
-      MicroApp app = TestApps.where2eat(ns);
+      MicroApp app = where2eat();
       app.getMetadata().setName(bad);
       assertRejected(app, "metadata.name", bad.equals("default") ? "default ServiceAccount" : "at most 63 lowercase");
     }
@@ -756,7 +770,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void sealedValuesReachOnlyTheirContainersAndStatusNamesTheirKeys() {
-    MicroApp app = TestApps.where2eat(ns);
+    MicroApp app = where2eat();
     app.getSpec().setSecrets(new SecretsSpec());
     app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", seal(PLAIN_API_KEY, ns, "where2eat", "MAPS_API_KEY"));
     app.getSpec().getAuth().setClientSecret(new SealedRef(seal(PLAIN_CLIENT_SECRET, ns, "where2eat", Unsealer.CLIENT_SECRET)));
@@ -789,7 +803,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void valuesThatDoNotOpenLeaveThePreviousSecretAndSayWhy() {
-    MicroApp app = TestApps.where2eat(ns);
+    MicroApp app = where2eat();
     app.getSpec().setSecrets(new SecretsSpec());
     app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", seal(PLAIN_API_KEY, ns, "where2eat", "MAPS_API_KEY"));
     client.resource(app).create();
@@ -827,7 +841,7 @@ class MicroAppReconcilerApiServerTest {
 
   @Test
   void sessionKeysRotateOnScheduleAndTheOldKeyGoesOnceNoSessionCanUseIt() throws Exception {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     var keys = client.secrets().inNamespace(ns).withName("where2eat-session-keys");
     Secret created = await().until(keys::get, x -> x != null);
     assertThat(sessionKeyCount(created)).isEqualTo(1);
@@ -863,7 +877,7 @@ class MicroAppReconcilerApiServerTest {
   @Test
   void rotationKeepsOldValuesOpeningAndTheKeysetSurvivesRestarts() {
     long firstKey = keys.decryptor().primaryKeyId();
-    MicroApp app = TestApps.where2eat(ns);
+    MicroApp app = where2eat();
     app.getSpec().setSecrets(new SecretsSpec());
     app.getSpec().getSecrets().getSealed().put("OLD", seal("old-value", ns, "where2eat", "OLD"));
     client.resource(app).create();
@@ -905,7 +919,7 @@ class MicroAppReconcilerApiServerTest {
   void aChildThatCannotBeWrittenKeepsTheAppOffTheInternetAndIsLoggedOnce() throws Exception {
     int from = logs().size();
     var foreign = SealingKeys.generate();
-    MicroApp app = TestApps.where2eat(ns);
+    MicroApp app = where2eat();
     app.getSpec().setSecrets(new SecretsSpec());
     app.getSpec().getSecrets().getSealed().put("MAPS_API_KEY", new Sealer(SealingKeys.publicKeys(foreign))
         .seal("x".getBytes(StandardCharsets.UTF_8), SealedValue.Scope.APP, ns, "where2eat", "MAPS_API_KEY").text());

@@ -74,6 +74,13 @@ class OpenReportsApiServerTest {
 
   String ns;
 
+  /** The example app with this test's own host: a host is one app's cluster-wide (no waiting on claims). */
+  MicroApp where2eat() {
+    MicroApp app = TestApps.where2eat(ns);
+    app.getSpec().setHost("where2eat." + ns + ".apps.example.com");
+    return app;
+  }
+
   @BeforeAll
   static void start() throws Exception {
     LOGS.start();
@@ -123,7 +130,7 @@ class OpenReportsApiServerTest {
   void withoutTheCrdsAppsConvergeQuietlyAndReportsStartOnceTheyAreInstalled() throws Exception {
     assertThat(client.getApiResources("openreports.io/v1alpha1")).isNull();
     early = ns;
-    MicroApp app = client.resource(TestApps.where2eat(ns)).create();
+    MicroApp app = client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns);
@@ -147,7 +154,7 @@ class OpenReportsApiServerTest {
   @Test
   @Order(2)
   void eachAppGetsAReportOfItsChecklistThatTheRealSchemaAccepts() {
-    MicroApp app = client.resource(TestApps.where2eat(ns)).create();
+    MicroApp app = client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns);
@@ -176,7 +183,7 @@ class OpenReportsApiServerTest {
           .containsKeys("severity", "message", "timestamp", "category");
       assertThat((String) m.get("message")).isNotBlank();
     });
-    assertThat(result(r, "tlsAndHsts").get("message")).asString().contains("https://where2eat.apps.example.com");
+    assertThat(result(r, "tlsAndHsts").get("message")).asString().contains("https://" + where2eat().getSpec().getHost());
     // kubectl get reports shows the summary from the CRD's printer columns; the scope names the app
     assertThat(client.genericKubernetesResources(REPORTS).inNamespace(ns).list().getItems()).hasSize(1);
   }
@@ -184,7 +191,7 @@ class OpenReportsApiServerTest {
   @Test
   @Order(3)
   void aChangedSpecChangesTheReport() {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns);
@@ -210,7 +217,7 @@ class OpenReportsApiServerTest {
   @Test
   @Order(4)
   void anIdleResyncOrARestartWritesNoReport() throws Exception {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns);
@@ -239,7 +246,7 @@ class OpenReportsApiServerTest {
         .withNamespace(ns).addToLabels("team", "food").build());
     foreign.setAdditionalProperty("source", "someone-else");
     client.genericKubernetesResources(REPORTS).inNamespace(ns).resource(foreign).create();
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns);
@@ -256,7 +263,7 @@ class OpenReportsApiServerTest {
   @Test
   @Order(6)
   void aReportDeletedOrEditedByHandIsPutRight() {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns);
@@ -276,7 +283,7 @@ class OpenReportsApiServerTest {
   @Test
   @Order(7)
   void removingTheCrdsStopsReportsWithoutWarningsOrFailures() throws Exception {
-    client.resource(TestApps.where2eat(ns)).create();
+    client.resource(where2eat()).create();
     await().atMost(Duration.ofSeconds(30))
         .until(() -> client.apps().deployments().inNamespace(ns).withName("where2eat").get() != null);
     markAvailable(ns);
