@@ -36,6 +36,8 @@ import io.safedefaults.microapp.access.AppServiceAccount;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.api.StatusCondition;
+import io.safedefaults.microapp.approval.Approval;
+import io.safedefaults.microapp.approval.ApprovalGate;
 import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
@@ -115,6 +117,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private record Failure(String cause, int attempts) {}
   private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, ApplyError> applyErrors = new java.util.concurrent.ConcurrentHashMap<>();
+  /** The generation whose approval was last recorded per app, so each approval is audited once. */
+  private final Map<String, Long> approvalsRecorded = new java.util.concurrent.ConcurrentHashMap<>();
   /** Condition states already announced per app, so a reconcile that ran on a stale cache does not repeat Events. */
   private final Map<String, Map<String, String>> announced = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -496,6 +500,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (plan.exposed() && plan.config().exposure().gatewayMode()) {
       plan = gatewayProblem(plan).map(plan::with).orElse(plan);
     }
+    // An approval a policy requires, of exactly this spec generation (annotations, checked at admission).
+    Approval approval = ApprovalGate.judge(app, plan);
+    plan = ApprovalGate.problem(plan, approval).map(plan::with).orElse(plan);
     // The scanner's verdict (read from an informer's cache, no API call); a required scan that has not
     // passed keeps the app unexposed (enforce) or is reported (audit).
     ImageScan scan = ImageScanGate.judge(plan, scanReports.reports(app.getMetadata().getNamespace()));
@@ -576,6 +583,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     announced.keySet().retainAll(existing);
     failures.keySet().retainAll(existing);
     applyErrors.keySet().retainAll(existing);
+    approvalsRecorded.keySet().retainAll(existing);
+    recordApproval(app, key, approval, plan, context);
     hostClaims.retain(cache.list().map(a -> a.getMetadata().getUid()).collect(Collectors.toSet()));
     error.ifPresent(e -> metrics.reconcileError(e.reason()));
 
@@ -601,6 +610,26 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
       control = UpdateControl.patchStatus(statusPatch(app, status));
     }
     return again.isPresent() ? control.rescheduleAfter(again.get()) : control;
+  }
+
+  /**
+   * An approval of the current generation, recorded once (after a restart of the operator, once
+   * more): an audit record with the approver's pseudonymous id, and a Normal Event without the name.
+   */
+  private void recordApproval(MicroApp app, String key, Approval approval, AppPlan plan, Context<MicroApp> context) {
+    if (approval.state() != Approval.State.APPROVED) {
+      approvalsRecorded.remove(key);
+      return;
+    }
+    if (Objects.equals(approvalsRecorded.put(key, approval.generation()), approval.generation())) {
+      return;
+    }
+    audit.record("approval.granted", app.getMetadata().getNamespace(), app.getMetadata().getName(), Map.of(
+        "generation", approval.generation(), "approver", ApprovalGate.approverId(approval.approver()),
+        "approverGroups", plan.config().approval().approverGroups()));
+    new EventRecorder(context.getClient(), clock).normal(app, "ApprovalGranted", "generation "
+        + approval.generation() + " approved by a member of " + String.join(", ",
+        plan.config().approval().approverGroups()) + " (" + plan.config().source() + ")");
   }
 
   /** The host the app keeps its claim on although it is not exposed (null: none). */
