@@ -38,6 +38,7 @@ import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.api.StatusCondition;
 import io.safedefaults.microapp.approval.Approval;
 import io.safedefaults.microapp.approval.ApprovalGate;
+import io.safedefaults.microapp.approval.SpecOrApprovalChanged;
 import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
@@ -88,7 +89,10 @@ import org.slf4j.LoggerFactory;
  * by one workflow of dependents whose desired state is a pure function of the app and the cluster
  * policy; the Ingress is applied only while auth and TLS can be set up, and deleted otherwise.
  */
-@ControllerConfiguration(name = MicroAppReconciler.NAME)
+// Generation-aware processing would drop approvals (annotation changes keep the generation): the
+// filter passes new generations, deletions and approval changes, and still not our status writes.
+@ControllerConfiguration(name = MicroAppReconciler.NAME, generationAwareEventProcessing = false,
+    informer = @io.javaoperatorsdk.operator.api.config.informer.Informer(onUpdateFilter = SpecOrApprovalChanged.class))
 public class MicroAppReconciler implements Reconciler<MicroApp> {
   public static final String NAME = "microapp";
   private static final Logger LOG = LoggerFactory.getLogger(MicroAppReconciler.class);
