@@ -171,6 +171,23 @@ class ApprovalApiServerTest {
     assertThat(ingress("open")).isNotNull();
   }
 
+  @Test
+  @Order(5)
+  void thePolicySchemaRefusesARequiredApprovalThatNamesNoApproverGroup() {
+    for (List<String> groups : java.util.Arrays.asList(null, List.<String>of())) {
+      MicroAppPolicy p = new MicroAppPolicy();
+      p.setMetadata(new ObjectMetaBuilder().withName("no-approvers").build());
+      p.setSpec(new MicroAppPolicySpec());
+      p.getSpec().setNamespaceSelector(NamespaceSelector.labels(Map.of("data", "x")));
+      p.getSpec().setApproval(new ApprovalSpec());
+      p.getSpec().getApproval().setRequired(true);
+      p.getSpec().getApproval().setApproverGroups(groups);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.resource(p).create())
+          .as("approverGroups %s", groups)
+          .hasMessageContaining("approval.approverGroups must name at least one group when approval.required is true");
+    }
+  }
+
   static void annotate(Map<String, String> annotations) {
     client.resources(MicroApp.class).inNamespace("orgdata").withName("where2eat").edit(a -> {
       a.getMetadata().getAnnotations().remove(ApprovalGate.APPROVED_GENERATION);

@@ -70,7 +70,8 @@ public final class ApprovalGate {
     String message = switch (approval.state()) {
       case NO_APPROVERS -> who + ", but the policies that name approverGroups have no group in common, so nobody"
           + " can approve: the platform team gives them a common approval.approverGroups entry";
-      case MISSING -> who + " of generation " + approval.generation() + " before the app is exposed";
+      case MISSING -> who + (approval.generation() > 0 ? " of generation " + approval.generation()
+          : " of the spec generation the API server gives the app once applied") + " before the app is exposed";
       case STALE -> who + " of generation " + approval.generation() + ": the approval is of generation "
           + approval.approvedGeneration() + " and the spec has changed since";
       case MALFORMED -> who + " of generation " + approval.generation() + ": the annotations " + APPROVED_GENERATION
@@ -87,8 +88,11 @@ public final class ApprovalGate {
 
   /** The command an approver runs; kubectl auth whoami asks the API server who the caller is (SelfSubjectReview). */
   public static String command(AppPlan plan, long generation) {
-    return "kubectl annotate microapp -n " + plan.namespace() + " " + plan.name() + " --overwrite "
-        + APPROVED_GENERATION + "=" + generation + " " + APPROVED_BY
+    String app = "microapp -n " + plan.namespace() + " " + plan.name();
+    // offline (check) the generation is not known yet: the command reads it
+    String gen = generation > 0 ? Long.toString(generation)
+        : "\"$(kubectl get " + app + " -o jsonpath='{.metadata.generation}')\"";
+    return "kubectl annotate " + app + " --overwrite " + APPROVED_GENERATION + "=" + gen + " " + APPROVED_BY
         + "=\"$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')\"";
   }
 
