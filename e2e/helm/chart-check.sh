@@ -146,9 +146,9 @@ expect_kinds() { # NAME EXPECTED-SORTED-KINDS
   [[ "$got" == "$2" ]] || { echo "got: $got"; return 1; }
 }
 check "default objects: SA, app ClusterRole, sealing/public-key/lease Roles, the Lease, Deployment, Service" \
-  expect_kinds default "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment Lease Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
+  expect_kinds default "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment Lease Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding ValidatingAdmissionPolicyBinding"
 check "ServiceMonitor rendered when the API exists and it is enabled" \
-  expect_kinds all "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding ConfigMap Deployment Lease NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
+  expect_kinds all "ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding ConfigMap Deployment Lease NetworkPolicy PodDisruptionBudget Role Role Role RoleBinding RoleBinding RoleBinding Service ServiceAccount ServiceMonitor ValidatingAdmissionPolicy ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding ValidatingAdmissionPolicyBinding"
 check_no_servicemonitor() {
   render sm-missing --set monitoring.serviceMonitor.enabled=true
   ! grep -q 'kind: ServiceMonitor' "$tmp/sm-missing.yaml"
@@ -214,7 +214,7 @@ check_fails "promtool: a sign-in threshold above the recorded spike fails the te
 check_fails "promtool: an admin-activity floor above the recorded spike fails the test" "MicroAppAdminActivityAboveNormal" \
   alerts_tested --set monitoring.alerts.adminActionsPerHour=100
 check "namespace list: Role+RoleBinding per namespace; cluster-scoped only the read-only policies ClusterRole" \
-  expect_kinds ns "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding"
+  expect_kinds ns "ClusterRole ClusterRoleBinding Deployment Lease Role Role Role Role Role RoleBinding RoleBinding RoleBinding RoleBinding RoleBinding Service ServiceAccount ValidatingAdmissionPolicy ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding ValidatingAdmissionPolicyBinding"
 check "without leader election: no Lease and no Lease Role, Recreate strategy" \
   bash -c "! grep -q 'leader-election' '$tmp/nole.yaml' && ! grep -q 'kind: Lease' '$tmp/nole.yaml' && grep -q 'type: Recreate' '$tmp/nole.yaml'"
 check "the chart's Lease has no spec (the operator's alone: an upgrade must not reset a running election)" \
@@ -231,8 +231,18 @@ docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 want_user, want_lease, want_keys_ns = sys.argv[2], sys.argv[3], sys.argv[4]
 pols = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"]
 binds = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding"]
-assert len(pols) == 1 and len(binds) == 1, "one policy and one binding, got %d and %d" % (len(pols), len(binds))
-pol, bind = pols[0], binds[0]
+assert len(pols) == 2 and len(binds) == 2, "two policies and bindings (bounds, approvals), got %d and %d" % (len(pols), len(binds))
+# <release>-approvals binds every identity, on MicroApps only (README, "Approvals")
+apol = [d for d in pols if d["metadata"]["name"].endswith("-approvals")][0]
+abind = [d for d in binds if d["metadata"]["name"].endswith("-approvals")][0]
+assert abind["spec"] == {"policyName": apol["metadata"]["name"], "validationActions": ["Deny"]}, abind["spec"]
+assert apol["spec"]["failurePolicy"] == "Fail" and "matchConditions" not in apol["spec"], apol["spec"]
+assert apol["spec"]["matchConstraints"]["resourceRules"] == [{"apiGroups": ["safedefaults.io"], "apiVersions": ["*"],
+    "operations": ["CREATE", "UPDATE"], "resources": ["microapps"]}], apol["spec"]["matchConstraints"]
+anames = [v["messageExpression"].strip().strip("'").split(":")[0] for v in apol["spec"]["validations"]]
+assert anames == ["approvals-by-approvers", "approvals-in-own-name", "approvals-of-current-generation"], anames
+pol = [d for d in pols if d["metadata"]["name"].endswith("-bounds")][0]
+bind = [d for d in binds if d["metadata"]["name"].endswith("-bounds")][0]
 assert pol["apiVersion"] == "admissionregistration.k8s.io/v1", pol["apiVersion"]
 assert bind["spec"]["policyName"] == pol["metadata"]["name"], bind["spec"]
 assert bind["spec"]["validationActions"] == ["Deny"], bind["spec"]["validationActions"]
@@ -438,7 +448,7 @@ routes = [r for r in rules if "httproutes" in r["resources"]]
 assert routes and set(routes[0]["verbs"]) == {"get", "list", "watch", "create", "patch", "delete"}, routes
 gws = [r for r in rules if "gateways" in r["resources"]]
 assert gws and set(gws[0]["verbs"]) == {"list", "watch"}, "Gateways are read, never written: %s" % gws
-pol = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"][0]
+pol = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy" and d["metadata"]["name"].endswith("-bounds")][0]
 shape = [v for v in pol["spec"]["validations"] if v["message"].startswith("httproute-shape:")]
 assert len(shape) == 1, "one httproute-shape rule"
 assert "in ['gateway-system/public', 'gateway-system/internal']" in shape[0]["expression"], shape[0]["expression"]

@@ -36,6 +36,9 @@ import io.safedefaults.microapp.access.AppServiceAccount;
 import io.safedefaults.microapp.api.MicroApp;
 import io.safedefaults.microapp.api.MicroAppStatus;
 import io.safedefaults.microapp.api.StatusCondition;
+import io.safedefaults.microapp.approval.Approval;
+import io.safedefaults.microapp.approval.ApprovalGate;
+import io.safedefaults.microapp.approval.SpecOrApprovalChanged;
 import io.safedefaults.microapp.audit.AuditLog;
 import io.safedefaults.microapp.audit.EventRecorder;
 import io.safedefaults.microapp.audit.OperatorMetrics;
@@ -86,7 +89,10 @@ import org.slf4j.LoggerFactory;
  * by one workflow of dependents whose desired state is a pure function of the app and the cluster
  * policy; the Ingress is applied only while auth and TLS can be set up, and deleted otherwise.
  */
-@ControllerConfiguration(name = MicroAppReconciler.NAME)
+// Generation-aware processing would drop approvals (annotation changes keep the generation): the
+// filter passes new generations, deletions and approval changes, and still not our status writes.
+@ControllerConfiguration(name = MicroAppReconciler.NAME, generationAwareEventProcessing = false,
+    informer = @io.javaoperatorsdk.operator.api.config.informer.Informer(onUpdateFilter = SpecOrApprovalChanged.class))
 public class MicroAppReconciler implements Reconciler<MicroApp> {
   public static final String NAME = "microapp";
   private static final Logger LOG = LoggerFactory.getLogger(MicroAppReconciler.class);
@@ -115,6 +121,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private record Failure(String cause, int attempts) {}
   private final Map<String, Failure> failures = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, ApplyError> applyErrors = new java.util.concurrent.ConcurrentHashMap<>();
+  /** The generation whose approval was last recorded per app, so each approval is audited once. */
+  private final Map<String, Long> approvalsRecorded = new java.util.concurrent.ConcurrentHashMap<>();
   static final Duration FORGET_EVERY = Duration.ofSeconds(10);
   private final java.util.concurrent.atomic.AtomicLong lastForgotten =
       new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - FORGET_EVERY.toNanos());
@@ -503,6 +511,9 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     if (plan.exposed() && plan.config().exposure().gatewayMode()) {
       plan = gatewayProblem(plan).map(plan::with).orElse(plan);
     }
+    // An approval a policy requires, of exactly this spec generation (annotations, checked at admission).
+    Approval approval = ApprovalGate.judge(app, plan);
+    plan = ApprovalGate.problem(plan, approval).map(plan::with).orElse(plan);
     // The scanner's verdict (read from an informer's cache, no API call); a required scan that has not
     // passed keeps the app unexposed (enforce) or is reported (audit).
     String running = deployment.getSecondaryResource(app, context)
@@ -584,6 +595,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         .collect(Collectors.toSet());
     metrics.liveApps(live);
     forgetDeletedApps(cache, live);
+    recordApproval(app, key, approval, plan, context);
     error.ifPresent(e -> metrics.reconcileError(e.reason()));
 
     // Looked at again: after a failed apply, while another app holds the host (it may go at any
@@ -629,6 +641,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     announced.keySet().retainAll(uids);
     failures.keySet().retainAll(existing);
     applyErrors.keySet().retainAll(existing);
+    approvalsRecorded.keySet().retainAll(existing);
     hostClaims.retain(uids);
   }
 
@@ -637,6 +650,26 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     return java.util.stream.Stream.of(serviceAccount, sidecarConfig, deployment, service, networkPolicy, ingress,
         sealedSecret, purgeCronJob, purgeConfig, httpsRoute, redirectRoute).filter(Objects::nonNull)
         .mapToLong(ManagedDependent::fullMatches).sum();
+  }
+
+  /**
+   * An approval of the current generation, recorded once (after a restart of the operator, once
+   * more): an audit record with the approver's pseudonymous id, and a Normal Event without the name.
+   */
+  private void recordApproval(MicroApp app, String key, Approval approval, AppPlan plan, Context<MicroApp> context) {
+    if (approval.state() != Approval.State.APPROVED) {
+      approvalsRecorded.remove(key);
+      return;
+    }
+    if (Objects.equals(approvalsRecorded.put(key, approval.generation()), approval.generation())) {
+      return;
+    }
+    audit.record("approval.granted", app.getMetadata().getNamespace(), app.getMetadata().getName(), Map.of(
+        "generation", approval.generation(), "approver", ApprovalGate.approverId(approval.approver()),
+        "approverGroups", plan.config().approval().approverGroups()));
+    new EventRecorder(context.getClient(), clock).normal(app, "ApprovalGranted", "generation "
+        + approval.generation() + " approved by a member of " + String.join(", ",
+        plan.config().approval().approverGroups()) + " (" + plan.config().source() + ")");
   }
 
   /** The host the app keeps its claim on although it is not exposed (null: none). */

@@ -22,6 +22,7 @@ import io.safedefaults.microapp.policy.Problem;
 import io.safedefaults.microapp.secrets.SecretsCheck;
 import io.safedefaults.microapp.secrets.Unsealer;
 import io.safedefaults.microapp.status.CheckResult;
+import io.safedefaults.microapp.approval.ApprovalGate;
 import io.safedefaults.microapp.imagescan.ImageScanGate;
 import io.safedefaults.microapp.status.Conditions;
 import io.safedefaults.microapp.status.ImageScan;
@@ -46,7 +47,10 @@ public record OnceApplied(MicroApp app, AppPlan plan, Observed observed, List<Ch
     AppPlan resolved = AppPlan.resolve(app, config);
     // Offline there are no scan reports: a required scan is pending, as it is for a new app in the cluster.
     ImageScan scan = ImageScanGate.judge(resolved, Optional.of(List.of()));
-    AppPlan plan = ImageScanGate.problem(resolved, scan).map(resolved::with).orElse(resolved);
+    // An approval a policy requires is of a generation the API server assigns: offline it is missing.
+    AppPlan approved = ApprovalGate.problem(resolved, ApprovalGate.judge(app, resolved)).map(resolved::with)
+        .orElse(resolved);
+    AppPlan plan = ImageScanGate.problem(approved, scan).map(approved::with).orElse(approved);
     Unsealer.Unsealed sealed = Unsealer.inspect(app);
     Observed observed = observed(app, ManifestRenderer.render(app, plan), sealed.ok(), plan.config(), scan);
     List<CheckResult> checks = Checklist.checks(plan, SidecarConfig.json(plan), observed,

@@ -67,6 +67,10 @@ public class MicroAppPolicySpec {
       + "VulnerabilityReports) before the app is exposed, and what fails one.")
   private ImageScanSpec imageScan;
 
+  @JsonPropertyDescription("Approvals: whether apps in the selected namespaces (e.g. those touching organisation "
+      + "data) are exposed only after a member of an approver group has approved their current spec generation.")
+  private ApprovalSpec approval;
+
   @Size(max = 256)
   @JsonPropertyDescription("Overrides granted to one app beyond allowedOverrides, each with a justification and "
       + "an expiry; an expired exemption stops applying and the app's status says so.")
@@ -103,6 +107,8 @@ public class MicroAppPolicySpec {
   public void setResources(Resources v) { resources = v; }
   public ImageScanSpec getImageScan() { return imageScan; }
   public void setImageScan(ImageScanSpec v) { imageScan = v; }
+  public ApprovalSpec getApproval() { return approval; }
+  public void setApproval(ApprovalSpec v) { approval = v; }
   public ExposureSpec getExposure() { return exposure; }
   public void setExposure(ExposureSpec v) { exposure = v; }
   public List<Exemption> getExemptions() { return exemptions; }

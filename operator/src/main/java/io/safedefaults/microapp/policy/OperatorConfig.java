@@ -47,6 +47,8 @@ public record OperatorConfig(
     List<Exemption> exemptions,
     /** The vulnerability gate: whether a passed scan of the app's image is required, and what fails one. */
     ImageScanRule imageScan,
+    /** Approvals: whether an approver must approve each spec generation before the app is exposed. */
+    ApprovalRule approval,
     /** Ingress or HTTPRoutes on the platform's Gateway (--exposure, a MicroAppPolicy's exposure). */
     Exposure exposure,
     /** Gateway mode's edge rate limit adapter (--gateway-edge-limits); cluster-wide, not per policy. */
@@ -68,6 +70,18 @@ public record OperatorConfig(
         ImageScanSpec.Severity.CRITICAL, false);
 
     public boolean required() { return mode != ImageScanSpec.Mode.OFF; }
+  }
+
+  /**
+   * Approvals (issue 18, item 5). {@code approverGroups}: the groups whose members may approve; empty
+   * while required means no group may (policies that name groups share none), and nobody can approve.
+   */
+  public record ApprovalRule(boolean required, List<String> approverGroups) {
+    public static final ApprovalRule NONE = new ApprovalRule(false, List.of());
+
+    public ApprovalRule {
+      approverGroups = List.copyOf(approverGroups);
+    }
   }
 
   /** CPU and memory quantities in Kubernetes notation (250m, 2, 512Mi). */
@@ -111,6 +125,7 @@ public record OperatorConfig(
     b.policies = policies;
     b.exemptions = exemptions;
     b.imageScan = imageScan;
+    b.approval = approval;
     b.exposure = exposure;
     b.gatewayEdgeLimits = gatewayEdgeLimits;
     b.metricsNamespaces = metricsNamespaces;
@@ -159,6 +174,7 @@ public record OperatorConfig(
     private List<String> policies = List.of();
     private List<Exemption> exemptions = List.of();
     private ImageScanRule imageScan = ImageScanRule.DEFAULT;
+    private ApprovalRule approval = ApprovalRule.NONE;
     private Exposure exposure = Exposure.ingress();
     private EdgeLimits gatewayEdgeLimits = EdgeLimits.NONE;
     private List<String> metricsNamespaces = List.of();
@@ -192,6 +208,7 @@ public record OperatorConfig(
     public Builder policies(List<String> v) { policies = List.copyOf(v); return this; }
     public Builder exemptions(List<Exemption> v) { exemptions = List.copyOf(v); return this; }
     public Builder imageScan(ImageScanRule v) { imageScan = java.util.Objects.requireNonNull(v); return this; }
+    public Builder approval(ApprovalRule v) { approval = java.util.Objects.requireNonNull(v); return this; }
     public Builder exposure(Exposure v) { exposure = java.util.Objects.requireNonNull(v); return this; }
     public Builder gatewayEdgeLimits(EdgeLimits v) { gatewayEdgeLimits = java.util.Objects.requireNonNull(v); return this; }
     public Builder metricsNamespaces(List<String> v) { metricsNamespaces = List.copyOf(v); return this; }
@@ -246,8 +263,8 @@ public record OperatorConfig(
           ingressNamespaces, defaultSessionTtl, maxSessionTtl, defaultLimits, maxLimits, defaultRetentionDays,
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
           oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
-          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, exposure,
-          gatewayEdgeLimits, metricsNamespaces);
+          allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, approval,
+          exposure, gatewayEdgeLimits, metricsNamespaces);
     }
 
     private static String blankToNull(String s) {

@@ -1,5 +1,6 @@
 package io.safedefaults.microapp.policy;
 
+import io.safedefaults.microapp.api.ApprovalSpec;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
 import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.api.MicroAppPolicy;
@@ -80,6 +81,21 @@ public final class PolicyMerge {
     boolean unfixed = set.stream().map(ImageScanSpec::getIncludeUnfixed).filter(Objects::nonNull)
         .reduce(Boolean::logicalOr).orElse(flags.includeUnfixed());
     return new OperatorConfig.ImageScanRule(mode, failAt, unfixed);
+  }
+
+  /**
+   * The strict reading: approval is required when any policy requires it, and only groups that every
+   * policy naming approver groups names may approve (a member of one team's approver group cannot
+   * approve for a namespace another policy also guards). No group in common: nobody can approve, and
+   * the app's status says which policies disagree.
+   */
+  static OperatorConfig.ApprovalRule approval(OperatorConfig.ApprovalRule flags, List<MicroAppPolicySpec> specs) {
+    List<ApprovalSpec> set = specs.stream().map(MicroAppPolicySpec::getApproval).filter(Objects::nonNull).toList();
+    boolean required = flags.required() || set.stream().anyMatch(a -> Boolean.TRUE.equals(a.getRequired()));
+    List<String> groups = intersect(flags.approverGroups().isEmpty() ? null : flags.approverGroups(),
+        set.stream().map(ApprovalSpec::getApproverGroups).toList());
+    // sorted: the same policies give the same rule whatever order the informer lists them in
+    return new OperatorConfig.ApprovalRule(required, groups == null ? List.of() : groups.stream().sorted().toList());
   }
 
   /** What the operator could not apply as written in one policy; empty when it applies as written. */
@@ -179,6 +195,7 @@ public final class PolicyMerge {
     b.mode(specs.stream().allMatch(s -> s.getMode() == MicroAppPolicySpec.Mode.AUDIT)
         ? OperatorConfig.Mode.AUDIT : OperatorConfig.Mode.ENFORCE);
     b.imageScan(imageScan(flags.imageScan(), specs));
+    b.approval(approval(flags.approval(), specs));
     b.policies(selecting.stream().map(p -> p.getMetadata().getName()).toList());
     List<OperatorConfig.Exemption> exemptions = new ArrayList<>(flags.exemptions());
     for (MicroAppPolicy p : selecting) {

@@ -25,5 +25,5 @@ public record Problem(Area area, String reason, String message, boolean blocksEx
    * fatal: no child is created at all. HOST (the host is another app's or outside the allowed
    * domains) belongs to no checklist item: it keeps the app unexposed and Ready False.
    */
-  public enum Area { NAME, SPEC, HOST, AUTH, TLS, RATE_LIMIT, LEAST_PRIVILEGE, RETENTION, OVERRIDES, IMAGE_SCAN }
+  public enum Area { NAME, SPEC, HOST, AUTH, TLS, RATE_LIMIT, LEAST_PRIVILEGE, RETENTION, OVERRIDES, IMAGE_SCAN, APPROVAL }
 }

@@ -325,4 +325,31 @@ class CheckCommandTest {
         "Exit status:", "  1  some app would not be Ready", "  2  a file, a document or a flag cannot be read");
     assertThat(run("--help").out).contains("check");
   }
+
+  @Test
+  void anAppWhosePolicyRequiresApprovalIsReportedUnexposedWithTheCommandThatReadsTheGeneration() throws Exception {
+    Path policy = write("policy.yaml", """
+        apiVersion: safedefaults.io/v1alpha1
+        kind: MicroAppPolicy
+        metadata: {name: org-data}
+        spec:
+          namespaceSelector: {matchLabels: {data: organisation}}
+          approval: {required: true, approverGroups: [data-stewards]}
+        """);
+    Path app = EXAMPLES.resolve("where2eat.yaml");
+    Result r = run(args(POLICY, "-f", app.toString(), "--policy", policy.toString(), "--namespace-labels",
+        "team-food:data=organisation", "-o", "json"));
+    var report = JSON.readTree(r.out()).get("apps").get(0);
+    assertThat(report.get("exposed").asBoolean()).isFalse();
+    assertThat(report.get("ready").get("reason").asText()).isEqualTo("ApprovalRequired");
+    assertThat(report.get("ready").get("message").asText())
+        .contains("policy org-data requires an approval of the spec generation the API server gives the app")
+        .contains("data-stewards")
+        .contains("safedefaults.io/approved-generation=\"$(kubectl get microapp -n team-food where2eat -o jsonpath=");
+    // the same app in a namespace the policy does not select: nothing to approve
+    Result open = run(args(POLICY, "-f", app.toString(), "--policy", policy.toString(), "-o", "json"));
+    assertThat(JSON.readTree(open.out()).get("apps").get(0).get("ready").get("reason").asText())
+        .isNotEqualTo("ApprovalRequired");
+  }
+
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.safedefaults.microapp.api.DefaultOverride.Setting;
+import io.safedefaults.microapp.api.ApprovalSpec;
 import io.safedefaults.microapp.api.ImageScanSpec;
 import io.safedefaults.microapp.api.MicroAppPolicy;
 import io.safedefaults.microapp.api.MicroAppPolicySpec;
@@ -31,6 +32,7 @@ class PolicyMergeTest {
       "other.org", "a.other.org");
   static final List<String> ISSUERS = List.of("https://login.example.com", "https://idp.other.org/realms/x",
       "https://accounts.google.com");
+  static final List<String> APPROVERS = List.of("data-stewards", "security", "food-leads", "oidc:platform");
 
   @Test
   void theStrictestValueOfEveryFieldAppliesWhateverTheOrder() {
@@ -94,6 +96,24 @@ class PolicyMergeTest {
             assertThat(merged.imageScan().includeUnfixed()).isTrue();
           }
         }
+        ApprovalSpec approval = s.getApproval();
+        if (approval != null && Boolean.TRUE.equals(approval.getRequired())) {
+          assertThat(merged.approval().required()).as("one policy requiring approval is enough").isTrue();
+        }
+        if (approval != null && approval.getApproverGroups() != null) {
+          assertThat(approval.getApproverGroups()).as("only groups %s names may approve", p.getMetadata().getName())
+              .containsAll(merged.approval().approverGroups());
+        }
+      }
+      boolean anyRequires = policies.stream().map(x -> x.getSpec().getApproval())
+          .anyMatch(a -> a != null && Boolean.TRUE.equals(a.getRequired()));
+      assertThat(merged.approval().required()).as("required only when a policy requires it").isEqualTo(anyRequires);
+      // a group every policy that names groups names may approve: the intersection, not less
+      List<List<String>> named = policies.stream().map(x -> x.getSpec().getApproval())
+          .filter(a -> a != null && a.getApproverGroups() != null).map(ApprovalSpec::getApproverGroups).toList();
+      for (String g : APPROVERS) {
+        assertThat(merged.approval().approverGroups().contains(g)).as("group %s", g)
+            .isEqualTo(!named.isEmpty() && named.stream().allMatch(l -> l.contains(g)));
       }
       // Defaults never exceed their maxima, even when a policy writes them so.
       assertThat(merged.defaultSessionTtl()).isLessThanOrEqualTo(merged.maxSessionTtl());
@@ -104,6 +124,24 @@ class PolicyMergeTest {
       assertThat(merged.maxSessionTtl()).isLessThanOrEqualTo(Duration.ofHours(24));
       assertThat(merged.policies()).hasSize(n);
     }
+  }
+
+  @Test
+  void approvalIsRequiredByAnyPolicyAndOnlyCommonApproverGroupsMayApprove() {
+    MicroAppPolicy data = policy("org-data", Map.of());
+    data.getSpec().setApproval(new ApprovalSpec());
+    data.getSpec().getApproval().setRequired(true);
+    data.getSpec().getApproval().setApproverGroups(List.of("data-stewards", "security"));
+    MicroAppPolicy team = policy("team-food", Map.of());
+    team.getSpec().setApproval(new ApprovalSpec());
+    team.getSpec().getApproval().setApproverGroups(List.of("security", "food-leads"));
+    assertThat(PolicyMerge.effective(FLAGS, List.of()).approval()).isEqualTo(OperatorConfig.ApprovalRule.NONE);
+    assertThat(PolicyMerge.effective(FLAGS, List.of(team)).approval().required()).isFalse();
+    assertThat(PolicyMerge.effective(FLAGS, List.of(data, team)).approval())
+        .isEqualTo(new OperatorConfig.ApprovalRule(true, List.of("security")));
+    team.getSpec().getApproval().setApproverGroups(List.of("food-leads"));
+    assertThat(PolicyMerge.effective(FLAGS, List.of(team, data)).approval())
+        .as("no group in common: nobody may approve").isEqualTo(new OperatorConfig.ApprovalRule(true, List.of()));
   }
 
   @Test
@@ -180,6 +218,11 @@ class PolicyMergeTest {
       s.getImageScan().setMode(r.nextBoolean() ? null : ImageScanSpec.Mode.values()[r.nextInt(3)]);
       s.getImageScan().setFailAt(r.nextBoolean() ? null : ImageScanSpec.Severity.values()[r.nextInt(4)]);
       s.getImageScan().setIncludeUnfixed(r.nextBoolean() ? null : r.nextBoolean());
+    }
+    if (r.nextBoolean()) {
+      s.setApproval(new ApprovalSpec());
+      s.getApproval().setRequired(r.nextBoolean() ? null : r.nextBoolean());
+      s.getApproval().setApproverGroups(r.nextBoolean() ? null : pick(r, APPROVERS));
     }
     s.setMode(r.nextBoolean() ? MicroAppPolicySpec.Mode.ENFORCE : MicroAppPolicySpec.Mode.AUDIT);
     if (r.nextBoolean()) {
