@@ -702,11 +702,15 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
     // Ready repeats the first failing area's reason and message: one failure is one Warning.
     Set<String> warned = new java.util.HashSet<>();
     for (StatusCondition c : next.getConditions()) {
-      String state = c.getStatus() + "/" + c.getReason();
+      // DefaultsRelaxed names what is relaxed: relaxing one more default is news (Event, audit record,
+      // notification) although the condition stays True with the same reason
+      boolean relaxation = Conditions.DEFAULTS_RELAXED.equals(c.getType());
+      String state = c.getStatus() + "/" + c.getReason() + (relaxation ? "/" + c.getMessage() : "");
       now.put(c.getType(), state);
       Optional<StatusCondition> before = Conditions.find(app.getStatus(), c.getType());
       if (before.isPresent() && before.get().getStatus().equals(c.getStatus())
-          && Objects.equals(before.get().getReason(), c.getReason())) {
+          && Objects.equals(before.get().getReason(), c.getReason())
+          && (!relaxation || Objects.equals(before.get().getMessage(), c.getMessage()))) {
         continue;
       }
       if (state.equals(already.get(c.getType()))) {

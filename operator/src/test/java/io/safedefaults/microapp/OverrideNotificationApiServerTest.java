@@ -220,6 +220,22 @@ class OverrideNotificationApiServerTest {
   }
 
   @Test
+  void relaxingOneMoreDefaultOnAnAlreadyRelaxedAppTellsAgain() throws Exception {
+    client.resource(publicApp("team-food", "cafe")).create();
+    awaitRelaxed("team-food", "cafe");
+    await().atMost(Duration.ofSeconds(20)).until(() -> about("cafe", "/hooks/food").size() == 1);
+    TestCluster.retryOnConflict(() -> client.resources(MicroApp.class).inNamespace("team-food").withName("cafe")
+        .edit(a -> {
+          a.getSpec().getOverrides().add(new DefaultOverride(Setting.RETENTION, "static page: stores no data"));
+          return a;
+        }));
+    await().atMost(Duration.ofSeconds(30)).until(() -> about("cafe", "/hooks/food").size() == 2);
+    assertThat(about("cafe", "/hooks/food").get(1).body()).contains("retention", "static page: stores no data");
+    Thread.sleep(5000); // resyncs of the unchanged relaxation tell no one
+    assertThat(about("cafe", "/hooks/food")).hasSize(2);
+  }
+
+  @Test
   void aNamespaceThePolicyDoesNotSelectTellsOnlyTheClusterDefault() {
     client.resource(publicApp("team-quiet", "kiosk")).create();
     awaitRelaxed("team-quiet", "kiosk");
