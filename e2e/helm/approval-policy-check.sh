@@ -12,12 +12,7 @@ root="$(cd "$here/../.." && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 HELM="${HELM:-$("$root/e2e/control-plane/build-helm.sh" 2>/dev/null | tail -n 1)}"
-name="approval-policy-$$"
-export CONTROL_PLANE_STATE_DIR="${CONTROL_PLANE_STATE_DIR:-$HOME/.microapp-controlplane}"
-tmp="$(mktemp -d)"
-trap '"$root/e2e/control-plane/down.sh" "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-"$root/e2e/control-plane/up.sh" "$name" >"$tmp/up.log" 2>&1 || { tail "$tmp/up.log"; exit 1; }
-export KUBECONFIG="$CONTROL_PLANE_STATE_DIR/$name/kubeconfig"
+own_control_plane approval-policy
 kubectl apply --server-side -f "$root/crds/microapps.safedefaults.io-v1.yml" >/dev/null
 kubectl create namespace microapp-system >/dev/null
 kubectl create namespace orgdata >/dev/null
@@ -46,6 +41,7 @@ manifest() { sed 's/namespace: team-food/namespace: orgdata/' "$root/examples/wh
 manifest | kubectl "${as_eve[@]}" apply -f - >/dev/null
 app=(microapp where2eat -n orgdata)
 gen() { kubectl get "${app[@]}" -o jsonpath='{.metadata.generation}'; }
+# shellcheck disable=SC2086 # $who is the impersonation flags, split on purpose
 annotate() { local who="$1"; shift; kubectl $who annotate "${app[@]}" --overwrite "$@" 2>&1; }
 
 in_force() {

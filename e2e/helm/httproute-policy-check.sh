@@ -16,12 +16,7 @@ root="$(cd "$here/../.." && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 HELM="${HELM:-$("$root/e2e/control-plane/build-helm.sh" 2>/dev/null | tail -n 1)}"
-name="httproute-policy-$$"
-export CONTROL_PLANE_STATE_DIR="${CONTROL_PLANE_STATE_DIR:-$HOME/.microapp-controlplane}"
-tmp="$(mktemp -d)"
-trap '"$root/e2e/control-plane/down.sh" "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-"$root/e2e/control-plane/up.sh" "$name" >"$tmp/up.log" 2>&1 || { tail "$tmp/up.log"; exit 1; }
-export KUBECONFIG="$CONTROL_PLANE_STATE_DIR/$name/kubeconfig"
+own_control_plane httproute-policy
 for f in "$root"/operator/src/test/resources/gateway-api/*.yaml "$root"/operator/src/test/resources/envoy-gateway/*.yaml; do
   kubectl apply --server-side -f "$f" >/dev/null
 done

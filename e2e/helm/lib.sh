@@ -60,3 +60,17 @@ summary() {
     return 1
   fi
 }
+
+# own_control_plane NAME: a fresh local control plane for this script (e2e/control-plane/up.sh),
+# with KUBECONFIG pointing at it, a scratch directory in $tmp and both removed when the script
+# exits. Needs $root (the repository).
+own_control_plane() {
+  : "${root:?own_control_plane needs \$root, the repository}"
+  name="$1-$$"
+  export CONTROL_PLANE_STATE_DIR="${CONTROL_PLANE_STATE_DIR:-$HOME/.microapp-controlplane}"
+  tmp="$(mktemp -d)"
+  # shellcheck disable=SC2064 # expand now: the names are fixed for the script's life
+  trap "\"$root/e2e/control-plane/down.sh\" \"$name\" >/dev/null 2>&1 || true; rm -rf \"$tmp\"" EXIT
+  "$root/e2e/control-plane/up.sh" "$name" >"$tmp/up.log" 2>&1 || { tail "$tmp/up.log"; exit 1; }
+  export KUBECONFIG="$CONTROL_PLANE_STATE_DIR/$name/kubeconfig"
+}
