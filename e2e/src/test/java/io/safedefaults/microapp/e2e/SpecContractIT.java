@@ -135,8 +135,11 @@ class SpecContractIT extends E2ETestBase {
           clean, refusals.size(), refusals.stream().map(Refusal::kind).distinct().count(), (System.nanoTime() - started) / 1_000_000_000L);
       assertThat(refusals).as("specs the CRD accepts but something later refuses (seed %d), one example per kind:%n%s",
           seed, describe(refusals, ns)).isEmpty();
+      // The CRD accepts 9-13% of generated specs, depending on the seed (144 to 199 of about 1,560 in
+      // the runs so far); a tenth was a floor that a valid seed could miss. A twentieth still fails a
+      // generator that writes (almost) only refused specs.
       assertThat(accepted).as("specs the CRD accepted (a generator that writes only refused specs proves nothing)")
-          .isGreaterThan(SPECS / 10);
+          .isGreaterThan(SPECS / 20);
     } finally {
       pool.shutdownNow();
     }
