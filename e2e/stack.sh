@@ -12,7 +12,7 @@
 #
 # NAME defaults to "stack". HELM_ARGS go to `helm upgrade --install` after e2e/stack/values.yaml
 # (the tests add e.g. --set operator.resyncSeconds=10). It needs what the build makes: the operator
-# and sidecar images (mvn -pl operator,sidecar package) and the apps' and provider's images
+# and sidecar images (mvn -pl operator,sidecar -am package) and the apps' and provider's images
 # (e2e/apps/build-images.sh); it says which is missing. Re-running `up` on a running stack re-imports
 # the images and upgrades the release, so it also deploys a rebuilt operator.
 set -euo pipefail

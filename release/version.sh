@@ -35,7 +35,7 @@ registry=ghcr.io/safedefaults
 ver='[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]*[0-9A-Za-z])?'
 mentions="/microapp-(operator|sidecar):$ver|microapp-(operator|sidecar)-image\.tar:$ver|microapp-operator-$ver\.tgz|charts/microapp-operator --version $ver|\"microapp-(operator|sidecar) $ver"
 chart=helm/microapp-operator
-poms=(pom.xml operator/pom.xml sidecar/pom.xml e2e/pom.xml)
+poms=(pom.xml kms/pom.xml operator/pom.xml sidecar/pom.xml e2e/pom.xml)
 
 # The first <version> of a pom: the project's own in the parent, the parent's in a module.
 first_pom_version() { sed -n 's:^[[:space:]]*<version>\([^<]*\)</version>.*:\1:p' "$1" | head -1; }

@@ -3,7 +3,7 @@
 #
 #   e2e/bench/run.sh [--apps N] [--namespaces 50] [--resync-seconds 60] [--jfr] [--help for all options]
 #
-# Needs what `mvn -B verify` (or `mvn -pl operator package -DskipTests`) built: the operator jar;
+# Needs what `mvn -B verify` (or `mvn -pl operator -am package -DskipTests`) built: the operator jar;
 # and the control plane binaries of e2e/control-plane/build.sh (up.sh builds them when Go is
 # installed). Starts two fresh local control planes of its own (names bench-base-PID and
 # bench-op-PID, free loopback ports) and stops them on exit.

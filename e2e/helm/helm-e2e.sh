@@ -29,7 +29,7 @@
 #   HELM_E2E_KEEP   "true": leave the control plane and the work dir for debugging
 #   KUBE_API_TEST_DIR, CONTROL_PLANE_STATE_DIR   as for e2e/control-plane
 # Needs: Go (first run only, builds helm), java 17+, python3, curl, openssl, and
-# operator/target/microapp-operator-all.jar (mvn -pl operator -DskipTests package).
+# operator/target/microapp-operator-all.jar (mvn -pl operator -am -DskipTests package).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -58,7 +58,7 @@ mkdir -p "$work/home"
 for tool in java python3 curl; do
   command -v "$tool" >/dev/null || { echo "helm-e2e.sh: '$tool' is required" >&2; exit 1; }
 done
-[[ -f "$jar" ]] || { echo "helm-e2e.sh: $jar is missing; build it: mvn -q -o -pl operator -DskipTests package" >&2; exit 1; }
+[[ -f "$jar" ]] || { echo "helm-e2e.sh: $jar is missing; build it: mvn -q -o -pl operator -am -DskipTests package" >&2; exit 1; }
 HELM="$("$cp_dir/build-helm.sh" | tail -n 1)"
 export HELM
 # A private copy: a rebuild of the jar during the run must not pull classes out from under it.

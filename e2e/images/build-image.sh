@@ -53,7 +53,7 @@ command -v python3 >/dev/null 2>&1 || die "python3 not found: apt-get install py
 started=$SECONDS
 adds=()
 if [[ -n "$jar" ]]; then
-  [[ -f "$jar" ]] || die "$jar not found: build it first (mvn -pl operator,sidecar package)"
+  [[ -f "$jar" ]] || die "$jar not found: build it first (mvn -pl operator,sidecar -am package)"
   [[ -z "$main_class" && ${#jvm_opts[@]} -eq 0 && ${#unused[@]} -eq 0 ]] || die "--main-class, --jvm-opt and --unused-module go with --lib-dir"
   check=(--check-jar "$jar")
   dest="$app_dir/$(basename "$jar")"

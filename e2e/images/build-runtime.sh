@@ -83,7 +83,7 @@ if [[ ${#check_jars[@]} -gt 0 ]]; then
   tmp_jdeps="$(mktemp -d)"
   trap 'rm -rf "$tmp_jdeps"' EXIT
   for jar in "${check_jars[@]}"; do
-    [[ -f "$jar" ]] || die "jar to check not found: $jar (build it first: mvn -pl operator,sidecar package)"
+    [[ -f "$jar" ]] || die "jar to check not found: $jar (build it first: mvn -pl operator,sidecar -am package)"
     # A shaded jar may carry a dependency's META-INF/versions/N/module-info.class; jdeps would then
     # analyse the whole jar as that one module. Check a copy without them.
     copy="$tmp_jdeps/$(basename "$jar")"

@@ -18,7 +18,7 @@
 #             -XX:+AlwaysPreTouch): the resident memory once a busy operator has grown its heap
 # Native memory tracking (summary) is on in both, to say where resident memory outside the heap goes.
 #
-# Needs: `mvn -pl operator package -DskipTests` done, python3, the control plane binaries
+# Needs: `mvn -pl operator -am package -DskipTests` done, python3, the control plane binaries
 # (e2e/control-plane/build.sh, run by up.sh when missing). Everything stops on exit.
 # Env: ROUNDS (5), APPS (100), MODES ("uncapped chart chart-full"), CHART_MEMORY_LIMIT (the chart's limit),
 #      BENCH_NAMESPACES ("membench-a membench-b membench-c membench-d"), CONTROL_PLANE_NAME (membench),
@@ -41,7 +41,7 @@ IDLE_SECONDS=${IDLE_SECONDS:-0}
 KEYS_NS=microapp-system
 JAR=operator/target/microapp-operator-all.jar
 
-[ -f "$JAR" ] || { echo "run: mvn -pl operator package -DskipTests ($JAR missing)" >&2; exit 2; }
+[ -f "$JAR" ] || { echo "run: mvn -pl operator -am package -DskipTests ($JAR missing)" >&2; exit 2; }
 for tool in java jcmd python3; do
   command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 2; }
 done

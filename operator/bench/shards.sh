@@ -14,7 +14,7 @@
 # their RSS. The baseline's apps stay (nobody watches one-* afterwards), so the shards run against
 # an API server holding 2xN more apps: a small handicap for the shards.
 #
-# Needs: `mvn -pl operator package -DskipTests` done, python3, curl, the control plane binaries
+# Needs: `mvn -pl operator -am package -DskipTests` done, python3, curl, the control plane binaries
 # (e2e/control-plane/build.sh, run by up.sh when missing). Everything stops on exit.
 # Env: APPS (N, default 50; at most 60: the control plane's Service range 10.0.0.0/24 holds the
 #      4xN Services of both runs), CONTROL_PLANE_NAME (shardbench), WAIT_SECONDS (600, per wait).
@@ -32,7 +32,7 @@ fail() { echo "shards.sh: $*" >&2; exit 2; }
 if [ "$N" -lt 1 ] || [ "$N" -gt 60 ]; then
   fail "APPS=$N: use 1-60 (4xAPPS Services must fit the control plane's 10.0.0.0/24)"
 fi
-[ -f "$JAR" ] || fail "$JAR missing; run: mvn -pl operator package -DskipTests"
+[ -f "$JAR" ] || fail "$JAR missing; run: mvn -pl operator -am package -DskipTests"
 for tool in java python3 curl; do command -v "$tool" >/dev/null || fail "$tool not found"; done
 
 WORK=$(mktemp -d)

@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.crypto.tink.Aead;
-import com.google.crypto.tink.KeysetHandle;
-import io.safedefaults.microapp.secrets.SealingKeyStore;
-import io.safedefaults.microapp.secrets.SealingKeys;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,18 +42,6 @@ class VaultTransitAeadTest {
 
   static byte[] b(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  @Test
-  void aSealingKeysetWrapsAndOpensOnlyWithTheSameKeyAndAssociatedData() throws Exception {
-    KeysetHandle keys = SealingKeys.rotate(SealingKeys.generate());
-    byte[] ad = SealingKeyStore.associatedData("microapp-system");
-    byte[] wrapped = SealingKeyStore.wrap(keys, kek("microapp"), ad);
-    assertThat(SealingKeys.keyIds(SealingKeyStore.unwrap(wrapped, kek("microapp"), ad))).isEqualTo(SealingKeys.keyIds(keys));
-    assertThatThrownBy(() -> SealingKeyStore.unwrap(wrapped, kek("microapp"), SealingKeyStore.associatedData("team-a")))
-        .isInstanceOf(GeneralSecurityException.class);
-    assertThatThrownBy(() -> SealingKeyStore.unwrap(wrapped, kek("other"), ad)).isInstanceOf(GeneralSecurityException.class)
-        .isNotInstanceOf(KmsUnavailableException.class);
   }
 
   @Test

@@ -3,10 +3,8 @@ package io.safedefaults.microapp.kms;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.crypto.tink.Aead;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -16,8 +14,9 @@ import java.util.Map;
 
 /**
  * A HashiCorp Vault / OpenBao Transit key as a Tink {@link Aead}: {@code POST /v1/<mount>/encrypt/<key>}
- * and {@code /decrypt/<key>}, authenticated with the token in a file (read for every call, so a
- * rotated token file is picked up; a Vault Agent sidecar or a projected token writes it).
+ * and {@code /decrypt/<key>}, authenticated with a {@link VaultToken}: the token in a file (read for
+ * every call, so a rotated token file is picked up; Vault Agent writes it), or a Kubernetes-auth
+ * login with the pod's projected service-account token ({@link VaultKubernetesLogin}).
  *
  * <p>Associated data: Transit's {@code context} works only with keys created {@code derived=true}
  * and is refused otherwise, so it is not relied on. Instead the associated data is bound by
@@ -28,12 +27,16 @@ import java.util.Map;
  */
 public final class VaultTransitAead implements Aead {
   private final KmsUri key;
-  private final Path tokenFile;
+  private final VaultToken token;
   private final KmsHttp http;
 
   VaultTransitAead(KmsUri key, Path tokenFile, KmsHttp http) {
+    this(key, new VaultToken.FromFile(tokenFile, Kms.TOKEN_FLAG), http);
+  }
+
+  VaultTransitAead(KmsUri key, VaultToken token, KmsHttp http) {
     this.key = key;
-    this.tokenFile = tokenFile;
+    this.token = token;
     this.http = http;
   }
 
@@ -70,19 +73,13 @@ public final class VaultTransitAead implements Aead {
   }
 
   private JsonNode call(String op, ObjectNode req) throws GeneralSecurityException {
-    String token;
-    try {
-      token = Files.readString(tokenFile).strip();
-    } catch (IOException e) {
-      throw new KmsUnavailableException("cannot read the Vault token file " + tokenFile + " (--kms-vault-token-file): "
-          + e.getClass().getSimpleName());
-    }
-    if (token.isEmpty() || token.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
-      throw new KmsUnavailableException("the Vault token file " + tokenFile + " (--kms-vault-token-file) holds no token");
-    }
     var uri = key.endpoint().resolve("/v1/" + key.mount() + "/" + op + "/" + key.key());
-    KmsHttp.Reply reply = http.post(uri, Map.of("X-Vault-Token", token, "Content-Type", "application/json"),
-        KmsHttp.JSON.writeValueAsBytesUnchecked(req));
+    byte[] body = KmsHttp.JSON.writeValueAsBytesUnchecked(req);
+    KmsHttp.Reply reply = http.post(uri, Map.of("X-Vault-Token", token.get(), "Content-Type", "application/json"), body);
+    if (reply.status() == 403 && token.renewable()) {
+      token.refused(); // a login token revoked or expired early: one new login, then the answer stands
+      reply = http.post(uri, Map.of("X-Vault-Token", token.get(), "Content-Type", "application/json"), body);
+    }
     if (reply.status() != 200) {
       // 400 (bad ciphertext, wrong key), 403 (token lacks the policy), 404 (no such key or mount)
       throw new GeneralSecurityException(http.what() + " refused " + op + " with Transit key " + key.mount() + "/keys/"

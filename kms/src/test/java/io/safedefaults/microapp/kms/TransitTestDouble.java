@@ -35,17 +35,32 @@ import javax.net.ssl.SSLContext;
  * downloads but cannot be built with {@code go install} (its go.mod has replace directives for
  * ./api and ./sdk). Served over HTTPS with a certificate made by keytool for this run, so the
  * client's {@code --kms-ca-file} is exercised too.
+ *
+ * <p>{@link #kubernetesAuth} adds Vault's Kubernetes auth method as Vault documents it
+ * ({@code POST /v1/auth/<path>/login} with {@code role} and {@code jwt}, answering
+ * {@code auth.client_token} and {@code auth.lease_duration}); whether the JWT is a live token of
+ * a bound service account is asked of a {@link Reviewer}: in the API-server tests a real
+ * TokenReview against kube-apiserver, as Vault itself asks.
  */
-final class TransitTestDouble implements AutoCloseable {
+public final class TransitTestDouble implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final HttpsServer server;
   private final Map<String, byte[]> keys = new ConcurrentHashMap<>();
-  final Path caFile;
-  final Path dir;
-  volatile String token = "s.test-token";
+  public final Path caFile;
+  public final Path dir;
+  public volatile String token = "s.test-token";
   final String mount;
+  private final java.util.Set<String> loginTokens = ConcurrentHashMap.newKeySet();
+  /** Logins made so far (each a TokenReview when the reviewer is the API server's). */
+  public final java.util.concurrent.atomic.AtomicInteger logins = new java.util.concurrent.atomic.AtomicInteger();
 
-  TransitTestDouble(String mount, String... keyNames) throws Exception {
+  /** Says whose live service-account token a JWT is: {@code namespace/name}, or empty when it is none. */
+  @FunctionalInterface
+  public interface Reviewer {
+    java.util.Optional<String> review(String jwt) throws Exception;
+  }
+
+  public TransitTestDouble(String mount, String... keyNames) throws Exception {
     this.mount = mount;
     dir = Files.createTempDirectory("transit");
     Path p12 = dir.resolve("server.p12");
@@ -79,7 +94,48 @@ final class TransitTestDouble implements AutoCloseable {
     server.start();
   }
 
-  int port() {
+  /**
+   * Mounts the Kubernetes auth method at {@code auth/<path>} with one role bound to service accounts
+   * {@code namespace/name} (either part may be {@code *}), issuing tokens of {@code leaseSeconds}.
+   */
+  public void kubernetesAuth(String path, String role, java.util.Set<String> bound, Reviewer reviewer, long leaseSeconds) {
+    server.createContext("/v1/auth/" + path + "/login", ex -> {
+      try (ex) {
+        JsonNode body = JSON.readTree(ex.getRequestBody().readAllBytes());
+        if (!"POST".equals(ex.getRequestMethod())) {
+          reply(ex, 405, Map.of("errors", new String[] {"unsupported operation"}));
+          return;
+        }
+        if (!role.equals(body.path("role").asText())) {
+          reply(ex, 400, Map.of("errors", new String[] {"invalid role name \"" + body.path("role").asText() + "\""}));
+          return;
+        }
+        logins.incrementAndGet();
+        java.util.Optional<String> who = reviewer.review(body.path("jwt").asText(""));
+        boolean allowed = who.isPresent() && bound.stream().anyMatch(b -> {
+          String[] want = b.split("/", 2);
+          String[] got = who.get().split("/", 2);
+          return (want[0].equals("*") || want[0].equals(got[0])) && (want[1].equals("*") || want[1].equals(got[1]));
+        });
+        if (!allowed) {
+          reply(ex, 403, Map.of("errors", new String[] {"permission denied"}));
+          return;
+        }
+        String issued = "hvs.login-" + java.util.UUID.randomUUID();
+        loginTokens.add(issued);
+        reply(ex, 200, Map.of("auth", Map.of("client_token", issued, "lease_duration", leaseSeconds, "renewable", true)));
+      } catch (Exception e) {
+        reply(ex, 500, Map.of("errors", new String[] {"internal error"}));
+      }
+    });
+  }
+
+  /** Revokes every token issued by a login so far, as {@code vault token revoke} would. */
+  public void revokeLogins() {
+    loginTokens.clear();
+  }
+
+  public int port() {
     return server.getAddress().getPort();
   }
 
@@ -92,7 +148,8 @@ final class TransitTestDouble implements AutoCloseable {
         reply(ex, 405, Map.of("errors", new String[] {"unsupported operation"}));
         return;
       }
-      if (!token.equals(ex.getRequestHeaders().getFirst("X-Vault-Token"))) {
+      String presented = ex.getRequestHeaders().getFirst("X-Vault-Token");
+      if (presented == null || !(token.equals(presented) || loginTokens.contains(presented))) {
         reply(ex, 403, Map.of("errors", new String[] {"permission denied"}));
         return;
       }
