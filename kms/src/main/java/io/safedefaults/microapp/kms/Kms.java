@@ -18,6 +18,8 @@ import java.util.Map;
 public record Kms(KmsUri uri, Path vaultTokenFile, VaultLogin vaultLogin, Path caFile) {
   public static final String TOKEN_FLAG = "--kms-vault-token-file";
   public static final String CA_FLAG = "--kms-ca-file";
+  /** The annotation on a Secret naming the KMS key its content is wrapped under, as the flag gave it. */
+  public static final String WRAPPED_BY = "safedefaults.io/kms-key";
 
   /**
    * A login with Vault's Kubernetes auth method.

@@ -28,15 +28,19 @@ public final class UserIdHasher {
       // Until the operator has added the salt to an older app's Secret, the keyset file is the salt,
       // as it always was; the operator then writes exactly those bytes as the salt, so ids stay equal.
       boolean salted = saltFile != null && Files.isRegularFile(Path.of(saltFile));
-      byte[] material = salted ? Files.readAllBytes(Path.of(saltFile)) : Files.readAllBytes(keysetFile);
-      MessageDigest d = sha256();
-      d.update("microapp-sidecar user-id salt v1\0".getBytes(StandardCharsets.US_ASCII));
-      d.update(material);
-      return new UserIdHasher(d.digest());
+      return fromMaterial(salted ? Files.readAllBytes(Path.of(saltFile)) : Files.readAllBytes(keysetFile));
     } catch (IOException e) {
       throw new ConfigException("user id salt file " + (saltFile != null ? saltFile : keysetFile)
           + " cannot be read: " + e.getMessage());
     }
+  }
+
+  /** From the salt file's content (opened already when it is wrapped under the session KMS key). */
+  public static UserIdHasher fromMaterial(byte[] material) {
+    MessageDigest d = sha256();
+    d.update("microapp-sidecar user-id salt v1\0".getBytes(StandardCharsets.US_ASCII));
+    d.update(material);
+    return new UserIdHasher(d.digest());
   }
 
   /** @return "u-" and 32 hex digits, or "anonymous" */

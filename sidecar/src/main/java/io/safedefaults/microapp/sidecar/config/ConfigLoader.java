@@ -263,14 +263,53 @@ public final class ConfigLoader {
           + "whichever comes first, and this sidecar has no long-lived sign-in");
     }
     required("session.keysetFile", s.keysetFile());
+    SidecarConfig.SessionKms kms = s.kms() == null ? null : validateSessionKms(s.kms());
     if (s.keysetReloadSeconds() == null) {
-      return new Session(s.ttlSeconds(), s.rememberMe(), s.keysetFile(), 30);
+      return new Session(s.ttlSeconds(), s.rememberMe(), s.keysetFile(), 30, kms);
     }
     if (s.keysetReloadSeconds() < 1 || s.keysetReloadSeconds() > 3600) {
       throw new ConfigException("field 'session.keysetReloadSeconds' must be between 1 and 3600 (or absent for 30), got "
           + s.keysetReloadSeconds());
     }
-    return s;
+    return new Session(s.ttlSeconds(), s.rememberMe(), s.keysetFile(), s.keysetReloadSeconds(), kms);
+  }
+
+  /** Checked here as the KMS module will use it, each mistake named by its field. */
+  private static SidecarConfig.SessionKms validateSessionKms(SidecarConfig.SessionKms k) {
+    required("session.kms.uri", k.uri());
+    io.safedefaults.microapp.kms.KmsUri uri;
+    try {
+      uri = io.safedefaults.microapp.kms.KmsUri.parse(k.uri(), k.endpoint());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("field 'session.kms." + (e.getMessage().startsWith("--kms-endpoint") ? "endpoint" : "uri")
+          + "': " + e.getMessage().replaceFirst("^--kms-(uri|endpoint) ", ""));
+    }
+    if (uri.kind() != io.safedefaults.microapp.kms.KmsUri.Kind.VAULT_TRANSIT) {
+      throw new ConfigException("field 'session.kms.uri' must name a vault-transit:// key: the sidecar opens its session "
+          + "keyset with a Vault Kubernetes-auth login");
+    }
+    if (k.vault() == null) {
+      throw new ConfigException("field 'session.kms.vault' is required (authPath, role and tokenFile)");
+    }
+    required("session.kms.vault.tokenFile", k.vault().tokenFile());
+    try {
+      new io.safedefaults.microapp.kms.Kms.VaultLogin(k.vault().authPath(), k.vault().role(), Path.of(k.vault().tokenFile()));
+    } catch (IllegalArgumentException e) {
+      String field = e.getMessage().contains("auth path") ? "authPath" : "role";
+      throw new ConfigException("field 'session.kms.vault." + field + "': " + e.getMessage());
+    }
+    if (k.app() == null || !dnsName(k.app().namespace()) || !dnsName(k.app().name())) {
+      throw new ConfigException("field 'session.kms.app' must name the app's namespace and name (DNS labels): the "
+          + "wrapped keyset is bound to them");
+    }
+    if (k.caFile() != null && !Files.isReadable(Path.of(k.caFile()))) {
+      throw new ConfigException("field 'session.kms.caFile': " + k.caFile() + " cannot be read; mount the CA bundle there");
+    }
+    return k;
+  }
+
+  private static boolean dnsName(String s) {
+    return s != null && s.length() <= 253 && s.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   }
 
   private static RateLimit validateRateLimit(RateLimit r) {

@@ -77,7 +77,28 @@ public record SidecarConfig(
    * @param keysetReloadSeconds how often the keyset file is checked for a rotated keyset (absent:
    *     30 s); a Secret volume changes in place, so rotation needs no restart
    */
-  public record Session(long ttlSeconds, boolean rememberMe, String keysetFile, Integer keysetReloadSeconds) {}
+  public record Session(long ttlSeconds, boolean rememberMe, String keysetFile, Integer keysetReloadSeconds, SessionKms kms) {
+    public Session(long ttlSeconds, boolean rememberMe, String keysetFile, Integer keysetReloadSeconds) {
+      this(ttlSeconds, rememberMe, keysetFile, keysetReloadSeconds, null);
+    }
+  }
+
+  /**
+   * Optional: the session keyset and the user-id salt files are wrapped under this Vault Transit
+   * key (the operator's --kms-session-key-uri), opened at start and at each reload with a Vault
+   * Kubernetes-auth login.
+   *
+   * @param uri the Transit key, vault-transit://host[:port]/mount/keys/key
+   * @param endpoint optional base URL instead of the one the key implies
+   * @param caFile optional PEM bundle the KMS's certificate must chain to
+   * @param vault how to log in: {@code authPath}, {@code role}, {@code tokenFile} (the projected token)
+   * @param app the app the wrapped files belong to: {@code namespace} and {@code name}
+   */
+  public record SessionKms(String uri, String endpoint, String caFile, VaultLogin vault, AppRef app) {}
+
+  public record VaultLogin(String authPath, String role, String tokenFile) {}
+
+  public record AppRef(String namespace, String name) {}
 
   public record RateLimit(
       int perUserPerMinute,

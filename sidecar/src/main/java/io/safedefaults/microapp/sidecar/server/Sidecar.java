@@ -24,6 +24,7 @@ import io.safedefaults.microapp.sidecar.session.LocalSessionRevocations;
 import io.safedefaults.microapp.sidecar.session.RedisSessionRevocations;
 import io.safedefaults.microapp.sidecar.session.SessionRevocations;
 import io.safedefaults.microapp.sidecar.session.CookieSealer;
+import io.safedefaults.microapp.sidecar.session.SessionKeyFiles;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -64,9 +65,13 @@ public final class Sidecar implements AutoCloseable {
 
   public static Sidecar start(SidecarConfig config, Clock clock) {
     Path keyset = Path.of(config.session().keysetFile());
-    CookieSealer sealer = CookieSealer.fromKeysetFile(keyset);
+    SessionKeyFiles keyFiles = SessionKeyFiles.of(config.session(), clock);
+    CookieSealer sealer = CookieSealer.fromKeysetFile(keyset, keyFiles);
     CookieJar cookies = new CookieJar(sealer, config.session().ttlSeconds(), clock);
-    UserIdHasher ids = UserIdHasher.fromFiles(config.userIdSaltFile(), keyset);
+    UserIdHasher ids = keyFiles.wrapped()
+        ? UserIdHasher.fromMaterial(keyFiles.openAtStart(Path.of(config.userIdSaltFile()),
+            io.safedefaults.microapp.kms.WrappedSessionKeys.Part.USER_ID_SALT, "userIdSaltFile"))
+        : UserIdHasher.fromFiles(config.userIdSaltFile(), keyset);
     SidecarConfig.AdminPaths ap = config.adminPaths();
     UserDataRoutes userData = config.userData() == null ? null : new UserDataRoutes(config.userData());
     java.util.List<String> mfaPaths = new java.util.ArrayList<>(ap.paths());
@@ -162,7 +167,7 @@ public final class Sidecar implements AutoCloseable {
     long timer = vertx.setPeriodic(60_000, id -> local.evictIdle());
     // the operator rotates the session keyset in its Secret; the mounted file changes in place
     vertx.setPeriodic(config.session().keysetReloadSeconds() * 1000L, id -> vertx.executeBlocking(
-        () -> sealer.reloadIfChanged(keyset), false).onSuccess(changed -> {
+        () -> sealer.reloadIfChanged(keyset, keyFiles), false).onSuccess(changed -> {
           if (changed) {
             LOG.info("session keyset reloaded from {}", keyset);
           }

@@ -6,13 +6,14 @@ import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
 import com.google.crypto.tink.aead.AeadConfig;
+import io.safedefaults.microapp.kms.WrappedSessionKeys;
 import io.safedefaults.microapp.sidecar.config.ConfigException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.util.Arrays;
 import java.util.Base64;
 
 /**
@@ -33,28 +34,29 @@ public final class CookieSealer {
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder B64D = Base64.getUrlDecoder();
   private volatile Aead aead;
-  private volatile String loadedJson;
+  /** The keyset file's bytes as last loaded (wrapped or not): the KMS is asked only when they change. */
+  private volatile byte[] loaded;
 
   CookieSealer(Aead aead) {
     this.aead = aead;
   }
 
   public static CookieSealer fromKeysetFile(Path keysetFile) {
-    String json;
-    try {
-      json = Files.readString(keysetFile);
-    } catch (NoSuchFileException e) {
-      throw new ConfigException("session keyset file " + keysetFile + " does not exist; mount the app's session-keys "
-          + "Secret there (field 'session.keysetFile')");
-    } catch (IOException e) {
-      throw new ConfigException("session keyset file " + keysetFile + " cannot be read: " + e.getMessage());
-    }
-    return fromKeysetJson(json, keysetFile.toString());
+    return fromKeysetFile(keysetFile, SessionKeyFiles.PLAIN);
+  }
+
+  public static CookieSealer fromKeysetFile(Path keysetFile, SessionKeyFiles files) {
+    byte[] raw = SessionKeyFiles.read(keysetFile, "session keyset", "session.keysetFile");
+    String json = new String(files.openAtStart(keysetFile, WrappedSessionKeys.Part.KEYSET, "session.keysetFile"),
+        StandardCharsets.UTF_8);
+    CookieSealer sealer = new CookieSealer(parse(json, keysetFile.toString()));
+    sealer.loaded = raw;
+    return sealer;
   }
 
   public static CookieSealer fromKeysetJson(String json, String origin) {
     CookieSealer sealer = new CookieSealer(parse(json, origin));
-    sealer.loadedJson = json;
+    sealer.loaded = json.getBytes(StandardCharsets.UTF_8);
     return sealer;
   }
 
@@ -67,28 +69,34 @@ public final class CookieSealer {
     }
   }
 
+  public boolean reloadIfChanged(Path keysetFile) {
+    return reloadIfChanged(keysetFile, SessionKeyFiles.PLAIN);
+  }
+
   /**
    * Picks up a rotated keyset (the operator adds a new primary and later removes the old key; the
-   * Secret volume changes in place). An unreadable or half-written file keeps the current keys.
+   * Secret volume changes in place). An unreadable, half-written or unopenable file keeps the
+   * current keys; a wrapped one is retried at the next check.
    *
    * @return true when new keys are in use
    */
-  public boolean reloadIfChanged(Path keysetFile) {
-    String json;
+  public boolean reloadIfChanged(Path keysetFile, SessionKeyFiles files) {
+    byte[] raw;
     try {
-      json = Files.readString(keysetFile);
+      raw = Files.readAllBytes(keysetFile);
     } catch (IOException e) {
       return false;
     }
-    if (json.equals(loadedJson)) {
+    if (Arrays.equals(raw, loaded)) {
       return false;
     }
     try {
-      aead = parse(json, keysetFile.toString());
-    } catch (ConfigException e) {
+      aead = parse(new String(files.open(raw, WrappedSessionKeys.Part.KEYSET), StandardCharsets.UTF_8),
+          keysetFile.toString());
+    } catch (ConfigException | GeneralSecurityException e) {
       return false;
     }
-    loadedJson = json;
+    loaded = raw;
     return true;
   }
 

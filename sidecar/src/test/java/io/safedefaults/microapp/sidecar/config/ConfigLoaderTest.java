@@ -111,6 +111,46 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.parse(OPERATOR_EXAMPLE).session().keysetReloadSeconds()).isEqualTo(30);
   }
 
+  /** The session block as the operator writes it with --kms-session-key-uri (auth/SidecarConfig). */
+  static final String KMS_SESSION = """
+      "session": {"ttlSeconds": 28800, "rememberMe": false, "keysetFile": "/etc/microapp-sidecar/keys/session-keyset.kms",
+        "kms": {"uri": "vault-transit://vault.example.com:8200/transit/keys/microapp-sessions",
+                "vault": {"authPath": "kubernetes", "role": "microapp-sidecar", "tokenFile": "/var/run/secrets/safedefaults.io/kms/token"},
+                "app": {"namespace": "team-food", "name": "where2eat"}}},""";
+
+  @Test
+  void aSessionKmsBlockIsReadStrictlyAndEachMistakeNamesItsField() {
+    String session = OPERATOR_EXAMPLE.substring(OPERATOR_EXAMPLE.indexOf("\"session\""),
+        OPERATOR_EXAMPLE.indexOf("\"rateLimit\""));
+    String good = OPERATOR_EXAMPLE.replace(session, KMS_SESSION + "\n  ");
+    SidecarConfig.SessionKms kms = ConfigLoader.parse(good).session().kms();
+    assertThat(kms.vault().role()).isEqualTo("microapp-sidecar");
+    assertThat(kms.app().namespace()).isEqualTo("team-food");
+    assertThat(ConfigLoader.parse(OPERATOR_EXAMPLE).session().kms()).as("absent: files as they are").isNull();
+    String[][] broken = {
+        {"vault-transit://vault.example.com:8200/transit/keys/microapp-sessions", "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/k",
+            "field 'session.kms.uri' must name a vault-transit:// key"},
+        {"vault-transit://vault.example.com:8200/transit/keys/microapp-sessions", "vault-transit://vault.example.com/transit/microapp",
+            "field 'session.kms.uri': is not a Transit key path"},
+        {"vault-transit://vault.example.com:8200/transit/keys/microapp-sessions", "vault-transit://vault example/transit/keys/k",
+            "field 'session.kms.uri': contains spaces"},
+        {"\"authPath\": \"kubernetes\"", "\"authPath\": \"../sys\"", "field 'session.kms.vault.authPath'"},
+        {"\"role\": \"microapp-sidecar\"", "\"role\": \"a/b\"", "field 'session.kms.vault.role'"},
+        {", \"tokenFile\": \"/var/run/secrets/safedefaults.io/kms/token\"", "", "field 'session.kms.vault.tokenFile' is required"},
+        {"\"namespace\": \"team-food\"", "\"namespace\": \"Team_Food\"", "field 'session.kms.app'"},
+        {"\"app\": {\"namespace\": \"team-food\", \"name\": \"where2eat\"}", "\"app\": null", "field 'session.kms.app'"},
+        {"\"uri\": ", "\"caFile\": \"/nonexistent/kms-ca.pem\", \"uri\": ", "field 'session.kms.caFile'"},
+        {"\"uri\": ", "\"endpoint\": \"ftp://vault\", \"uri\": ", "field 'session.kms.endpoint'"},
+        {"\"uri\": ", "\"token\": \"s.pasted\", \"uri\": ", "token"},
+    };
+    for (String[] b : broken) {
+      assertThat(good).as("fixture contains %s", b[0]).contains(b[0]);
+      assertThatThrownBy(() -> ConfigLoader.parse(good.replace(b[0], b[1]))).as(b[1])
+          .isInstanceOf(ConfigException.class).hasMessageContaining(b[2])
+          .satisfies(e -> assertThat(e.getMessage()).as("never echoes a pasted token").doesNotContain("s.pasted"));
+    }
+  }
+
   @Test
   void theOptionalFieldsTheSidecarAddedAreReadWithTheirValues() {
     String json = OPERATOR_EXAMPLE
