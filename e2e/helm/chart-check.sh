@@ -477,5 +477,14 @@ rejects "a Vault token for an AWS key"     "AWS credentials go in kms.awsCredent
 rejects "KMS settings without kms.uri"     "need kms.uri"                           --set kms.endpoint=https://kms.example.com
 rejects "a KMS endpoint with a path"       "/kms/endpoint.*does not match"          --set kms.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k --set kms.endpoint=https://x/v1
 rejects "a private key in the KMS CA bundle" "kms.caBundle holds a private key"     "${kms_vault[@]}" --set-file "kms.caBundle=$tmp/with-key.pem"
+# ---- session keysets under a second Transit key (kms.sessionKeys.*): needs a Vault kms.uri ---
+check "kms.sessionKeys.uri renders the session key and the sidecars' Vault login settings" bash -c "out=\$('$HELM' template x '$chart' ${kms_vault[*]} --set kms.sessionKeys.uri=vault-transit://vault.example.com:8200/transit/keys/microapp-sessions --set kms.sessionKeys.vaultRole=apps) \
+  && grep -A1 'MICROAPP_KMS_SESSION_KEY_URI' <<<\"\$out\" | grep -q 'keys/microapp-sessions' && grep -A1 'MICROAPP_KMS_SIDECAR_VAULT_ROLE' <<<\"\$out\" | grep -q '\"apps\"' \
+  && grep -A1 'MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE' <<<\"\$out\" | grep -q '\"vault\"'"
+check "no session key settings by default" bash -c "! grep -q 'MICROAPP_KMS_SESSION\|MICROAPP_KMS_SIDECAR' <('$HELM' template x '$chart' ${kms_vault[*]})"
+rejects "session keys without a Vault kms.uri" "kms.sessionKeys.uri needs kms.uri"  --set kms.sessionKeys.uri=vault-transit://vault:8200/transit/keys/s
+rejects "session keys under the sealing key"   "must name another Transit key"      "${kms_vault[@]}" --set kms.sessionKeys.uri=vault-transit://vault.example.com:8200/transit/keys/microapp
+rejects "session keys under an AWS key"        "/kms/sessionKeys/uri.*does not match" "${kms_vault[@]}" --set kms.sessionKeys.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k
+rejects "a Vault role with a slash"            "/kms/sessionKeys/vaultRole.*does not match" "${kms_vault[@]}" --set kms.sessionKeys.uri=vault-transit://vault.example.com:8200/transit/keys/s --set kms.sessionKeys.vaultRole=a/b
 
 summary "chart checks"

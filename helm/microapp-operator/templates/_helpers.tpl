@@ -134,6 +134,12 @@ the fix.
 {{- if and (not $v.kms.uri) (or $v.kms.endpoint $v.kms.caBundle $v.kms.vaultToken.secretName $v.kms.awsCredentials.secretName) }}
 {{- fail "kms.endpoint, kms.caBundle, kms.vaultToken and kms.awsCredentials need kms.uri; name the KMS key or leave them empty" }}
 {{- end }}
+{{- if and $v.kms.sessionKeys.uri (not (hasPrefix "vault-transit://" $v.kms.uri)) }}
+{{- fail "kms.sessionKeys.uri needs kms.uri to name a Vault Transit key too: the operator wraps session keys with kms.vaultToken; set kms.uri (and kms.vaultToken) or leave kms.sessionKeys.uri empty" }}
+{{- end }}
+{{- if and $v.kms.sessionKeys.uri (eq $v.kms.sessionKeys.uri $v.kms.uri) }}
+{{- fail "kms.sessionKeys.uri must name another Transit key than kms.uri: every sidecar may decrypt with the session key, and none may open the sealing keyset" }}
+{{- end }}
 {{- if contains "PRIVATE KEY" $v.kms.caBundle }}
 {{- fail "kms.caBundle holds a private key; it must hold only the CA certificates (PEM) of the KMS's TLS certificate: remove the key and rotate it" }}
 {{- end }}
@@ -218,6 +224,17 @@ never share a Lease.
 {{- if $.Values.kms.awsCredentials.secretName }}
 - name: AWS_SHARED_CREDENTIALS_FILE
   value: {{ printf "%s/aws/%s" (include "microapp-operator.kmsDir" $) $.Values.kms.awsCredentials.key | quote }}
+{{- end }}
+{{- with $.Values.kms.sessionKeys.uri }}
+# Every app's session keyset is kept wrapped under this second key (kms.sessionKeys.*).
+- name: MICROAPP_KMS_SESSION_KEY_URI
+  value: {{ . | quote }}
+- name: MICROAPP_KMS_SIDECAR_VAULT_ROLE
+  value: {{ $.Values.kms.sessionKeys.vaultRole | quote }}
+- name: MICROAPP_KMS_SIDECAR_VAULT_AUTH_PATH
+  value: {{ $.Values.kms.sessionKeys.vaultAuthPath | quote }}
+- name: MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE
+  value: {{ $.Values.kms.sessionKeys.tokenAudience | quote }}
 {{- end }}
 {{- end }}
 {{- with .Values.notifications.defaultWebhookKey }}

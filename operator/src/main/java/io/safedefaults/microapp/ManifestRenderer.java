@@ -47,6 +47,7 @@ public final class ManifestRenderer {
     Map<String, String> keyPlaceholders = new java.util.TreeMap<>(); // sorted: render output is stable
     keyPlaceholders.put(SidecarConfig.KEYSET_FILE, KEY_PLACEHOLDER);
     keyPlaceholders.put(SidecarConfig.USER_ID_SALT_FILE, KEY_PLACEHOLDER);
+    keys.setData(null);
     keys.setStringData(keyPlaceholders);
     out.add(keys);
     if (plan.sealed().any()) {

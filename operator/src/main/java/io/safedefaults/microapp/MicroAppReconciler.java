@@ -152,6 +152,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   private final ManagedDependent<CronJob> purgeCronJob;
   private final ManagedDependent<ConfigMap> purgeConfig;
   private final GeneratedSecretDependent sessionKeys;
+  /** The session KMS key (--kms-session-key-uri), or null: set once before the operator starts. */
+  private volatile io.safedefaults.microapp.auth.SessionKeyWrapping sessionKeyWrapping;
   private final Duration sessionKeyRotation;
   private final java.time.Clock clock;
   /** Reconciles the apps with sealed values when the cluster's sealing keys come or go. */
@@ -217,7 +219,8 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         a -> a.getMetadata().getName(), (a, p) -> AppServiceAccount.desired(a));
     sidecarConfig = ManagedDependent.fromContext(ConfigMap.class, "sidecar-config", Names::sidecarConfigMap,
         (a, ctx) -> SidecarConfig.desired(a, ManagedDependent.plan(ctx), sidecarConfig(ctx)));
-    sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret, SessionKeys::desired);
+    sessionKeys = new GeneratedSecretDependent("session-keys", Names::sessionKeysSecret,
+        app -> SessionKeys.desired(app, sessionKeyWrapping));
     sealedSecret = new UnsealedSecretDependent();
     deployment = ManagedDependent.fromContext(Deployment.class, "deployment", a -> a.getMetadata().getName(),
         (a, ctx) -> AppDeployment.desired(a, ManagedDependent.plan(ctx),
@@ -398,17 +401,28 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
   }
 
   /**
+   * Keeps every app's session keyset and salt wrapped under this KMS key (--kms-session-key-uri):
+   * new apps get them wrapped, existing ones are wrapped at their next reconcile. Call before the
+   * operator starts.
+   */
+  public MicroAppReconciler wrapSessionKeysWith(io.safedefaults.microapp.auth.SessionKeyWrapping wrapping) {
+    this.sessionKeyWrapping = wrapping;
+    return this;
+  }
+
+  /**
    * Writes the session keyset only when a rotation or a removal is due (SessionKeyRotation), with
    * the Secret's resourceVersion, so two operator replicas never both rotate.
    */
   private void rotateSessionKeys(MicroApp app, Context<MicroApp> context) {
     sessionKeys.getSecondaryResource(app, context)
-        .flatMap(s -> SessionKeyRotation.next(s, clock.instant(), sessionKeyRotation))
+        .flatMap(s -> SessionKeyRotation.next(s, clock.instant(), sessionKeyRotation, sessionKeyWrapping,
+            app.getMetadata().getNamespace(), app.getMetadata().getName()))
         .ifPresent(next -> {
           try {
-            context.getClient().resource(next).update();
-            audit.record("session-keys.rotated", app.getMetadata().getNamespace(), app.getMetadata().getName(),
-                Map.of("secret", next.getMetadata().getName()));
+            context.getClient().resource(next.secret()).update();
+            audit.record(next.action(), app.getMetadata().getNamespace(), app.getMetadata().getName(),
+                Map.of("secret", next.secret().getMetadata().getName()));
           } catch (KubernetesClientException e) {
             // 409: someone else wrote it first; the informer brings the new version and we look again
             if (e.getCode() != 409) {

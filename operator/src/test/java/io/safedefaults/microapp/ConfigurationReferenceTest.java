@@ -28,6 +28,7 @@ class ConfigurationReferenceTest {
     List<Field> options = new ArrayList<>(List.of(PolicyOptions.class.getDeclaredFields()));
     options.addAll(List.of(RunCommand.class.getDeclaredFields()));
     options.addAll(List.of(io.safedefaults.microapp.cli.KmsOptions.class.getDeclaredFields()));
+    options.addAll(List.of(io.safedefaults.microapp.cli.SessionKmsOptions.class.getDeclaredFields()));
     int checked = 0;
     for (Field f : options) {
       Option o = f.getAnnotation(Option.class);

@@ -171,8 +171,10 @@ class DesiredStateTest {
 
   @Test
   void everySessionKeysetIsFreshAndOnlyInTheSecret() {
-    String a = SessionKeys.desired(app).getStringData().get(SidecarConfig.KEYSET_FILE);
-    String b = SessionKeys.desired(app).getStringData().get(SidecarConfig.KEYSET_FILE);
+    String a = new String(java.util.Base64.getDecoder().decode(SessionKeys.desired(app).getData().get(SidecarConfig.KEYSET_FILE)),
+        java.nio.charset.StandardCharsets.UTF_8);
+    String b = new String(java.util.Base64.getDecoder().decode(SessionKeys.desired(app).getData().get(SidecarConfig.KEYSET_FILE)),
+        java.nio.charset.StandardCharsets.UTF_8);
     assertThat(a).contains("AesGcmKey").isNotEqualTo(b);
     assertThat(SidecarConfig.json(plan())).doesNotContain("AesGcmKey");
   }

@@ -6,6 +6,9 @@ import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.safedefaults.microapp.kms.Kms;
+import io.safedefaults.microapp.kms.KmsUnavailableException;
+import io.safedefaults.microapp.kms.WrappedSessionKeys.Part;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -23,6 +26,11 @@ import java.util.TreeMap;
  * possible session (24 h) plus an hour it is removed. The sidecar re-reads the keyset while
  * running, so no pod restarts. Times live in annotations on the Secret; a pure function of the
  * Secret and the clock, so the reconciler writes only when something is due.
+ *
+ * <p>With a session KMS key a plaintext keyset is wrapped on the next reconcile (the salt too, byte
+ * for byte, so hashed user ids stay the same), and a rotation unwraps, rotates and wraps again. A
+ * keyset wrapped under a key the operator no longer uses cannot be opened by anyone: it is replaced
+ * by fresh keys, which signs that app's users out once.
  */
 public final class SessionKeyRotation {
   public static final String ROTATED_AT = "safedefaults.io/session-key-rotated-at";
@@ -32,21 +40,47 @@ public final class SessionKeyRotation {
 
   private SessionKeyRotation() {}
 
-  /** @return the Secret to write, or empty when nothing is due */
+  /** A Secret to write, and the audit action that names why. */
+  public record Next(Secret secret, String action) {}
+
+  /** Without a session KMS key: keys stored as they are. */
   public static Optional<Secret> next(Secret actual, Instant now, Duration period) {
+    return next(actual, now, period, null, null, null).map(Next::secret);
+  }
+
+  /**
+   * @param wrapping the session KMS key (--kms-session-key-uri), or null
+   * @param namespace the app's namespace and {@code app} its name: the wrapped parts are bound to them
+   * @return the Secret to write, or empty when nothing is due (or the KMS cannot be asked now: the
+   *     next reconcile tries again)
+   */
+  public static Optional<Next> next(Secret actual, Instant now, Duration period, SessionKeyWrapping wrapping,
+      String namespace, String app) {
     Map<String, String> data = new LinkedHashMap<>(actual.getData() == null ? Map.of() : actual.getData());
-    String encoded = data.get(SidecarConfig.KEYSET_FILE);
-    if (encoded == null) {
+    boolean plain = data.containsKey(SidecarConfig.KEYSET_FILE);
+    boolean wrapped = data.containsKey(Part.KEYSET.file);
+    if (!plain && !wrapped) {
       return Optional.empty(); // not ours to repair here: the dependent recreates a broken Secret's content
     }
     Map<String, String> annotations = new LinkedHashMap<>(
         actual.getMetadata().getAnnotations() == null ? Map.of() : actual.getMetadata().getAnnotations());
+    String wrappedBy = annotations.get(Kms.WRAPPED_BY);
+    if (!plain && (wrapping == null || !wrapping.keyName().equals(wrappedBy))) {
+      // Wrapped under a key the operator no longer uses (the flag was dropped or names another key):
+      // nothing can open it, so the app's users sign in once more with fresh keys.
+      return fresh(actual, annotations, now, wrapping, namespace, app);
+    }
     boolean changed = false;
-
-    if (!data.containsKey(SidecarConfig.USER_ID_SALT_FILE)) {
+    String action = "session-keys.rotated";
+    if (plain && !data.containsKey(SidecarConfig.USER_ID_SALT_FILE)) {
       // Secrets from before the salt existed: the sidecar salted user ids with the keyset file, so
       // the keyset as it is now keeps every hashed id in the audit log the same across rotations.
-      data.put(SidecarConfig.USER_ID_SALT_FILE, encoded);
+      data.put(SidecarConfig.USER_ID_SALT_FILE, data.get(SidecarConfig.KEYSET_FILE));
+      changed = true;
+    }
+    boolean wrapNow = plain && wrapping != null;
+    if (wrapNow) {
+      action = "session-keys.wrapped";
       changed = true;
     }
 
@@ -56,10 +90,27 @@ public final class SessionKeyRotation {
     boolean rotationDue = !now.isBefore(rotatedAt.plus(period));
     boolean removalDue = retired.values().stream().anyMatch(t -> !now.isBefore(t.plus(KEEP_RETIRED)));
     if (!rotationDue && !removalDue && !changed) {
-      return Optional.empty(); // the usual reconcile: the keyset is not even decoded
+      return Optional.empty(); // the usual reconcile: the keyset is not even decoded, the KMS not asked
+    }
+    String keysetJson;
+    String salt;
+    try {
+      if (plain) {
+        keysetJson = new String(Base64.getDecoder().decode(data.get(SidecarConfig.KEYSET_FILE)), StandardCharsets.UTF_8);
+        salt = new String(Base64.getDecoder().decode(data.get(SidecarConfig.USER_ID_SALT_FILE)), StandardCharsets.UTF_8);
+      } else {
+        keysetJson = new String(wrapping.open(Base64.getDecoder().decode(data.get(Part.KEYSET.file)), Part.KEYSET,
+            namespace, app), StandardCharsets.UTF_8);
+        salt = new String(wrapping.open(Base64.getDecoder().decode(data.getOrDefault(Part.USER_ID_SALT.file, "")),
+            Part.USER_ID_SALT, namespace, app), StandardCharsets.UTF_8);
+      }
+    } catch (KmsUnavailableException e) {
+      return Optional.empty(); // the KMS cannot be asked now; the next reconcile tries again
+    } catch (GeneralSecurityException | RuntimeException e) {
+      // refused by the KMS (made for another app, or damaged): no sidecar can open it either
+      return wrapped ? fresh(actual, annotations, now, wrapping, namespace, app) : Optional.empty();
     }
     try {
-      String keysetJson = new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8);
       KeysetHandle keys = TinkJsonProtoKeysetFormat.parseKeyset(keysetJson, InsecureSecretKeyAccess.get());
       KeysetHandle.Builder builder = KeysetHandle.newBuilder(keys);
       boolean keysChanged = false;
@@ -81,9 +132,7 @@ public final class SessionKeyRotation {
       }
       retired.keySet().removeIf(id -> !contains(keys, id));
       if (keysChanged) {
-        data.put(SidecarConfig.KEYSET_FILE, Base64.getEncoder().encodeToString(
-            TinkJsonProtoKeysetFormat.serializeKeyset(builder.build(), InsecureSecretKeyAccess.get())
-                .getBytes(StandardCharsets.UTF_8)));
+        keysetJson = TinkJsonProtoKeysetFormat.serializeKeyset(builder.build(), InsecureSecretKeyAccess.get());
         if (retired.isEmpty()) {
           annotations.remove(RETIRED);
         } else {
@@ -97,11 +146,42 @@ public final class SessionKeyRotation {
     if (!changed) {
       return Optional.empty();
     }
-    return Optional.of(new SecretBuilder(actual)
+    if (wrapping != null) {
+      annotations.put(Kms.WRAPPED_BY, wrapping.keyName());
+    }
+    Map<String, String> material;
+    try {
+      material = SessionKeys.material(keysetJson, salt, wrapping, namespace, app);
+    } catch (IllegalStateException e) {
+      return Optional.empty(); // the KMS refused to wrap: the plaintext stays until it can
+    }
+    return Optional.of(new Next(new SecretBuilder(actual)
         .editMetadata().withAnnotations(annotations).endMetadata()
-        .withData(data)
+        .withData(material)
         .withStringData(null)
-        .build());
+        .build(), action));
+  }
+
+  /** New keys (and a new salt) in place of ones nothing can open. */
+  private static Optional<Next> fresh(Secret actual, Map<String, String> annotations, Instant now,
+      SessionKeyWrapping wrapping, String namespace, String app) {
+    Map<String, String> material;
+    try {
+      material = SessionKeys.material(SessionKeys.newKeyset(), SessionKeys.newSalt(), wrapping, namespace, app);
+    } catch (IllegalStateException e) {
+      return Optional.empty();
+    }
+    annotations.remove(RETIRED);
+    annotations.remove(Kms.WRAPPED_BY);
+    annotations.put(ROTATED_AT, now.toString());
+    if (wrapping != null) {
+      annotations.put(Kms.WRAPPED_BY, wrapping.keyName());
+    }
+    return Optional.of(new Next(new SecretBuilder(actual)
+        .editMetadata().withAnnotations(annotations).endMetadata()
+        .withData(material)
+        .withStringData(null)
+        .build(), "session-keys.replaced"));
   }
 
   private static boolean contains(KeysetHandle keys, int id) {

@@ -6,10 +6,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.safedefaults.microapp.api.MicroApp;
+import io.safedefaults.microapp.kms.WrappedSessionKeys;
 import io.safedefaults.microapp.kube.ContentHash;
 import io.safedefaults.microapp.kube.Names;
 import io.safedefaults.microapp.kube.SidecarRuntime;
 import io.safedefaults.microapp.policy.AppPlan;
+import io.safedefaults.microapp.policy.OperatorConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +35,15 @@ public final class SidecarConfig {
    * mounted beside {@value #FILE} in {@value #DIR} and named by oidc.caFile.
    */
   public static final String OIDC_CA_FILE = "oidc-ca.pem";
+  /** The session KMS's CA bundle, in the ConfigMap beside the configuration (--kms-ca-file's content). */
+  public static final String KMS_CA_FILE = "kms-ca.pem";
+  /**
+   * Where the sidecar container alone gets its projected service-account token for the Vault
+   * login (audience: the Vault role's, ten minutes, rotated by the kubelet). The app container
+   * never mounts it, and the API server does not accept it (not its audience).
+   */
+  public static final String KMS_TOKEN_DIR = "/var/run/secrets/safedefaults.io/kms";
+  public static final String KMS_TOKEN_FILE = "token";
   public static final String CALLBACK_PATH = "/oauth2/callback";
   /**
    * amr values that prove a second factor (RFC 8176). The sidecar has the same list as its default;
@@ -84,9 +95,27 @@ public final class SidecarConfig {
     Map<String, Object> session = new LinkedHashMap<>();
     session.put("ttlSeconds", plan.sessionTtl().toSeconds());
     session.put("rememberMe", false);
-    session.put("keysetFile", KEYS_DIR + "/" + KEYSET_FILE);
+    OperatorConfig.SessionKeyKms kms = plan.config().sessionKeyKms();
+    if (kms == null) {
+      session.put("keysetFile", KEYS_DIR + "/" + KEYSET_FILE);
+    } else {
+      // wrapped under the session KMS key: the sidecar logs in to Vault with its projected token
+      session.put("keysetFile", KEYS_DIR + "/" + WrappedSessionKeys.Part.KEYSET.file);
+      Map<String, Object> k = new LinkedHashMap<>();
+      k.put("uri", kms.uri());
+      if (kms.endpoint() != null) {
+        k.put("endpoint", kms.endpoint());
+      }
+      if (kms.caBundle() != null) {
+        k.put("caFile", DIR + "/" + KMS_CA_FILE);
+      }
+      k.put("vault", Map.of("authPath", kms.vaultAuthPath(), "role", kms.vaultRole(),
+          "tokenFile", KMS_TOKEN_DIR + "/" + KMS_TOKEN_FILE));
+      k.put("app", Map.of("namespace", plan.namespace(), "name", plan.name()));
+      session.put("kms", k);
+    }
     c.put("session", session);
-    c.put("userIdSaltFile", KEYS_DIR + "/" + USER_ID_SALT_FILE);
+    c.put("userIdSaltFile", KEYS_DIR + "/" + (kms == null ? USER_ID_SALT_FILE : WrappedSessionKeys.Part.USER_ID_SALT.file));
     Map<String, Object> limits = new LinkedHashMap<>();
     limits.put("perUserPerMinute", plan.limits().perUserPerMinute());
     limits.put("perIpPerMinute", plan.sidecarLimitsPerIp() ? plan.limits().perIpPerMinute() : 0);
@@ -136,6 +165,9 @@ public final class SidecarConfig {
     if (plan.oidcCaBundle() != null) {
       data.put(OIDC_CA_FILE, plan.oidcCaBundle());
     }
+    if (kmsCaBundle(plan) != null) {
+      data.put(KMS_CA_FILE, kmsCaBundle(plan));
+    }
     return data;
   }
 
@@ -150,6 +182,11 @@ public final class SidecarConfig {
 
   /** @param json the plan's {@link #json} */
   public static String contentHash(AppPlan plan, String json) {
-    return ContentHash.of(plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle());
+    String kmsCa = kmsCaBundle(plan);
+    return ContentHash.of((plan.oidcCaBundle() == null ? json : json + plan.oidcCaBundle()) + (kmsCa == null ? "" : kmsCa));
+  }
+
+  private static String kmsCaBundle(AppPlan plan) {
+    return plan.config().sessionKeyKms() == null ? null : plan.config().sessionKeyKms().caBundle();
   }
 }

@@ -30,8 +30,14 @@ public class KmsOptions {
       description = "PEM bundle the KMS's TLS certificate must chain to, instead of the JDK's CAs (env MICROAPP_KMS_CA_FILE).")
   String caFile;
 
+  /** Set by commands that also wrap session keys: the shared flags may then serve that key alone. */
+  boolean sharedWithSessionKey;
+
   /** The parsed flags, or null without --kms-uri. */
   Kms kms() {
+    if (sharedWithSessionKey && (uri == null || uri.isBlank())) {
+      return null;
+    }
     return Kms.fromFlags(uri, endpoint, vaultTokenFile, caFile);
   }
 

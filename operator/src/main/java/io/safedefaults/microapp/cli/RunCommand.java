@@ -38,6 +38,7 @@ public final class RunCommand implements Callable<Integer> {
 
   @Mixin PolicyOptions policy;
   @Mixin KmsOptions kms;
+  @Mixin SessionKmsOptions sessionKms;
 
   @Option(names = "--namespaces", split = ",", defaultValue = "${env:MICROAPP_WATCH_NAMESPACES}",
       description = "Namespaces to watch; all when empty (env MICROAPP_WATCH_NAMESPACES).")
@@ -179,7 +180,12 @@ public final class RunCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     // the one clock of the process: key rotation, policy status, Events and the reconciler all read it
     Clock clock = Clock.systemUTC();
-    OperatorConfig config = policy.toConfig();
+    kms.sharedWithSessionKey = true;
+    OperatorConfig config = policy.toConfig().toBuilder().sessionKeyKms(sessionKms.sidecars(kms)).build();
+    if (config.sessionKeyKms() != null) {
+      LOG.info("app session keysets are kept wrapped under {}; sidecars log in to Vault as role {}",
+          config.sessionKeyKms().uri(), config.sessionKeyKms().vaultRole());
+    }
     if (config.oidcCaBundle() != null) {
       LOG.info("app sidecars trust their OIDC provider through the {} CA certificate(s) of --oidc-ca-file only",
           config.oidcCaBundle().split("-----BEGIN CERTIFICATE-----", -1).length - 1);
@@ -292,7 +298,8 @@ public final class RunCommand implements Callable<Integer> {
         new io.safedefaults.microapp.runtime.PolicyWatch(client, config, clock).start();
     MicroAppReconciler reconciler = new MicroAppReconciler(policies,
         new io.safedefaults.microapp.hosts.HostClaims(keysNamespace()), metrics, keys::decryptor,
-        Duration.ofDays(keyRotationDays), clock, gatewayApi(client), edgePolicyApi(client));
+        Duration.ofDays(keyRotationDays), clock, gatewayApi(client), edgePolicyApi(client))
+        .wrapSessionKeysWith(sessionKms.wrapping(kms));
     policies.onChange(reconciler::policyChanged);
     io.safedefaults.microapp.runtime.ScanReports scans = new io.safedefaults.microapp.runtime.ScanReports(client, watched);
     reconciler.scanReports(scans);

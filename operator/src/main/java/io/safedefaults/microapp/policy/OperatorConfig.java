@@ -57,9 +57,28 @@ public record OperatorConfig(
      * Namespaces whose Prometheus may scrape the sidecars' metrics port (--metrics-namespaces): each
      * app's NetworkPolicy admits that port, and only it, from them. Empty: no scraping of app pods.
      */
-    List<String> metricsNamespaces) {
+    List<String> metricsNamespaces,
+    /**
+     * How sidecars open their app's session keyset when it is wrapped under a KMS key
+     * (--kms-session-key-uri); null: session keysets are stored as they are, for the sidecar to read.
+     */
+    SessionKeyKms sessionKeyKms) {
 
   public enum Mode { ENFORCE, AUDIT }
+
+  /**
+   * The KMS key that wraps every app's session keyset, and how a sidecar reaches it: a Vault
+   * Kubernetes-auth login with a service-account token projected into the sidecar container alone.
+   *
+   * @param uri the Transit key as --kms-session-key-uri names it
+   * @param endpoint --kms-endpoint, or null for the one the key implies
+   * @param caBundle PEM the KMS's certificate must chain to (--kms-ca-file's content), or null
+   * @param vaultAuthPath where Vault's Kubernetes auth method is mounted (--kms-sidecar-vault-auth-path)
+   * @param vaultRole the Vault role bound to the apps' service accounts (--kms-sidecar-vault-role)
+   * @param tokenAudience the audience of the projected token, the Vault role's (--kms-sidecar-token-audience)
+   */
+  public record SessionKeyKms(String uri, String endpoint, String caBundle, String vaultAuthPath, String vaultRole,
+      String tokenAudience) {}
 
   /**
    * The vulnerability gate. {@code failAt}: the lowest severity that fails a scan; {@code includeUnfixed}:
@@ -129,6 +148,7 @@ public record OperatorConfig(
     b.exposure = exposure;
     b.gatewayEdgeLimits = gatewayEdgeLimits;
     b.metricsNamespaces = metricsNamespaces;
+    b.sessionKeyKms = sessionKeyKms;
     return b;
   }
 
@@ -178,6 +198,7 @@ public record OperatorConfig(
     private Exposure exposure = Exposure.ingress();
     private EdgeLimits gatewayEdgeLimits = EdgeLimits.NONE;
     private List<String> metricsNamespaces = List.of();
+    private SessionKeyKms sessionKeyKms;
 
     public Builder sidecarImage(String v) { sidecarImage = v; return this; }
     public Builder defaultIssuer(String v) { defaultIssuer = v; return this; }
@@ -212,6 +233,7 @@ public record OperatorConfig(
     public Builder exposure(Exposure v) { exposure = java.util.Objects.requireNonNull(v); return this; }
     public Builder gatewayEdgeLimits(EdgeLimits v) { gatewayEdgeLimits = java.util.Objects.requireNonNull(v); return this; }
     public Builder metricsNamespaces(List<String> v) { metricsNamespaces = List.copyOf(v); return this; }
+    public Builder sessionKeyKms(SessionKeyKms v) { sessionKeyKms = v; return this; }
     /** @param pem from {@code CaBundle.pem(CaBundle.read(...))}, or null */
     public Builder oidcCaBundle(String pem) { oidcCaBundle = pem; return this; }
 
@@ -264,7 +286,7 @@ public record OperatorConfig(
           maxRetentionDays, allowedOverrides, appResources, sidecarResources, runAsUser, trustedProxyCidrs,
           oidcCaBundle == null || oidcCaBundle.isBlank() ? null : oidcCaBundle,
           allowedHostSuffixes, allowedIssuers, maxAppResources, mode, policies, exemptions, imageScan, approval,
-          exposure, gatewayEdgeLimits, metricsNamespaces);
+          exposure, gatewayEdgeLimits, metricsNamespaces, sessionKeyKms);
     }
 
     private static String blankToNull(String s) {

@@ -63,7 +63,7 @@ public final class SealingKeyStore implements AutoCloseable {
   /** The keyset wrapped under the KMS key (Tink's binary encrypted keyset); replaces {@link #KEYSET}. */
   public static final String KEYSET_WRAPPED = "keyset.kms";
   /** Which KMS key wrapped it: {@code --kms-uri} as given (names no credential). */
-  public static final String WRAPPED_BY = "safedefaults.io/kms-key";
+  public static final String WRAPPED_BY = io.safedefaults.microapp.kms.Kms.WRAPPED_BY;
 
   private final KubernetesClient client;
   private final String namespace;

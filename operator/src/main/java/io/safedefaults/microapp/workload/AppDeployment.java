@@ -84,6 +84,13 @@ public final class AppDeployment {
       volumes.add(new VolumeBuilder().withName("auth-proxy-purge-token")
           .withNewSecret().withSecretName(Names.purgeToken(app)).withDefaultMode(0440).endSecret().build());
     }
+    if (plan.config().sessionKeyKms() != null) {
+      // the sidecar's identity for the Vault login: short-lived, for the Vault role's audience only
+      volumes.add(new VolumeBuilder().withName("auth-proxy-kms-token").withNewProjected().withDefaultMode(0440)
+          .addNewSource().withNewServiceAccountToken().withAudience(plan.config().sessionKeyKms().tokenAudience())
+          .withExpirationSeconds(600L).withPath(SidecarConfig.KMS_TOKEN_FILE).endServiceAccountToken().endSource()
+          .endProjected().build());
+    }
     if (plan.sealed().clientSecret()) {
       volumes.add(new VolumeBuilder().withName("auth-proxy-client-secret")
           .withNewSecret().withSecretName(Names.sealedValuesSecret(app)).withDefaultMode(0440)
@@ -150,6 +157,10 @@ public final class AppDeployment {
     }
     if (plan.sealed().clientSecret()) {
       c.addNewVolumeMount().withName("auth-proxy-client-secret").withMountPath(SidecarConfig.CLIENT_SECRET_DIR)
+          .withReadOnly(true).endVolumeMount();
+    }
+    if (plan.config().sessionKeyKms() != null) {
+      c.addNewVolumeMount().withName("auth-proxy-kms-token").withMountPath(SidecarConfig.KMS_TOKEN_DIR)
           .withReadOnly(true).endVolumeMount();
     }
     return c.build();

@@ -28,8 +28,10 @@ class SessionKeyRotationTest {
 
   /** The Secret as the API server returns it: data base64, created at CREATED. */
   static Secret stored(Secret desired) {
-    Map<String, String> data = new java.util.LinkedHashMap<>();
-    desired.getStringData().forEach((k, v) -> data.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+    Map<String, String> data = new java.util.LinkedHashMap<>(desired.getData() == null ? Map.of() : desired.getData());
+    if (desired.getStringData() != null) {
+      desired.getStringData().forEach((k, v) -> data.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+    }
     return new SecretBuilder(desired).withStringData(null).withData(data)
         .editMetadata().withCreationTimestamp(CREATED.toString()).withResourceVersion("7").endMetadata().build();
   }
