@@ -306,7 +306,7 @@ class SpecContractIT extends E2ETestBase {
   }
 
   /** The cluster policy of the operator the chart installed: its Deployment's settings and provider CA. */
-  private static OperatorConfig.Builder installedPolicy() throws CaBundle.Invalid {
+  static OperatorConfig.Builder installedPolicy() throws CaBundle.Invalid {
     Deployment d = client().apps().deployments().inNamespace(InClusterOperator.NAMESPACE).withName(InClusterOperator.RELEASE).get();
     Map<String, String> env = d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
         .filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));

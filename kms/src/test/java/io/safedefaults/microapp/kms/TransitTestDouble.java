@@ -61,12 +61,17 @@ public final class TransitTestDouble implements AutoCloseable {
   }
 
   public TransitTestDouble(String mount, String... keyNames) throws Exception {
+    this(InetAddress.getLoopbackAddress(), mount, keyNames);
+  }
+
+  /** Listening on {@code address} (e.g. a node's address, for pods), its certificate naming it too. */
+  public TransitTestDouble(InetAddress address, String mount, String... keyNames) throws Exception {
     this.mount = mount;
     dir = Files.createTempDirectory("transit");
     Path p12 = dir.resolve("server.p12");
     caFile = dir.resolve("ca.pem");
     run("keytool", "-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
-        "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "1", "-keystore", p12.toString(), "-storetype", "PKCS12",
+        "-ext", "SAN=dns:localhost,ip:127.0.0.1" + (address.isLoopbackAddress() ? "" : ",ip:" + address.getHostAddress()), "-validity", "1", "-keystore", p12.toString(), "-storetype", "PKCS12",
         "-storepass", "changeit", "-keypass", "changeit");
     run("keytool", "-exportcert", "-rfc", "-alias", "server", "-keystore", p12.toString(), "-storepass", "changeit",
         "-file", caFile.toString());
@@ -83,7 +88,7 @@ public final class TransitTestDouble implements AutoCloseable {
       new SecureRandom().nextBytes(key);
       keys.put(k, key);
     }
-    server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server = HttpsServer.create(new InetSocketAddress(address, 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(ctx));
     server.createContext("/v1/" + mount + "/", this::handle);
     server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
