@@ -14,8 +14,10 @@ import java.util.Map;
  * ({@code AWS_ACCESS_KEY_ID}, {@code AWS_SECRET_ACCESS_KEY},
  * optional {@code AWS_SESSION_TOKEN}), then the shared credentials file
  * ({@code AWS_SHARED_CREDENTIALS_FILE}, else {@code ~/.aws/credentials}) with the profile
- * {@code AWS_PROFILE} (else {@code default}). Not supported: IRSA web identity, instance metadata,
- * SSO, credential_process; messages say so.
+ * {@code AWS_PROFILE} (else {@code default}). Between the environment's keys and the file, as in
+ * the SDK: a web identity ({@code AWS_ROLE_ARN} and {@code AWS_WEB_IDENTITY_TOKEN_FILE}, what EKS
+ * injects for IAM roles for service accounts), assumed through STS ({@link AwsWebIdentity}). Not
+ * supported: instance metadata, SSO, credential_process; messages say so.
  */
 final class AwsCredentials {
   record Credentials(String accessKeyId, String secretAccessKey, String sessionToken) {
@@ -26,9 +28,16 @@ final class AwsCredentials {
   }
 
   private final Map<String, String> env;
+  private final AwsWebIdentity webIdentity;
 
   AwsCredentials(Map<String, String> env) {
+    this(env, "us-east-1", java.time.Clock.systemUTC());
+  }
+
+  /** @param region where STS is asked for a web identity's credentials (the KMS key's region) */
+  AwsCredentials(Map<String, String> env, String region, java.time.Clock clock) {
     this.env = Map.copyOf(env);
+    this.webIdentity = AwsWebIdentity.configured(env) ? new AwsWebIdentity(env, region, clock) : null;
   }
 
   Credentials resolve() throws KmsUnavailableException {
@@ -42,6 +51,9 @@ final class AwsCredentials {
     if (id != null && secret != null) {
       return new Credentials(id, secret, blankToNull(env.get("AWS_SESSION_TOKEN")));
     }
+    if (webIdentity != null) {
+      return webIdentity.get();
+    }
     Path file = env.get("AWS_SHARED_CREDENTIALS_FILE") != null ? Path.of(env.get("AWS_SHARED_CREDENTIALS_FILE"))
         : Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".aws", "credentials");
     String profile = env.getOrDefault("AWS_PROFILE", "default");
@@ -54,7 +66,8 @@ final class AwsCredentials {
           + "aws_secret_access_key in profile [" + profile + "]");
     }
     throw new KmsUnavailableException("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or mount a "
-        + "credentials file and set AWS_SHARED_CREDENTIALS_FILE (IRSA web identity and instance metadata are not read)");
+        + "credentials file and set AWS_SHARED_CREDENTIALS_FILE, or set AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (IAM roles for "
+        + "service accounts); instance metadata is not read");
   }
 
   private static Map<String, String> profile(Path file, String profile) throws KmsUnavailableException {

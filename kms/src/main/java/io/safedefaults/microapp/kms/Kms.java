@@ -94,7 +94,7 @@ public record Kms(KmsUri uri, Path vaultTokenFile, VaultLogin vaultLogin, Path c
     KmsHttp http = new KmsHttp(what, caFile);
     Aead remote;
     if (uri.kind() == KmsUri.Kind.AWS_KMS) {
-      remote = new AwsKmsAead(uri, new AwsCredentials(env), http, clock);
+      remote = new AwsKmsAead(uri, new AwsCredentials(env, uri.region(), clock), http, clock);
     } else if (vaultLogin != null) {
       remote = new VaultTransitAead(uri, new VaultKubernetesLogin(http, uri.endpoint(), vaultLogin.authPath(),
           vaultLogin.role(), vaultLogin.jwtFile(), clock), http);

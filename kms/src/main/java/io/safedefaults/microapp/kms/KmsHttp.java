@@ -52,18 +52,7 @@ final class KmsHttp {
   record Reply(int status, JsonNode body) {}
 
   Reply post(URI uri, Map<String, String> headers, byte[] body) throws KmsUnavailableException {
-    HttpRequest.Builder r = HttpRequest.newBuilder(uri).timeout(TIMEOUT).POST(HttpRequest.BodyPublishers.ofByteArray(body));
-    headers.forEach(r::header);
-    HttpResponse<byte[]> response;
-    try {
-      response = client.send(r.build(), HttpResponse.BodyHandlers.ofByteArray());
-    } catch (IOException e) {
-      throw new KmsUnavailableException(what + " cannot be reached (" + e.getClass().getSimpleName()
-          + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new KmsUnavailableException(what + ": interrupted");
-    }
+    HttpResponse<byte[]> response = send(uri, headers, body);
     JsonNode json;
     try {
       json = response.body().length == 0 ? JSON.createObjectNode() : JSON.readTree(response.body());
@@ -74,6 +63,29 @@ final class KmsHttp {
       throw new KmsUnavailableException(what + " answered HTTP " + response.statusCode() + errorName(json));
     }
     return new Reply(response.statusCode(), json);
+  }
+
+  /** A POST whose answer is not JSON (AWS STS answers XML): status and bytes; 5xx and 429 are outages. */
+  HttpResponse<byte[]> postRaw(URI uri, Map<String, String> headers, byte[] body) throws KmsUnavailableException {
+    HttpResponse<byte[]> response = send(uri, headers, body);
+    if (response.statusCode() >= 500 || response.statusCode() == 429) {
+      throw new KmsUnavailableException(what + " answered HTTP " + response.statusCode());
+    }
+    return response;
+  }
+
+  private HttpResponse<byte[]> send(URI uri, Map<String, String> headers, byte[] body) throws KmsUnavailableException {
+    HttpRequest.Builder r = HttpRequest.newBuilder(uri).timeout(TIMEOUT).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    headers.forEach(r::header);
+    try {
+      return client.send(r.build(), HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      throw new KmsUnavailableException(what + " cannot be reached (" + e.getClass().getSimpleName()
+          + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new KmsUnavailableException(what + ": interrupted");
+    }
   }
 
   /** The error's name as the KMS gives it (AWS __type, Vault errors[]), never a request's content. */

@@ -104,20 +104,25 @@ public record KmsUri(String name, Kind kind, String key, String region, String m
     if (value == null || value.isBlank()) {
       return Optional.empty();
     }
+    return Optional.of(endpointUrl(value, ENDPOINT_FLAG));
+  }
+
+  /** A base URL {@code https://host[:port]} (http:// for a local test server), named {@code what} in errors. */
+  static URI endpointUrl(String value, String what) {
     URI uri;
     try {
       uri = new URI(value);
     } catch (java.net.URISyntaxException e) {
-      throw new IllegalArgumentException(ENDPOINT_FLAG + " is not a URL; use https://<host>[:<port>]");
+      throw new IllegalArgumentException(what + " is not a URL; use https://<host>[:<port>]");
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!(scheme.equals("https") || scheme.equals("http")) || uri.getHost() == null || uri.getRawUserInfo() != null
         || uri.getRawQuery() != null || uri.getRawFragment() != null
         || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
-      throw new IllegalArgumentException(ENDPOINT_FLAG + " must be a base URL https://<host>[:<port>] without a path, "
+      throw new IllegalArgumentException(what + " must be a base URL https://<host>[:<port>] without a path, "
           + "user, query or fragment (http:// only for a KMS on the same host or a test double)");
     }
-    return Optional.of(URI.create(scheme + "://" + uri.getRawAuthority()));
+    return URI.create(scheme + "://" + uri.getRawAuthority());
   }
 
   private static IllegalArgumentException bad(String what, String fix) {
