@@ -480,11 +480,17 @@ rejects "a private key in the KMS CA bundle" "kms.caBundle holds a private key" 
 # ---- session keysets under a second Transit key (kms.sessionKeys.*): needs a Vault kms.uri ---
 check "kms.sessionKeys.uri renders the session key and the sidecars' Vault login settings" bash -c "out=\$('$HELM' template x '$chart' ${kms_vault[*]} --set kms.sessionKeys.uri=vault-transit://vault.example.com:8200/transit/keys/microapp-sessions --set kms.sessionKeys.vaultRole=apps) \
   && grep -A1 'MICROAPP_KMS_SESSION_KEY_URI' <<<\"\$out\" | grep -q 'keys/microapp-sessions' && grep -A1 'MICROAPP_KMS_SIDECAR_VAULT_ROLE' <<<\"\$out\" | grep -q '\"apps\"' \
-  && grep -A1 'MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE' <<<\"\$out\" | grep -q '\"vault\"'"
+  && ! grep -q 'MICROAPP_KMS_SIDECAR_AWS' <<<\"\$out\""
 check "no session key settings by default" bash -c "! grep -q 'MICROAPP_KMS_SESSION\|MICROAPP_KMS_SIDECAR' <('$HELM' template x '$chart' ${kms_vault[*]})"
-rejects "session keys without a Vault kms.uri" "kms.sessionKeys.uri needs kms.uri"  --set kms.sessionKeys.uri=vault-transit://vault:8200/transit/keys/s
+rejects "session keys without a Vault kms.uri" "kms.uri must name one too"         --set kms.sessionKeys.uri=vault-transit://vault:8200/transit/keys/s
 rejects "session keys under the sealing key"   "must name another Transit key"      "${kms_vault[@]}" --set kms.sessionKeys.uri=vault-transit://vault.example.com:8200/transit/keys/microapp
-rejects "session keys under an AWS key"        "/kms/sessionKeys/uri.*does not match" "${kms_vault[@]}" --set kms.sessionKeys.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k
+rejects "an AWS session key beside a Vault kms.uri" "kms.uri must name one too"    "${kms_vault[@]}" --set kms.sessionKeys.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/k
+kms_aws=(--set kms.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/sealing)
+rejects "an AWS session key without a role"    "set kms.sessionKeys.awsRoleArn"     "${kms_aws[@]}" --set kms.sessionKeys.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/sessions
+rejects "a session key of an unknown kind"     "/kms/sessionKeys/uri.*does not match" "${kms_aws[@]}" --set kms.sessionKeys.uri=gcp-kms://projects/p/keys/k
+check "an AWS session key renders the sidecars' role, STS endpoint and no Vault settings" bash -c "out=\$('$HELM' template x '$chart' ${kms_aws[*]} --set kms.sessionKeys.uri=aws-kms://arn:aws:kms:eu-west-1:123456789012:key/sessions --set kms.sessionKeys.awsRoleArn=arn:aws:iam::123456789012:role/microapp-sidecar --set kms.sessionKeys.stsEndpoint=https://sts.eu-west-1.amazonaws.com) \
+  && grep -A1 'MICROAPP_KMS_SIDECAR_AWS_ROLE_ARN' <<<\"\$out\" | grep -q 'role/microapp-sidecar' && grep -q 'MICROAPP_KMS_SIDECAR_STS_ENDPOINT' <<<\"\$out\" \
+  && ! grep -q 'MICROAPP_KMS_SIDECAR_VAULT' <<<\"\$out\""
 rejects "a Vault role with a slash"            "/kms/sessionKeys/vaultRole.*does not match" "${kms_vault[@]}" --set kms.sessionKeys.uri=vault-transit://vault.example.com:8200/transit/keys/s --set kms.sessionKeys.vaultRole=a/b
 
 summary "chart checks"

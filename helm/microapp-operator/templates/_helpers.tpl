@@ -134,8 +134,14 @@ the fix.
 {{- if and (not $v.kms.uri) (or $v.kms.endpoint $v.kms.caBundle $v.kms.vaultToken.secretName $v.kms.awsCredentials.secretName) }}
 {{- fail "kms.endpoint, kms.caBundle, kms.vaultToken and kms.awsCredentials need kms.uri; name the KMS key or leave them empty" }}
 {{- end }}
-{{- if and $v.kms.sessionKeys.uri (not (hasPrefix "vault-transit://" $v.kms.uri)) }}
-{{- fail "kms.sessionKeys.uri needs kms.uri to name a Vault Transit key too: the operator wraps session keys with kms.vaultToken; set kms.uri (and kms.vaultToken) or leave kms.sessionKeys.uri empty" }}
+{{- if and (hasPrefix "vault-transit://" $v.kms.sessionKeys.uri) (not (hasPrefix "vault-transit://" $v.kms.uri)) }}
+{{- fail "kms.sessionKeys.uri names a Vault Transit key: kms.uri must name one too, the operator wraps session keys with kms.vaultToken; set kms.uri (and kms.vaultToken) or leave kms.sessionKeys.uri empty" }}
+{{- end }}
+{{- if and (hasPrefix "aws-kms://" $v.kms.sessionKeys.uri) (not (hasPrefix "aws-kms://" $v.kms.uri)) }}
+{{- fail "kms.sessionKeys.uri names an AWS KMS key: kms.uri must name one too, the operator wraps session keys with the same AWS credentials; set kms.uri or leave kms.sessionKeys.uri empty" }}
+{{- end }}
+{{- if and (hasPrefix "aws-kms://" $v.kms.sessionKeys.uri) (not $v.kms.sessionKeys.awsRoleArn) }}
+{{- fail "kms.sessionKeys.uri names an AWS KMS key: set kms.sessionKeys.awsRoleArn to the IAM role sidecars assume with their projected token" }}
 {{- end }}
 {{- if and $v.kms.sessionKeys.uri (eq $v.kms.sessionKeys.uri $v.kms.uri) }}
 {{- fail "kms.sessionKeys.uri must name another Transit key than kms.uri: every sidecar may decrypt with the session key, and none may open the sealing keyset" }}
@@ -229,12 +235,23 @@ never share a Lease.
 # Every app's session keyset is kept wrapped under this second key (kms.sessionKeys.*).
 - name: MICROAPP_KMS_SESSION_KEY_URI
   value: {{ . | quote }}
+{{- if hasPrefix "vault-transit://" . }}
 - name: MICROAPP_KMS_SIDECAR_VAULT_ROLE
   value: {{ $.Values.kms.sessionKeys.vaultRole | quote }}
 - name: MICROAPP_KMS_SIDECAR_VAULT_AUTH_PATH
   value: {{ $.Values.kms.sessionKeys.vaultAuthPath | quote }}
+{{- else }}
+- name: MICROAPP_KMS_SIDECAR_AWS_ROLE_ARN
+  value: {{ $.Values.kms.sessionKeys.awsRoleArn | quote }}
+{{- with $.Values.kms.sessionKeys.stsEndpoint }}
+- name: MICROAPP_KMS_SIDECAR_STS_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with $.Values.kms.sessionKeys.tokenAudience }}
 - name: MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE
-  value: {{ $.Values.kms.sessionKeys.tokenAudience | quote }}
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with .Values.notifications.defaultWebhookKey }}

@@ -80,7 +80,7 @@ class SessionKeysKmsApiServerTest {
     Kms operatorKms = new Kms(KmsUri.parse(sessionKeyUri, null), operatorToken, vault.caFile);
     OperatorConfig config = OperatorConfig.builder().clusterIssuer("letsencrypt-test")
         .defaultIssuer("https://login.example.com/realms/acme")
-        .sessionKeyKms(new OperatorConfig.SessionKeyKms(sessionKeyUri, null, Files.readString(vault.caFile), "kubernetes",
+        .sessionKeyKms(OperatorConfig.SessionKeyKms.vault(sessionKeyUri, null, Files.readString(vault.caFile), "kubernetes",
             "microapp-sidecar", AUDIENCE))
         .build();
     TestCluster.installCrd(client);

@@ -34,7 +34,7 @@ import org.w3c.dom.NodeList;
  * never the token or the credentials.
  */
 final class AwsWebIdentity {
-  private static final Pattern ROLE_ARN = Pattern.compile("arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}");
+  static final Pattern ROLE_ARN = Pattern.compile("arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}");
   private static final Pattern SESSION_NAME = Pattern.compile("[\\w+=,.@-]{2,64}");
   private static final Duration EARLY = Duration.ofMinutes(5);
   private final String roleArn;

@@ -45,6 +45,19 @@ public record Kms(KmsUri uri, Path vaultTokenFile, VaultLogin vaultLogin, Path c
     }
   }
 
+  /** Checks an IAM role ARN (arn:aws:iam::<account>:role/<name>); the error names {@code what}. */
+  public static String roleArn(String value, String what) {
+    if (value == null || !AwsWebIdentity.ROLE_ARN.matcher(value.strip()).matches()) {
+      throw new IllegalArgumentException(what + " is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>");
+    }
+    return value.strip();
+  }
+
+  /** Checks a base URL https://host[:port] (http:// for a test server); the error names {@code what}. */
+  public static String baseUrl(String value, String what) {
+    return KmsUri.endpointUrl(value.strip(), what).toString();
+  }
+
   /** The operator's: a Vault token file, or AWS credentials from the environment. */
   public Kms(KmsUri uri, Path vaultTokenFile, Path caFile) {
     this(uri, vaultTokenFile, null, caFile);

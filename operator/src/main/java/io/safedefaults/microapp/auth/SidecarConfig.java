@@ -99,7 +99,7 @@ public final class SidecarConfig {
     if (kms == null) {
       session.put("keysetFile", KEYS_DIR + "/" + KEYSET_FILE);
     } else {
-      // wrapped under the session KMS key: the sidecar logs in to Vault with its projected token
+      // wrapped under the session KMS key: the sidecar proves who it is with its projected token
       session.put("keysetFile", KEYS_DIR + "/" + WrappedSessionKeys.Part.KEYSET.file);
       Map<String, Object> k = new LinkedHashMap<>();
       k.put("uri", kms.uri());
@@ -109,8 +109,18 @@ public final class SidecarConfig {
       if (kms.caBundle() != null) {
         k.put("caFile", DIR + "/" + KMS_CA_FILE);
       }
-      k.put("vault", Map.of("authPath", kms.vaultAuthPath(), "role", kms.vaultRole(),
-          "tokenFile", KMS_TOKEN_DIR + "/" + KMS_TOKEN_FILE));
+      String token = KMS_TOKEN_DIR + "/" + KMS_TOKEN_FILE;
+      if (kms.vault() != null) {
+        k.put("vault", Map.of("authPath", kms.vault().authPath(), "role", kms.vault().role(), "tokenFile", token));
+      } else {
+        Map<String, Object> aws = new LinkedHashMap<>();
+        aws.put("roleArn", kms.aws().roleArn());
+        aws.put("tokenFile", token);
+        if (kms.aws().stsEndpoint() != null) {
+          aws.put("stsEndpoint", kms.aws().stsEndpoint());
+        }
+        k.put("aws", aws);
+      }
       k.put("app", Map.of("namespace", plan.namespace(), "name", plan.name()));
       session.put("kms", k);
     }

@@ -183,8 +183,9 @@ public final class RunCommand implements Callable<Integer> {
     kms.sharedWithSessionKey = true;
     OperatorConfig config = policy.toConfig().toBuilder().sessionKeyKms(sessionKms.sidecars(kms)).build();
     if (config.sessionKeyKms() != null) {
-      LOG.info("app session keysets are kept wrapped under {}; sidecars log in to Vault as role {}",
-          config.sessionKeyKms().uri(), config.sessionKeyKms().vaultRole());
+      LOG.info("app session keysets are kept wrapped under {}; sidecars {}", config.sessionKeyKms().uri(),
+          config.sessionKeyKms().vault() != null ? "log in to Vault as role " + config.sessionKeyKms().vault().role()
+              : "assume the IAM role " + config.sessionKeyKms().aws().roleArn());
     }
     if (config.oidcCaBundle() != null) {
       LOG.info("app sidecars trust their OIDC provider through the {} CA certificate(s) of --oidc-ca-file only",

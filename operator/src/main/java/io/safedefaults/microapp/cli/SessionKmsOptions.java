@@ -12,16 +12,18 @@ import picocli.CommandLine.Option;
 /**
  * The KMS key that wraps every app's session keyset and user-id salt (off unless
  * --kms-session-key-uri is given). It shares --kms-endpoint, --kms-vault-token-file and
- * --kms-ca-file with {@link KmsOptions}: the operator wraps with its own Vault token, each sidecar
- * opens its own app's with a Kubernetes-auth login.
+ * --kms-ca-file with {@link KmsOptions}: the operator wraps with its own credentials (Vault token,
+ * or the AWS chain of its environment, IRSA included); each sidecar opens its own app's with the
+ * token projected into its container, through Vault's Kubernetes auth or an assumed IAM role.
  */
 public class SessionKmsOptions {
   static final String FLAG = "--kms-session-key-uri";
 
   @Option(names = FLAG, defaultValue = "${env:MICROAPP_KMS_SESSION_KEY_URI}",
-      description = "Keep every app's session keyset and user-id salt wrapped under this Vault Transit key: "
-          + "vault-transit://<host>[:<port>]/<mount>/keys/<key>, another key than --kms-uri's. Sidecars open "
-          + "their own with a Vault Kubernetes-auth login (env MICROAPP_KMS_SESSION_KEY_URI).")
+      description = "Keep every app's session keyset and user-id salt wrapped under this key, another than "
+          + "--kms-uri's: vault-transit://<host>[:<port>]/<mount>/keys/<key> (sidecars log in with Vault's "
+          + "Kubernetes auth) or aws-kms://arn:aws:kms:... (sidecars assume --kms-sidecar-aws-role-arn) "
+          + "(env MICROAPP_KMS_SESSION_KEY_URI).")
   String uri;
 
   @Option(names = "--kms-sidecar-vault-role", defaultValue = "${env:MICROAPP_KMS_SIDECAR_VAULT_ROLE:-microapp-sidecar}",
@@ -33,38 +35,69 @@ public class SessionKmsOptions {
       description = "Where Vault's Kubernetes auth method is mounted (env MICROAPP_KMS_SIDECAR_VAULT_AUTH_PATH).")
   String vaultAuthPath;
 
-  @Option(names = "--kms-sidecar-token-audience", defaultValue = "${env:MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE:-vault}",
-      description = "The audience of the service-account token projected into each sidecar for the Vault login; "
-          + "the Vault role's audience (env MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE).")
+  @Option(names = "--kms-sidecar-aws-role-arn", defaultValue = "${env:MICROAPP_KMS_SIDECAR_AWS_ROLE_ARN}",
+      description = "For an aws-kms:// session key: the IAM role sidecars assume with their projected token "
+          + "(AssumeRoleWithWebIdentity); trust the cluster's OIDC provider for the apps' service accounts and "
+          + "allow kms:Decrypt on the key (env MICROAPP_KMS_SIDECAR_AWS_ROLE_ARN).")
+  String awsRoleArn;
+
+  @Option(names = "--kms-sidecar-sts-endpoint", defaultValue = "${env:MICROAPP_KMS_SIDECAR_STS_ENDPOINT}",
+      description = "STS base URL sidecars ask instead of https://sts.<region>.amazonaws.com (a VPC endpoint) "
+          + "(env MICROAPP_KMS_SIDECAR_STS_ENDPOINT).")
+  String stsEndpoint;
+
+  @Option(names = "--kms-sidecar-token-audience", defaultValue = "${env:MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE}",
+      description = "The audience of the service-account token projected into each sidecar: the Vault role's "
+          + "(default vault) or STS's (default sts.amazonaws.com) (env MICROAPP_KMS_SIDECAR_TOKEN_AUDIENCE).")
   String tokenAudience;
 
   /** The parsed key, or null without --kms-session-key-uri; every mistake names the flag and the fix. */
   Kms kms(KmsOptions shared) {
-    if (uri == null || uri.isBlank()) {
+    if (blank(uri)) {
+      if (!blank(awsRoleArn) || !blank(stsEndpoint)) {
+        throw new IllegalArgumentException("--kms-sidecar-aws-role-arn and --kms-sidecar-sts-endpoint need " + FLAG
+            + "; name the session key or drop them");
+      }
       return null;
     }
-    Kms kms;
+    KmsUri key;
     try {
-      kms = new Kms(KmsUri.parse(uri, shared.endpoint), blank(shared.vaultTokenFile) ? null : Path.of(shared.vaultTokenFile),
-          blank(shared.caFile) ? null : Path.of(shared.caFile));
+      key = KmsUri.parse(uri, shared.endpoint);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(e.getMessage().replace(KmsUri.FLAG + " ", FLAG + " "));
     }
-    if (kms.uri().kind() != KmsUri.Kind.VAULT_TRANSIT) {
-      throw new IllegalArgumentException(FLAG + " must name a vault-transit:// key: each sidecar opens its own app's "
-          + "session keyset with a Vault Kubernetes-auth login; an AWS KMS key would need IAM roles for service "
-          + "accounts, which the sidecar does not do. Leave " + FLAG + " unset to keep session keysets in their Secrets");
+    boolean vault = key.kind() == KmsUri.Kind.VAULT_TRANSIT;
+    if (!vault && blank(awsRoleArn)) {
+      throw new IllegalArgumentException(FLAG + " names an AWS KMS key: set --kms-sidecar-aws-role-arn to the IAM role "
+          + "sidecars assume with their projected token (IAM roles for service accounts)");
     }
-    if (kms.uri().name().equals(shared.uri == null ? null : shared.uri.strip())) {
-      throw new IllegalArgumentException(FLAG + " must name another Transit key than --kms-uri: every sidecar may "
+    if (vault && (!blank(awsRoleArn) || !blank(stsEndpoint))) {
+      throw new IllegalArgumentException("--kms-sidecar-aws-role-arn and --kms-sidecar-sts-endpoint apply to an "
+          + "aws-kms:// " + FLAG + " only; Vault sidecars log in as --kms-sidecar-vault-role");
+    }
+    if (key.name().equals(shared.uri == null ? null : shared.uri.strip())) {
+      throw new IllegalArgumentException(FLAG + " must name another key than --kms-uri: every sidecar may "
           + "decrypt with the session key, and none may open the sealing keyset");
     }
-    new Kms.VaultLogin(vaultAuthPath, vaultRole, Path.of("/")); // checks both, naming the fix
-    if (tokenAudience == null || !tokenAudience.matches("[A-Za-z0-9._:/-]{1,253}")) {
-      throw new IllegalArgumentException("--kms-sidecar-token-audience must be an audience string such as vault "
-          + "(letters, digits, '.', '_', ':', '/', '-')");
+    if (vault) {
+      new Kms.VaultLogin(vaultAuthPath, vaultRole, Path.of("/")); // checks both, naming the fix
+    } else {
+      Kms.roleArn(awsRoleArn, "--kms-sidecar-aws-role-arn");
+      if (!blank(stsEndpoint)) {
+        Kms.baseUrl(stsEndpoint, "--kms-sidecar-sts-endpoint");
+      }
     }
-    return kms;
+    if (!audience(vault).matches("[A-Za-z0-9._:/-]{1,253}")) {
+      throw new IllegalArgumentException("--kms-sidecar-token-audience must be an audience string such as vault "
+          + "or sts.amazonaws.com (letters, digits, '.', '_', ':', '/', '-')");
+    }
+    // the operator's own credentials: its Vault token file, or the AWS chain of its environment
+    return new Kms(key, vault && !blank(shared.vaultTokenFile) ? Path.of(shared.vaultTokenFile) : null,
+        blank(shared.caFile) ? null : Path.of(shared.caFile));
+  }
+
+  private String audience(boolean vault) {
+    return !blank(tokenAudience) ? tokenAudience.strip() : vault ? "vault" : "sts.amazonaws.com";
   }
 
   /** What the apps' sidecars are told, or null without --kms-session-key-uri. */
@@ -81,8 +114,12 @@ public class SessionKmsOptions {
         throw new IllegalArgumentException(Kms.CA_FLAG + " " + kms.caFile() + " " + e.getMessage());
       }
     }
-    return new OperatorConfig.SessionKeyKms(kms.uri().name(), blank(shared.endpoint) ? null : shared.endpoint.strip(),
-        ca, vaultAuthPath, vaultRole, tokenAudience);
+    String endpoint = blank(shared.endpoint) ? null : shared.endpoint.strip();
+    boolean vault = kms.uri().kind() == KmsUri.Kind.VAULT_TRANSIT;
+    return vault
+        ? OperatorConfig.SessionKeyKms.vault(kms.uri().name(), endpoint, ca, vaultAuthPath, vaultRole, audience(true))
+        : OperatorConfig.SessionKeyKms.aws(kms.uri().name(), endpoint, ca, awsRoleArn.strip(),
+            blank(stsEndpoint) ? null : Kms.baseUrl(stsEndpoint, "--kms-sidecar-sts-endpoint"), audience(false));
   }
 
   /** The operator's key-encryption key for session keys, or null. */

@@ -67,18 +67,34 @@ public record OperatorConfig(
   public enum Mode { ENFORCE, AUDIT }
 
   /**
-   * The KMS key that wraps every app's session keyset, and how a sidecar reaches it: a Vault
-   * Kubernetes-auth login with a service-account token projected into the sidecar container alone.
+   * The KMS key that wraps every app's session keyset, and how a sidecar reaches it with a
+   * service-account token projected into the sidecar container alone: a Vault Kubernetes-auth
+   * login, or an AWS IAM role assumed with that token (IAM roles for service accounts).
    *
-   * @param uri the Transit key as --kms-session-key-uri names it
+   * @param uri the key as --kms-session-key-uri names it
    * @param endpoint --kms-endpoint, or null for the one the key implies
    * @param caBundle PEM the KMS's certificate must chain to (--kms-ca-file's content), or null
-   * @param vaultAuthPath where Vault's Kubernetes auth method is mounted (--kms-sidecar-vault-auth-path)
-   * @param vaultRole the Vault role bound to the apps' service accounts (--kms-sidecar-vault-role)
-   * @param tokenAudience the audience of the projected token, the Vault role's (--kms-sidecar-token-audience)
+   * @param tokenAudience the audience of the projected token (--kms-sidecar-token-audience)
+   * @param vault for a vault-transit:// key: the auth method's path and the role; else null
+   * @param aws for an aws-kms:// key: the role sidecars assume and the STS endpoint; else null
    */
-  public record SessionKeyKms(String uri, String endpoint, String caBundle, String vaultAuthPath, String vaultRole,
-      String tokenAudience) {}
+  public record SessionKeyKms(String uri, String endpoint, String caBundle, String tokenAudience, Vault vault, Aws aws) {
+    /** @param authPath where Vault's Kubernetes auth is mounted; @param role the role sidecars log in as */
+    public record Vault(String authPath, String role) {}
+
+    /** @param roleArn the IAM role sidecars assume; @param stsEndpoint STS's base URL, or null for the regional one */
+    public record Aws(String roleArn, String stsEndpoint) {}
+
+    public static SessionKeyKms vault(String uri, String endpoint, String caBundle, String authPath, String role,
+        String tokenAudience) {
+      return new SessionKeyKms(uri, endpoint, caBundle, tokenAudience, new Vault(authPath, role), null);
+    }
+
+    public static SessionKeyKms aws(String uri, String endpoint, String caBundle, String roleArn, String stsEndpoint,
+        String tokenAudience) {
+      return new SessionKeyKms(uri, endpoint, caBundle, tokenAudience, null, new Aws(roleArn, stsEndpoint));
+    }
+  }
 
   /**
    * The vulnerability gate. {@code failAt}: the lowest severity that fails a scan; {@code includeUnfixed}:

@@ -10,6 +10,8 @@ import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import io.safedefaults.microapp.kms.Kms;
+import io.safedefaults.microapp.kms.LocalKms;
+import io.safedefaults.microapp.kms.StsTestDouble;
 import io.safedefaults.microapp.kms.TransitTestDouble;
 import io.safedefaults.microapp.kms.WrappedSessionKeys;
 import io.safedefaults.microapp.kms.WrappedSessionKeys.Part;
@@ -171,6 +173,51 @@ class WrappedSessionKeysTest {
         n.put("visibility", "public");
       }, SidecarHarness.newKeyset()).close()).isInstanceOf(ConfigException.class)
           .hasMessageContaining("projected service-account token").hasMessageContaining(jwt.toString());
+    }
+  }
+
+  @Test
+  void underAnAwsKeyTheSidecarAssumesItsRoleWithTheProjectedTokenAndSignsEveryKmsRequest() throws Exception {
+    String role = "arn:aws:iam::" + LocalKms.ACCOUNT + ":role/microapp-sidecar";
+    try (LocalKms kms = new LocalKms();
+        StsTestDouble sts = new StsTestDouble(java.net.InetAddress.getLoopbackAddress(), kms.port, LocalKms.REGION,
+            jwt -> Optional.ofNullable(Map.of("jwt-where2eat", "team-food/where2eat", "jwt-landing", "team-food/landing")
+                .get(jwt)));
+        EchoUpstream app = new EchoUpstream()) {
+      sts.role(role, Set.of("team-food/where2eat"));
+      String key = "aws-kms://" + LocalKms.arn(LocalKms.KEY_A);
+      // the operator wraps with its own credentials, straight to local-kms
+      Aead operator = Kms.fromFlags(key, kms.endpoint(), null, null).kek(LocalKms.ENV);
+      Path keyset = dir.resolve("aws-keyset.kms");
+      Path salt = dir.resolve("aws-salt.kms");
+      Path jwt = dir.resolve("aws-token");
+      String keysetJson = SidecarHarness.newKeyset();
+      Files.write(keyset, WrappedSessionKeys.wrap(keysetJson.getBytes(StandardCharsets.UTF_8), operator, Part.KEYSET,
+          "team-food", "where2eat"));
+      Files.write(salt, WrappedSessionKeys.wrap("c2FsdA==".getBytes(StandardCharsets.US_ASCII), operator,
+          Part.USER_ID_SALT, "team-food", "where2eat"));
+      java.util.function.Consumer<ObjectNode> aws = c -> {
+        kmsConfig(c, keyset, salt, jwt);
+        c.put("visibility", "public");
+        ObjectNode k = (ObjectNode) c.get("session").get("kms");
+        k.remove("vault");
+        k.remove("caFile");
+        k.put("uri", key).put("endpoint", sts.kmsEndpoint());
+        k.putObject("aws").put("roleArn", role).put("tokenFile", jwt.toString()).put("stsEndpoint", sts.stsEndpoint());
+      };
+      Files.writeString(jwt, "jwt-where2eat");
+      int signed = sts.kmsRequests.get();
+      try (SidecarHarness sidecar = new SidecarHarness((String) null, app, aws, SidecarHarness.newKeyset())) {
+        assertThat(sidecar.admin("/readyz").statusCode()).isEqualTo(200);
+        assertThat(sts.assumed.get()).as("the role was assumed with the projected token").isEqualTo(1);
+        assertThat(sts.kmsRequests.get() - signed).as("keyset and salt: each a KMS Decrypt the front verified")
+            .isEqualTo(2);
+      }
+      Files.writeString(jwt, "jwt-landing");
+      assertThatThrownBy(() -> new SidecarHarness((String) null, app, aws, SidecarHarness.newKeyset()).close())
+          .isInstanceOf(ConfigException.class).hasMessageContaining("(field 'session.kms')")
+          .hasMessageContaining("refused AssumeRoleWithWebIdentity for " + role).hasMessageContaining("(AccessDenied)")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("jwt-"));
     }
   }
 

@@ -284,19 +284,33 @@ public final class ConfigLoader {
       throw new ConfigException("field 'session.kms." + (e.getMessage().startsWith("--kms-endpoint") ? "endpoint" : "uri")
           + "': " + e.getMessage().replaceFirst("^--kms-(uri|endpoint) ", ""));
     }
-    if (uri.kind() != io.safedefaults.microapp.kms.KmsUri.Kind.VAULT_TRANSIT) {
-      throw new ConfigException("field 'session.kms.uri' must name a vault-transit:// key: the sidecar opens its session "
-          + "keyset with a Vault Kubernetes-auth login");
+    boolean vault = uri.kind() == io.safedefaults.microapp.kms.KmsUri.Kind.VAULT_TRANSIT;
+    if (vault ? k.vault() == null || k.aws() != null : k.aws() == null || k.vault() != null) {
+      throw new ConfigException("field 'session.kms." + (vault ? "vault" : "aws") + "' is required, and alone, for a "
+          + (vault ? "vault-transit:// key (authPath, role and tokenFile)" : "aws-kms:// key (roleArn and tokenFile)"));
     }
-    if (k.vault() == null) {
-      throw new ConfigException("field 'session.kms.vault' is required (authPath, role and tokenFile)");
-    }
-    required("session.kms.vault.tokenFile", k.vault().tokenFile());
-    try {
-      new io.safedefaults.microapp.kms.Kms.VaultLogin(k.vault().authPath(), k.vault().role(), Path.of(k.vault().tokenFile()));
-    } catch (IllegalArgumentException e) {
-      String field = e.getMessage().contains("auth path") ? "authPath" : "role";
-      throw new ConfigException("field 'session.kms.vault." + field + "': " + e.getMessage());
+    if (vault) {
+      required("session.kms.vault.tokenFile", k.vault().tokenFile());
+      try {
+        new io.safedefaults.microapp.kms.Kms.VaultLogin(k.vault().authPath(), k.vault().role(), Path.of(k.vault().tokenFile()));
+      } catch (IllegalArgumentException e) {
+        String field = e.getMessage().contains("auth path") ? "authPath" : "role";
+        throw new ConfigException("field 'session.kms.vault." + field + "': " + e.getMessage());
+      }
+    } else {
+      required("session.kms.aws.tokenFile", k.aws().tokenFile());
+      try {
+        io.safedefaults.microapp.kms.Kms.roleArn(k.aws().roleArn(), "the value");
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException("field 'session.kms.aws.roleArn': " + e.getMessage());
+      }
+      if (k.aws().stsEndpoint() != null) {
+        try {
+          io.safedefaults.microapp.kms.Kms.baseUrl(k.aws().stsEndpoint(), "the value");
+        } catch (IllegalArgumentException e) {
+          throw new ConfigException("field 'session.kms.aws.stsEndpoint': " + e.getMessage());
+        }
+      }
     }
     if (k.app() == null || !dnsName(k.app().namespace()) || !dnsName(k.app().name())) {
       throw new ConfigException("field 'session.kms.app' must name the app's namespace and name (DNS labels): the "

@@ -84,19 +84,22 @@ public record SidecarConfig(
   }
 
   /**
-   * Optional: the session keyset and the user-id salt files are wrapped under this Vault Transit
-   * key (the operator's --kms-session-key-uri), opened at start and at each reload with a Vault
-   * Kubernetes-auth login.
+   * Optional: the session keyset and the user-id salt files are wrapped under this KMS key (the
+   * operator's --kms-session-key-uri), opened at start and at each reload with the token projected
+   * into this container: a Vault Kubernetes-auth login, or an AWS IAM role assumed with it.
    *
-   * @param uri the Transit key, vault-transit://host[:port]/mount/keys/key
+   * @param uri the key: vault-transit://host[:port]/mount/keys/key or aws-kms://arn:aws:kms:...
    * @param endpoint optional base URL instead of the one the key implies
    * @param caFile optional PEM bundle the KMS's certificate must chain to
-   * @param vault how to log in: {@code authPath}, {@code role}, {@code tokenFile} (the projected token)
+   * @param vault for a Vault key: {@code authPath}, {@code role}, {@code tokenFile} (the projected token)
+   * @param aws for an AWS key: {@code roleArn}, {@code tokenFile}, optional {@code stsEndpoint}
    * @param app the app the wrapped files belong to: {@code namespace} and {@code name}
    */
-  public record SessionKms(String uri, String endpoint, String caFile, VaultLogin vault, AppRef app) {}
+  public record SessionKms(String uri, String endpoint, String caFile, VaultLogin vault, AwsRole aws, AppRef app) {}
 
   public record VaultLogin(String authPath, String role, String tokenFile) {}
+
+  public record AwsRole(String roleArn, String tokenFile, String stsEndpoint) {}
 
   public record AppRef(String namespace, String name) {}
 

@@ -17,8 +17,8 @@ import java.util.Map;
 
 /**
  * Reads the app's session key files: as they are, or, with {@code session.kms}, wrapped under the
- * session KMS key and opened with a Vault Kubernetes-auth login (the token the kubelet projects
- * into this container alone). The KMS is asked only when a file's bytes change: at start and
+ * session KMS key and opened with the token the kubelet projects into this container alone: a
+ * Vault Kubernetes-auth login, or an AWS IAM role assumed with it (AssumeRoleWithWebIdentity). The KMS is asked only when a file's bytes change: at start and
  * after the operator rotates the keyset.
  */
 public final class SessionKeyFiles {
@@ -40,10 +40,28 @@ public final class SessionKeyFiles {
     if (k == null) {
       return PLAIN;
     }
-    Kms kms = new Kms(KmsUri.parse(k.uri(), k.endpoint()), null,
-        new Kms.VaultLogin(k.vault().authPath(), k.vault().role(), Path.of(k.vault().tokenFile())),
-        k.caFile() == null ? null : Path.of(k.caFile()));
-    return new SessionKeyFiles(kms.kek(Map.of(), clock), k.app(), k.uri());
+    Path ca = k.caFile() == null ? null : Path.of(k.caFile());
+    if (k.vault() != null) {
+      Kms kms = new Kms(KmsUri.parse(k.uri(), k.endpoint()), null,
+          new Kms.VaultLogin(k.vault().authPath(), k.vault().role(), Path.of(k.vault().tokenFile())), ca);
+      return new SessionKeyFiles(kms.kek(Map.of(), clock), k.app(), k.uri());
+    }
+    // AWS: only the assumed role's credentials, never whatever the process environment holds
+    Map<String, String> env = new java.util.HashMap<>();
+    env.put("AWS_ROLE_ARN", k.aws().roleArn());
+    env.put("AWS_WEB_IDENTITY_TOKEN_FILE", k.aws().tokenFile());
+    env.put("AWS_ROLE_SESSION_NAME", sessionName(k.app()));
+    if (k.aws().stsEndpoint() != null) {
+      env.put("AWS_ENDPOINT_URL_STS", k.aws().stsEndpoint());
+    }
+    Kms kms = new Kms(KmsUri.parse(k.uri(), k.endpoint()), null, null, ca);
+    return new SessionKeyFiles(kms.kek(env, clock), k.app(), k.uri());
+  }
+
+  /** CloudTrail names the app: microapp-<namespace>-<name>, cut to STS's 64 characters. */
+  static String sessionName(SidecarConfig.AppRef app) {
+    String name = "microapp-" + app.namespace() + "-" + app.name();
+    return name.length() <= 64 ? name : name.substring(0, 64);
   }
 
   public boolean wrapped() {

@@ -129,7 +129,7 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.parse(OPERATOR_EXAMPLE).session().kms()).as("absent: files as they are").isNull();
     String[][] broken = {
         {"vault-transit://vault.example.com:8200/transit/keys/microapp-sessions", "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/k",
-            "field 'session.kms.uri' must name a vault-transit:// key"},
+            "field 'session.kms.aws' is required, and alone"},
         {"vault-transit://vault.example.com:8200/transit/keys/microapp-sessions", "vault-transit://vault.example.com/transit/microapp",
             "field 'session.kms.uri': is not a Transit key path"},
         {"vault-transit://vault.example.com:8200/transit/keys/microapp-sessions", "vault-transit://vault example/transit/keys/k",
@@ -143,6 +143,23 @@ class ConfigLoaderTest {
         {"\"uri\": ", "\"endpoint\": \"ftp://vault\", \"uri\": ", "field 'session.kms.endpoint'"},
         {"\"uri\": ", "\"token\": \"s.pasted\", \"uri\": ", "token"},
     };
+    String aws = good.replace("vault-transit://vault.example.com:8200/transit/keys/microapp-sessions",
+        "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/3c2f6a2b").replace(
+        "\"vault\": {\"authPath\": \"kubernetes\", \"role\": \"microapp-sidecar\",",
+        "\"aws\": {\"roleArn\": \"arn:aws:iam::111122223333:role/microapp-sidecar\",");
+    assertThat(ConfigLoader.parse(aws).session().kms().aws().roleArn()).endsWith(":role/microapp-sidecar");
+    String[][] awsBroken = {
+        {"arn:aws:iam::111122223333:role/microapp-sidecar", "arn:aws:iam::1111:role/x", "field 'session.kms.aws.roleArn'"},
+        {"\"aws\": {", "\"vault\": {\"authPath\": \"k\", \"role\": \"r\", \"tokenFile\": \"/t\"}, \"aws\": {",
+            "field 'session.kms.aws' is required, and alone"},
+        {"\"tokenFile\": \"/var/run", "\"stsEndpoint\": \"https://sts.example.com/path\", \"tokenFile\": \"/var/run",
+            "field 'session.kms.aws.stsEndpoint'"},
+    };
+    for (String[] b : awsBroken) {
+      assertThat(aws).as("fixture contains %s", b[0]).contains(b[0]);
+      assertThatThrownBy(() -> ConfigLoader.parse(aws.replace(b[0], b[1]))).as(b[1]).isInstanceOf(ConfigException.class)
+          .hasMessageContaining(b[2]);
+    }
     for (String[] b : broken) {
       assertThat(good).as("fixture contains %s", b[0]).contains(b[0]);
       assertThatThrownBy(() -> ConfigLoader.parse(good.replace(b[0], b[1]))).as(b[1])
