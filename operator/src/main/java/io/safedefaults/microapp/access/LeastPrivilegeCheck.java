@@ -26,6 +26,10 @@ public final class LeastPrivilegeCheck {
       return CheckResult.failed(LEAST_PRIVILEGE, "PodNotRestricted",
           "the pod template does not (yet) meet Pod Security restricted with a read-only root filesystem");
     }
+    String token = projectedToken(pod, plan);
+    if (token != null) {
+      return CheckResult.failed(LEAST_PRIVILEGE, "ServiceAccountTokenProjected", token);
+    }
     if (!admitsOnlySidecar(o.networkPolicy(), plan.config().metricsNamespaces())) {
       return CheckResult.failed(LEAST_PRIVILEGE, "NetworkPolicyPending",
           "the default-deny NetworkPolicy admitting only the sidecar port does not (yet) exist");
@@ -40,6 +44,41 @@ public final class LeastPrivilegeCheck {
         "own ServiceAccount without token, restricted pods, default-deny ingress except the sidecar port; app"
             + " container cpu " + r.cpuLimit() + ", memory " + r.memory()
             + (bounded ? " (the maximum of " + plan.config().source() + ")" : ""));
+  }
+
+  /**
+   * A service-account token projected into the pod (a hand edit can add one, and server-side apply
+   * keeps what another manager added) hands the app an identity. The one allowed is the operator's:
+   * the session KMS's audience, mounted into the sidecar container alone.
+   *
+   * @return what is wrong, in one line, or null
+   */
+  static String projectedToken(PodSpec pod, AppPlan plan) {
+    var kms = plan.config().sessionKeyKms();
+    for (var v : pod.getVolumes() == null ? java.util.List.<io.fabric8.kubernetes.api.model.Volume>of() : pod.getVolumes()) {
+      if (v.getProjected() == null || v.getProjected().getSources() == null) {
+        continue;
+      }
+      for (var source : v.getProjected().getSources()) {
+        var sat = source.getServiceAccountToken();
+        if (sat == null) {
+          continue;
+        }
+        java.util.List<String> mountedBy = java.util.stream.Stream.concat(pod.getContainers().stream(),
+                pod.getInitContainers() == null ? java.util.stream.Stream.empty() : pod.getInitContainers().stream())
+            .filter(c -> c.getVolumeMounts() != null && c.getVolumeMounts().stream().anyMatch(m -> v.getName().equals(m.getName())))
+            .map(io.fabric8.kubernetes.api.model.Container::getName).toList();
+        boolean theOperators = kms != null && Names.KMS_TOKEN_VOLUME.equals(v.getName())
+            && kms.tokenAudience().equals(sat.getAudience()) && mountedBy.equals(java.util.List.of(Names.SIDECAR_CONTAINER));
+        if (!theOperators) {
+          return "a service-account token is projected into the pod (volume " + v.getName() + ", audience "
+              + (sat.getAudience() == null ? "the API server's" : sat.getAudience()) + ", mounted by "
+              + (mountedBy.isEmpty() ? "no container" : String.join(", ", mountedBy))
+              + "); remove it: apps get no token, and only the sidecar's session-KMS token is allowed";
+        }
+      }
+    }
+    return null;
   }
 
   /**

@@ -24,6 +24,8 @@ public final class Names {
 
   public static final String APP_CONTAINER = "app";
   public static final String SIDECAR_CONTAINER = "auth-proxy";
+  /** The projected service-account token the sidecar alone proves itself to the session KMS with. */
+  public static final String KMS_TOKEN_VOLUME = "auth-proxy-kms-token";
   /** The purge runner's container; its termination message is the run's summary (status.PurgeRuns). */
   public static final String PURGE_CONTAINER = "purge";
   public static final int SIDECAR_PORT = 4180;

@@ -86,7 +86,7 @@ public final class AppDeployment {
     }
     if (plan.config().sessionKeyKms() != null) {
       // the sidecar's identity for the Vault login: short-lived, for the Vault role's audience only
-      volumes.add(new VolumeBuilder().withName("auth-proxy-kms-token").withNewProjected().withDefaultMode(0440)
+      volumes.add(new VolumeBuilder().withName(Names.KMS_TOKEN_VOLUME).withNewProjected().withDefaultMode(0440)
           .addNewSource().withNewServiceAccountToken().withAudience(plan.config().sessionKeyKms().tokenAudience())
           .withExpirationSeconds(600L).withPath(SidecarConfig.KMS_TOKEN_FILE).endServiceAccountToken().endSource()
           .endProjected().build());
@@ -160,7 +160,7 @@ public final class AppDeployment {
           .withReadOnly(true).endVolumeMount();
     }
     if (plan.config().sessionKeyKms() != null) {
-      c.addNewVolumeMount().withName("auth-proxy-kms-token").withMountPath(SidecarConfig.KMS_TOKEN_DIR)
+      c.addNewVolumeMount().withName(Names.KMS_TOKEN_VOLUME).withMountPath(SidecarConfig.KMS_TOKEN_DIR)
           .withReadOnly(true).endVolumeMount();
     }
     return c.build();
