@@ -226,7 +226,7 @@ public class MicroAppReconciler implements Reconciler<MicroApp> {
         (a, ctx) -> AppDeployment.desired(a, ManagedDependent.plan(ctx),
             SidecarConfig.contentHash(ManagedDependent.plan(ctx), sidecarConfig(ctx))));
     service = new ManagedDependent<>(Service.class, "service",
-        a -> a.getMetadata().getName(), (a, p) -> AppService.desired(a));
+        a -> a.getMetadata().getName(), (a, p) -> AppService.desired(a)).ownsListsAlone(AppService::onlyDesiredPorts);
     networkPolicy = new ManagedDependent<>(NetworkPolicy.class, "network-policy",
         a -> a.getMetadata().getName(), AppNetworkPolicy::desired);
     ingress = new ManagedDependent<>(Ingress.class, "ingress",

@@ -28,6 +28,7 @@ import java.util.function.Function;
  * objects it does not manage.
  */
 public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDependentResource<R, MicroApp> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ManagedDependent.class);
   /** Key of the app's plan in the reconcile context: resolved once per reconcile by the reconciler. */
   public static final String PLAN = "plan";
   private final BiFunction<MicroApp, AppPlan, R> desired;
@@ -46,6 +47,13 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   private static final long SWEEP_NANOS = java.time.Duration.ofMinutes(1).toNanos();
 
   private record Fingerprint(String resourceVersion, long digestHigh, long digestLow) {}
+
+  /**
+   * Whether the child holds nothing beyond the desired state in the lists the operator owns alone
+   * (a Service's ports); null: no such list. Server-side apply keeps entries another manager
+   * added there, and its match does not see them.
+   */
+  private volatile java.util.function.BiPredicate<R, R> ownsListsAlone;
 
   public ManagedDependent(Class<R> type, String name,
       Function<MicroApp, String> nameOf, BiFunction<MicroApp, AppPlan, R> desired) {
@@ -83,8 +91,26 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
     return context.managedWorkflowAndDependentResourceContext().getMandatory(PLAN, AppPlan.class);
   }
 
+  /**
+   * Names lists of this child only the operator may fill: an entry another manager added there is
+   * drift (a second Service port would reach the app past the sidecar's), repaired by replacing
+   * the child with its desired state.
+   */
+  public ManagedDependent<R> ownsListsAlone(java.util.function.BiPredicate<R, R> onlyDesiredEntries) {
+    this.ownsListsAlone = onlyDesiredEntries;
+    return this;
+  }
+
+  private boolean foreignEntries(R actual, R desired) {
+    return ownsListsAlone != null && !ownsListsAlone.test(actual, desired);
+  }
+
   @Override
   public Matcher.Result<R> match(R actual, R desired, MicroApp app, Context<MicroApp> context) {
+    if (foreignEntries(actual, desired)) {
+      matched.remove(ResourceID.fromResource(actual));
+      return Matcher.Result.computed(false, desired);
+    }
     String version = actual.getMetadata().getResourceVersion();
     if (version == null) {
       return super.match(actual, desired, app, context);
@@ -152,6 +178,40 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   @Override
   public R create(R desired, MicroApp app, Context<MicroApp> context) {
     return ChildOwnership.createOnly(desired, useSSA(context), d -> super.create(d, app, context));
+  }
+
+  /**
+   * Server-side apply keeps list entries another field manager added; when they collide with ours
+   * (a Service's ports list replaced by hand leaves a foreign port named like ours) every apply is
+   * refused as invalid (422) and the child would stay drifted for good. Then the child is replaced
+   * once with a plain update of the desired state, locked to the version read, which drops the
+   * foreign entries; the next apply finds its own fields again.
+   */
+  @Override
+  public R update(R actual, R desired, MicroApp app, Context<MicroApp> context) {
+    if (foreignEntries(actual, desired)) {
+      return replace(actual, desired, app, context, "another manager added entries to a list the operator owns alone");
+    }
+    try {
+      return super.update(actual, desired, app, context);
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() != 422) {
+        throw e;
+      }
+      return replace(actual, desired, app, context, "apply refused as invalid ("
+          + (e.getStatus() == null ? "HTTP 422" : e.getStatus().getReason()) + ")");
+    }
+  }
+
+  /** A plain update to exactly the desired state, locked to the version read (a 409 retries the reconcile). */
+  private R replace(R actual, R desired, MicroApp app, Context<MicroApp> context, String why) {
+    LOG.info("{} {}/{}: {}; replacing it with its desired state", actual.getKind(), actual.getMetadata().getNamespace(),
+        actual.getMetadata().getName(), why);
+    desired.addOwnerReference(app);
+    desired.getMetadata().setResourceVersion(actual.getMetadata().getResourceVersion());
+    desired.getMetadata().setManagedFields(null);
+    matched.remove(ResourceID.fromResource(actual));
+    return context.getClient().resource(desired).inNamespace(actual.getMetadata().getNamespace()).update();
   }
 
   /** The child's id without computing desired state. */

@@ -27,4 +27,23 @@ public final class AppService {
         .endSpec()
         .build();
   }
+
+  /**
+   * The Service exposes exactly the desired ports: another port, added by hand next to the
+   * operator's, would route past the sidecar's and stays under server-side apply.
+   */
+  public static boolean onlyDesiredPorts(Service actual, Service desired) {
+    return ports(actual).equals(ports(desired));
+  }
+
+  private static java.util.Set<String> ports(Service s) {
+    if (s.getSpec() == null || s.getSpec().getPorts() == null) {
+      return java.util.Set.of();
+    }
+    return s.getSpec().getPorts().stream().map(p -> p.getName() + "|" + p.getPort() + "|"
+        + (p.getProtocol() == null ? "TCP" : p.getProtocol()) + "|"
+        + (p.getTargetPort() == null ? String.valueOf(p.getPort()) : p.getTargetPort().getStrVal() != null
+            ? p.getTargetPort().getStrVal() : String.valueOf(p.getTargetPort().getIntVal())))
+        .collect(java.util.stream.Collectors.toSet());
+  }
 }
