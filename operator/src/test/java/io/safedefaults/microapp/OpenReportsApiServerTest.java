@@ -227,8 +227,12 @@ class OpenReportsApiServerTest {
 
     long before = ApiServerRequests.writes(client, Set.of("reports"));
     assertThat(before).as("the counter sees the writes that created reports").isPositive();
+    long built = reconciler.reports.builtAndCompared();
     Thread.sleep(8000); // four resyncs at the 2 s interval
     assertThat(ApiServerRequests.writes(client, Set.of("reports")) - before).as("report writes on resync").isZero();
+    assertThat(reconciler.reports.builtAndCompared() - built)
+        .as("resyncs of unchanged apps answered from the fingerprint, not by building and comparing Reports")
+        .isLessThanOrEqualTo(2);
 
     startOperator();
     assertThat(reconciler.reports.active()).isTrue();

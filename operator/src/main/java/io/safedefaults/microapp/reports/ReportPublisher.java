@@ -71,6 +71,39 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
   private volatile List<SharedIndexInformer<GenericKubernetesResource>> informers;
   /** What our last apply returned, until the informer has seen that version. */
   private final Map<ResourceID, GenericKubernetesResource> written = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.LongAdder builtAndCompared = new java.util.concurrent.atomic.LongAdder();
+
+  /** How often a Report was built and compared in full (not answered from its fingerprint). */
+  public long builtAndCompared() {
+    return builtAndCompared.sum();
+  }
+
+  /** Per Report: the version found equal to what the app's results would write, and those results' digest. */
+  private final Map<ResourceID, Fingerprint> unchanged = new ConcurrentHashMap<>();
+
+  /**
+   * A Report's resourceVersion and a digest of everything its content is made of (the results,
+   * the plan's bounds and overrides, the app's identity and labels). Equal fingerprints: the
+   * Report already says it. Any write to the Report changes its version, any change of a result
+   * or of the app the digest.
+   */
+  record Fingerprint(String resourceVersion, long high, long low) {
+    static Fingerprint of(GenericKubernetesResource current, MicroApp app, List<CheckResult> checks, AppPlan plan) {
+      String version = current.getMetadata().getResourceVersion();
+      if (version == null) {
+        return null;
+      }
+      String inputs = String.valueOf(List.of(checks, plan.relaxed(), plan.problems(),
+          String.valueOf(app.getMetadata().getUid()), String.valueOf(app.getMetadata().getLabels())));
+      try {
+        java.nio.ByteBuffer d = java.nio.ByteBuffer.wrap(java.security.MessageDigest.getInstance("SHA-256")
+            .digest(inputs.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        return new Fingerprint(version, d.getLong(), d.getLong());
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException("every JDK has SHA-256", e);
+      }
+    }
+  }
   /** The last failure logged per Report, so a lasting one is logged once. */
   private final Map<ResourceID, String> failures = new ConcurrentHashMap<>();
   /** The last discovery failure logged. */
@@ -192,10 +225,19 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
     }
     ResourceID id = new ResourceID(Names.report(app), app.getMetadata().getNamespace());
     GenericKubernetesResource current = current(id);
-    GenericKubernetesResource desired = ChecklistReport.desired(app, checks, plan, current, now);
-    if (current != null && matches(desired, current)) {
+    // A resync of an unchanged app meets the Report it left, from the same results: answered from
+    // the fingerprint, without building the Report and comparing it field by field.
+    Fingerprint fingerprint = current == null ? null : Fingerprint.of(current, app, checks, plan);
+    if (fingerprint != null && fingerprint.equals(unchanged.get(id))) {
       return;
     }
+    builtAndCompared.increment();
+    GenericKubernetesResource desired = ChecklistReport.desired(app, checks, plan, current, now);
+    if (current != null && matches(desired, current)) {
+      unchanged.put(id, fingerprint);
+      return;
+    }
+    unchanged.remove(id);
     if (current != null && !io.safedefaults.microapp.kube.ChildOwnership.belongsTo(current, app)) {
       return; // another app's report under this name: never taken over
     }
@@ -353,6 +395,7 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
     var all = informers;
     informers = null;
     written.clear();
+    unchanged.clear();
     if (all != null) {
       all.forEach(SharedIndexInformer::stop);
     }
@@ -385,6 +428,9 @@ public class ReportPublisher extends AbstractEventSource<GenericKubernetesResour
         return; // our write, or one from before it
       }
       written.remove(id);
+      if (deleted) {
+        unchanged.remove(id); // a deleted Report leaves no entry behind (a new one has another version anyway)
+      }
       String app = r.getMetadata().getLabels() == null ? null : r.getMetadata().getLabels().get(Names.APP_LABEL);
       if (app != null && getEventHandler() != null && isRunning()) {
         getEventHandler().handleEvent(new Event(new ResourceID(app, r.getMetadata().getNamespace())));
