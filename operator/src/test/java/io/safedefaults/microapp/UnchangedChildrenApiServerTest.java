@@ -74,6 +74,36 @@ class UnchangedChildrenApiServerTest {
         assertThat(reconciler.fullChildMatches()).as("full comparisons on reconciles that changed nothing")
             .isEqualTo(before);
 
+        // kube-controller-manager writing the Deployment's status (as it does while pods start): each
+        // write is an event and a reconcile, but no child needs comparing again
+        for (int i = 1; i <= 3; i++) {
+          int seen = reconciles.get();
+          int replicas = i;
+          client.apps().deployments().inNamespace(NS).withName("where2eat").editStatus(d -> {
+            d.getStatus().setObservedGeneration(d.getMetadata().getGeneration());
+            d.getStatus().setReplicas(replicas);
+            d.getStatus().setUpdatedReplicas(replicas);
+            return d;
+          });
+          await().atMost(Duration.ofSeconds(30)).until(() -> reconciles.get() > seen);
+        }
+        Thread.sleep(1000);
+        assertThat(reconciler.fullChildMatches()).as("full comparisons after Deployment status writes").isEqualTo(before);
+
+        // drift in the Deployment's metadata (no new generation) is still seen and put back, the
+        // app's own label included (it must not make the app's Deployment look like a stranger's)
+        for (String key : List.of("app.kubernetes.io/name", io.safedefaults.microapp.kube.Names.APP_LABEL)) {
+          String value = client.apps().deployments().inNamespace(NS).withName("where2eat").get().getMetadata()
+              .getLabels().get(key);
+          client.apps().deployments().inNamespace(NS).withName("where2eat").edit(d -> {
+            d.getMetadata().getLabels().put(key, "someone-else");
+            return d;
+          });
+          await(key).atMost(Duration.ofSeconds(30)).until(() -> value.equals(client.apps().deployments().inNamespace(NS)
+              .withName("where2eat").get().getMetadata().getLabels().get(key)));
+        }
+        before = reconciler.fullChildMatches();
+
         // drift: the Service is edited to send traffic to another port, past the sidecar; it is put back
         Service svc = client.services().inNamespace(NS).withName("where2eat").get();
         client.services().inNamespace(NS).withName("where2eat").edit(s -> {

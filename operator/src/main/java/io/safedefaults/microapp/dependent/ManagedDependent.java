@@ -1,6 +1,7 @@
 package io.safedefaults.microapp.dependent;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
@@ -108,10 +109,11 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   @Override
   public Matcher.Result<R> match(R actual, R desired, MicroApp app, Context<MicroApp> context) {
     if (foreignEntries(actual, desired)) {
+      fullMatches.increment(); // compared, and found different
       matched.remove(ResourceID.fromResource(actual));
       return Matcher.Result.computed(false, desired);
     }
-    String version = actual.getMetadata().getResourceVersion();
+    String version = version(actual);
     if (version == null) {
       return super.match(actual, desired, app, context);
     }
@@ -134,6 +136,25 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
     }
     sweep();
     return result;
+  }
+
+  /**
+   * What must stay the same for a remembered match to hold: the child's resourceVersion; for a
+   * Deployment its generation (raised by every change of its spec, scale included, not by the
+   * status kube-controller-manager keeps writing: about four writes per app while pods start, each
+   * of which used to cost a full match of the largest child) and its metadata as a digest.
+   */
+  static String version(HasMetadata actual) {
+    ObjectMeta m = actual.getMetadata();
+    if (m.getResourceVersion() == null) {
+      return null;
+    }
+    if (!(actual instanceof io.fabric8.kubernetes.api.model.apps.Deployment) || m.getGeneration() == null) {
+      return m.getResourceVersion();
+    }
+    Fingerprint meta = fingerprint("", String.valueOf(java.util.Arrays.asList(m.getLabels(), m.getAnnotations(),
+        m.getOwnerReferences(), m.getFinalizers(), m.getDeletionTimestamp())));
+    return "g" + m.getGeneration() + "|" + Long.toHexString(meta.digestHigh()) + Long.toHexString(meta.digestLow());
   }
 
   /** How often an existing child was compared in full with its desired state (not answered from its fingerprint). */

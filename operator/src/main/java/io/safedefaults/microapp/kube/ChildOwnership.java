@@ -11,8 +11,8 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
- * Which objects are an app's children. An object is the app's when the app controls it (its
- * owner reference), or when nobody controls it and it carries the labels the operator gives the
+ * Which objects are an app's children. An object is the app's when an owner reference names the
+ * app's UID, or when nobody controls it and it carries the labels the operator gives the
  * app's children (left behind by {@code kubectl delete --cascade=orphan}, adopted like a
  * Deployment adopts its ReplicaSets). Anything else with a child's name (another app's child, a
  * built-in object, a team's own Deployment) is never taken over: creating the child fails and
@@ -31,6 +31,13 @@ public final class ChildOwnership {
 
   public static boolean belongsTo(HasMetadata child, MicroApp app) {
     List<OwnerReference> refs = Optional.ofNullable(child.getMetadata().getOwnerReferences()).orElse(List.of());
+    // The operator's own owner reference (JOSDK writes it without the controller flag) names the
+    // app's UID: the child is the app's whatever its labels say now (a hand edit of the app label
+    // must be repaired, not turn the app's own Deployment into a stranger's).
+    if (app.getMetadata().getUid() != null
+        && refs.stream().anyMatch(r -> app.getMetadata().getUid().equals(r.getUid()))) {
+      return true;
+    }
     Optional<OwnerReference> controller = refs.stream().filter(r -> Boolean.TRUE.equals(r.getController())).findFirst();
     if (controller.isPresent()) {
       return Objects.equals(controller.get().getUid(), app.getMetadata().getUid());
