@@ -29,6 +29,16 @@ final class TestCluster {
     }
   }
 
+  /**
+   * A second client on the same API server with the operator's own serialization (RunCommand's:
+   * managed fields compacted as they are read), so the operator under test caches what it caches in
+   * production. Closed by the operator when it stops.
+   */
+  static KubernetesClient operatorClient(KubernetesClient client) {
+    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(client.getConfiguration())
+        .withKubernetesSerialization(io.safedefaults.microapp.kube.CompactManagedFields.serialization()).build();
+  }
+
   /** A namespace that enforces Pod Security "restricted", as app namespaces should. */
   static void restrictedNamespace(KubernetesClient client, String name) {
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name)
