@@ -132,6 +132,37 @@ class CompactManagedFieldsTest {
     }
   }
 
+  @Test
+  void shortValuesAreOneInstanceButNeverTheValuesOfADataMap() {
+    Random random = new Random(11);
+    for (int i = 0; i < 50; i++) {
+      String value = "v" + random.nextInt(1000);
+      String secret = """
+          {"apiVersion":"v1","kind":"Secret","metadata":{"name":"s%d","namespace":"ns","labels":{"app":"%s"}},
+           "data":{"key":"%s"},"stringData":{"plain":"%s"}}
+          """;
+      String configMap = """
+          {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c%d","namespace":"ns","labels":{"app":"%s"}},
+           "data":{"key":"%s"},"binaryData":{"bin":"%s"}}
+          """;
+      io.fabric8.kubernetes.api.model.Secret one = COMPACT.unmarshal(secret.formatted(i, value, value, value),
+          io.fabric8.kubernetes.api.model.Secret.class);
+      io.fabric8.kubernetes.api.model.Secret two = COMPACT.unmarshal(secret.formatted(i + 1, value, value, value),
+          io.fabric8.kubernetes.api.model.Secret.class);
+      io.fabric8.kubernetes.api.model.ConfigMap three = COMPACT.unmarshal(configMap.formatted(i, value, value, value),
+          io.fabric8.kubernetes.api.model.ConfigMap.class);
+      assertThat(one).isEqualTo(PLAIN.unmarshal(secret.formatted(i, value, value, value),
+          io.fabric8.kubernetes.api.model.Secret.class));
+      assertThat(one.getMetadata().getNamespace()).isSameAs(two.getMetadata().getNamespace());
+      assertThat(one.getMetadata().getLabels().get("app")).isSameAs(two.getMetadata().getLabels().get("app"))
+          .isSameAs(three.getMetadata().getLabels().get("app"));
+      assertThat(one.getData().get("key")).isEqualTo(value).isNotSameAs(two.getData().get("key"));
+      assertThat(one.getStringData().get("plain")).isEqualTo(value).isNotSameAs(two.getStringData().get("plain"));
+      assertThat(three.getData().get("key")).isEqualTo(value).isNotSameAs(one.getData().get("key"));
+      assertThat(three.getBinaryData().get("bin")).isEqualTo(value).isNotSameAs(one.getMetadata().getLabels().get("app"));
+    }
+  }
+
   @SuppressWarnings("unchecked")
   private static Map<String, Object> specTree(Deployment d) {
     return (Map<String, Object>) own(d).getFieldsV1().getAdditionalProperties().get("f:spec");
