@@ -81,16 +81,16 @@ public final class CompactManagedFields {
     return module;
   }
 
-  /** The entry with its tree replaced by shared nodes and its short strings interned; the same entry object. */
+  /** The entry with its tree replaced by shared nodes and its short strings shared; the same entry object. */
   public static ManagedFieldsEntry compact(ManagedFieldsEntry entry) {
     if (entry == null) {
       return null;
     }
-    entry.setManager(intern(entry.getManager()));
-    entry.setOperation(intern(entry.getOperation()));
-    entry.setApiVersion(intern(entry.getApiVersion()));
-    entry.setFieldsType(intern(entry.getFieldsType()));
-    entry.setSubresource(intern(entry.getSubresource()));
+    entry.setManager(share(entry.getManager()));
+    entry.setOperation(share(entry.getOperation()));
+    entry.setApiVersion(share(entry.getApiVersion()));
+    entry.setFieldsType(share(entry.getFieldsType()));
+    entry.setSubresource(share(entry.getSubresource()));
     FieldsV1 fields = entry.getFieldsV1();
     if (fields != null && fields.getAdditionalProperties() != null) {
       fields.setAdditionalProperties(shared(fields.getAdditionalProperties()));
@@ -109,7 +109,7 @@ public final class CompactManagedFields {
     Object[] values = new Object[keys.length];
     int i = 0;
     for (Map.Entry<String, Object> e : tree.entrySet()) {
-      keys[i] = intern(e.getKey());
+      keys[i] = share(e.getKey());
       Object v = e.getValue();
       values[i] = v instanceof Map<?, ?> m ? shared((Map<String, Object>) m) : v;
       i++;
@@ -131,8 +131,8 @@ public final class CompactManagedFields {
     return known != null ? known : fresh;
   }
 
-  private static String intern(String s) {
-    return s == null ? null : s.intern();
+  private static String share(String s) {
+    return s == null ? null : SharedStrings.share(s);
   }
 
   /**
@@ -171,22 +171,50 @@ public final class CompactManagedFields {
    * name in every child, label values, owner kinds, images, env names, paths, timestamps) as one
    * instance each: Jackson shares field names but gives every value its own String, and those were
    * the largest share of the cached objects after the managed fields (about 600,000 at 1,000 apps).
-   * Interned strings are dropped by the JVM when no object uses them any more. Never the values of
-   * a data map (a Secret's or ConfigMap's data): those stay private to their object.
+   * Shared through a table of the operator's own, bounded as the table of nodes is, not through
+   * {@code String.share()}: the JVM's string table would also hold every resourceVersion ever read
+   * and G1 walks it at every young collection. Never shared: a resourceVersion (new with every
+   * write) and the values of a data map (a Secret's or ConfigMap's data), which stay private to
+   * their object.
    */
   static final class SharedStrings extends StringDeserializer {
     /** Longer values are rarely equal between objects (configuration, certificates). */
     static final int MAX_LENGTH = 64;
+    /** Beyond this many strings the table starts over (about 40 bytes each besides the string). */
+    static final int MAX_STRINGS = 50_000;
+    private static final Map<String, String> STRINGS = new ConcurrentHashMap<>();
 
     @Override
     public String deserialize(JsonParser p, DeserializationContext context) throws IOException {
       String value = super.deserialize(p, context);
-      return value == null || value.length() > MAX_LENGTH || inDataMap(p) ? value : value.intern();
+      return value == null || value.length() > MAX_LENGTH || privateValue(p) ? value : share(value);
     }
 
-    private static boolean inDataMap(JsonParser p) {
+    static String share(String value) {
+      String known = STRINGS.get(value);
+      if (known != null) {
+        return known;
+      }
+      if (STRINGS.size() >= MAX_STRINGS) {
+        STRINGS.clear();
+      }
+      known = STRINGS.putIfAbsent(value, value);
+      return known != null ? known : value;
+    }
+
+    static int sharedStrings() {
+      return STRINGS.size();
+    }
+
+    private static boolean privateValue(JsonParser p) {
       JsonStreamContext map = p.getParsingContext();
-      JsonStreamContext owner = map == null ? null : map.getParent();
+      if (map == null) {
+        return false;
+      }
+      if ("resourceVersion".equals(map.getCurrentName())) {
+        return true;
+      }
+      JsonStreamContext owner = map.getParent();
       String field = owner == null ? null : owner.getCurrentName();
       return "data".equals(field) || "stringData".equals(field) || "binaryData".equals(field);
     }

@@ -138,8 +138,9 @@ class CompactManagedFieldsTest {
     for (int i = 0; i < 50; i++) {
       String value = "v" + random.nextInt(1000);
       String secret = """
-          {"apiVersion":"v1","kind":"Secret","metadata":{"name":"s%d","namespace":"ns","labels":{"app":"%s"}},
-           "data":{"key":"%s"},"stringData":{"plain":"%s"}}
+          {"apiVersion":"v1","kind":"Secret","metadata":{"name":"s%1$d","namespace":"ns","resourceVersion":"1%1$d",
+           "labels":{"app":"%2$s"}},
+           "data":{"key":"%3$s"},"stringData":{"plain":"%4$s"}}
           """;
       String configMap = """
           {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c%d","namespace":"ns","labels":{"app":"%s"}},
@@ -147,19 +148,39 @@ class CompactManagedFieldsTest {
           """;
       io.fabric8.kubernetes.api.model.Secret one = COMPACT.unmarshal(secret.formatted(i, value, value, value),
           io.fabric8.kubernetes.api.model.Secret.class);
-      io.fabric8.kubernetes.api.model.Secret two = COMPACT.unmarshal(secret.formatted(i + 1, value, value, value),
+      io.fabric8.kubernetes.api.model.Secret two = COMPACT.unmarshal(secret.formatted(i, value, value, value),
           io.fabric8.kubernetes.api.model.Secret.class);
       io.fabric8.kubernetes.api.model.ConfigMap three = COMPACT.unmarshal(configMap.formatted(i, value, value, value),
           io.fabric8.kubernetes.api.model.ConfigMap.class);
       assertThat(one).isEqualTo(PLAIN.unmarshal(secret.formatted(i, value, value, value),
           io.fabric8.kubernetes.api.model.Secret.class));
       assertThat(one.getMetadata().getNamespace()).isSameAs(two.getMetadata().getNamespace());
+      // new with every write: sharing it would only fill the table
+      assertThat(one.getMetadata().getResourceVersion()).isEqualTo("1" + i)
+          .isNotSameAs(two.getMetadata().getResourceVersion());
       assertThat(one.getMetadata().getLabels().get("app")).isSameAs(two.getMetadata().getLabels().get("app"))
           .isSameAs(three.getMetadata().getLabels().get("app"));
       assertThat(one.getData().get("key")).isEqualTo(value).isNotSameAs(two.getData().get("key"));
       assertThat(one.getStringData().get("plain")).isEqualTo(value).isNotSameAs(two.getStringData().get("plain"));
       assertThat(three.getData().get("key")).isEqualTo(value).isNotSameAs(one.getData().get("key"));
       assertThat(three.getBinaryData().get("bin")).isEqualTo(value).isNotSameAs(one.getMetadata().getLabels().get("app"));
+    }
+  }
+
+  @Test
+  void theTableOfSharedStringsStaysBounded() {
+    String common = "microapp-operator";
+    String first = CompactManagedFields.SharedStrings.share(new String(common));
+    for (int i = 0; i < 3 * CompactManagedFields.SharedStrings.MAX_STRINGS; i++) {
+      String value = "value-" + i;
+      assertThat(CompactManagedFields.SharedStrings.share(value)).isEqualTo(value);
+      assertThat(CompactManagedFields.SharedStrings.sharedStrings())
+          .isLessThanOrEqualTo(CompactManagedFields.SharedStrings.MAX_STRINGS);
+      String again = CompactManagedFields.SharedStrings.share(new String(common));
+      assertThat(again).isEqualTo(common);
+      if (i == 0) {
+        assertThat(again).isSameAs(first);
+      }
     }
   }
 
