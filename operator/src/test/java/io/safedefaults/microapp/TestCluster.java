@@ -23,8 +23,10 @@ final class TestCluster {
     try (var in = new FileInputStream(TestFiles.generatedCrd(file).toFile())) {
       CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
       client.resource(crd).serverSideApply();
-      await().atMost(Duration.ofSeconds(30)).until(() -> client.apiextensions().v1().customResourceDefinitions()
-          .withName(crd.getMetadata().getName()).get().getStatus().getConditions().stream()
+      // right after the apply the API server may not have written the CRD's conditions yet
+      await().atMost(Duration.ofSeconds(30)).until(() -> java.util.Optional.ofNullable(client.apiextensions().v1()
+              .customResourceDefinitions().withName(crd.getMetadata().getName()).get().getStatus())
+          .map(s -> s.getConditions()).orElse(java.util.List.of()).stream()
           .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True")));
     }
   }
