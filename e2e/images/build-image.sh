@@ -3,15 +3,18 @@
 # shared base from build-runtime.sh:
 #
 #   e2e/images/build-image.sh --jar JAR --tag REGISTRY/NAME:TAG --output FILE.tar \
-#       [--title TEXT] [--description TEXT] [--expose PORT]...
+#       [--title TEXT] [--description TEXT] [--expose PORT]... [--env NAME=VALUE]...
 #   e2e/images/build-image.sh --lib-dir DIR --main-class CLASS [--app-dir /opt/NAME] [--jvm-opt OPT]... \
 #       [--unused-module MODULE]... \
 #       --tag REGISTRY/NAME:TAG --output FILE.tar [--title TEXT] [--description TEXT] [--expose PORT]...
+#       [--env NAME=VALUE]...
 #
 # --jar: the image runs `/opt/java/bin/java -jar /opt/microapp/<jar name> [args]` as 10001:10001; a
 # Kubernetes container's `args` (the operator's `proxy --config ...`, `purge --config ...`, the
 # chart's `run`) follow the jar, and JAVA_TOOL_OPTIONS reaches the JVM. Without args it prints the
-# usage. Called by the operator and sidecar modules' package phase; skip there with -Dimages.skip.
+# usage. --env sets a default in the image's environment that a container's `env` replaces: the
+# operator's pom gives JAVA_TOOL_OPTIONS the chart's operator.javaOptions, so the image run outside
+# the chart has the same bounded heap (e2e/bench/README.md, "The JVM flags"). Called by the operator and sidecar modules' package phase; skip there with -Dimages.skip.
 #
 # --lib-dir: every *.jar in DIR goes to APP_DIR/lib/ (default APP_DIR /opt/microapp) and the image
 # runs `/opt/java/bin/java [--jvm-opt ...] -cp <those jars, sorted> CLASS [args]`, no Cmd. Used for
@@ -25,7 +28,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 die() { echo "build-image: ERROR: $*" >&2; exit 1; }
 
-jar="" lib_dir="" main_class="" app_dir="/opt/microapp" tag="" output="" title="" description="" expose=() jvm_opts=() unused=()
+jar="" lib_dir="" main_class="" app_dir="/opt/microapp" tag="" output="" title="" description="" expose=() jvm_opts=() unused=() envs=()
 while [[ $# -gt 0 ]]; do
   [[ $# -ge 2 ]] || die "$1 needs a value"
   case "$1" in
@@ -40,6 +43,10 @@ while [[ $# -gt 0 ]]; do
     --title) title="$2" ;;
     --description) description="$2" ;;
     --expose) expose+=(--expose "$2") ;;
+    --env)
+      [[ "$2" =~ ^[A-Z_][A-Z0-9_]*=.+$ ]] || die "--env '$2' must be NAME=VALUE (NAME in capitals, digits and _, VALUE not empty)"
+      case "${2%%=*}" in PATH|JAVA_HOME|LANG) die "--env ${2%%=*}: the script sets that one itself" ;; esac
+      envs+=(--env "$2") ;;
     *) die "unknown argument '$1' (see the comment at the top of $0)" ;;
   esac
   shift 2
@@ -129,6 +136,7 @@ python3 "$here/imagetool.py" image \
   --env PATH=/opt/java/bin:/usr/bin:/bin \
   --env JAVA_HOME=/opt/java \
   --env LANG=C.UTF-8 \
+  "${envs[@]}" \
   --label "org.opencontainers.image.title=$title" \
   --label "org.opencontainers.image.description=$description" \
   --label "org.opencontainers.image.version=${tag##*:}" \

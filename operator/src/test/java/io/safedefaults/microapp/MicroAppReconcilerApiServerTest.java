@@ -102,7 +102,7 @@ class MicroAppReconcilerApiServerTest {
         .serverSideApply();
     keys = new SealingKeyStore(client, KEYS_NS, Duration.ofDays(30), Clock.systemUTC());
     keys.ensure();
-    operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+    operator = new Operator(o -> o.withKubernetesClient(TestCluster.operatorClient(client)));
     operator.register(new MicroAppReconciler(config, new OperatorMetrics(METRICS), () -> {
           if (BREAK_RECONCILES.get()) {
             throw new IllegalStateException("injected by the test");

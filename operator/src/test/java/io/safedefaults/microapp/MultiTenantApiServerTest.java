@@ -68,7 +68,7 @@ class MultiTenantApiServerTest {
 
   static void startOperator() throws InterruptedException {
     policies = new PolicyWatch(client, FLAGS, java.time.Clock.systemUTC()).start();
-    operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+    operator = new Operator(o -> o.withKubernetesClient(TestCluster.operatorClient(client)));
     MicroAppReconciler reconciler = new MicroAppReconciler(policies, new HostClaims(OPERATOR_NS),
         new OperatorMetrics(new SimpleMeterRegistry()), keys::decryptor, Duration.ofDays(30), Clock.systemUTC());
     policies.onChange(reconciler::policyChanged);

@@ -64,7 +64,7 @@ class OncePerReconcileApiServerTest {
           }
         }
       };
-      Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+      Operator operator = new Operator(o -> o.withKubernetesClient(TestCluster.operatorClient(client)));
       operator.register(reconciler, o -> o.withReconciliationMaxInterval(Duration.ofHours(1)));
       operator.start();
       try {

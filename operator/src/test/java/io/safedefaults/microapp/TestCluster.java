@@ -23,10 +23,22 @@ final class TestCluster {
     try (var in = new FileInputStream(TestFiles.generatedCrd(file).toFile())) {
       CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
       client.resource(crd).serverSideApply();
-      await().atMost(Duration.ofSeconds(30)).until(() -> client.apiextensions().v1().customResourceDefinitions()
-          .withName(crd.getMetadata().getName()).get().getStatus().getConditions().stream()
+      // right after the apply the API server may not have written the CRD's conditions yet
+      await().atMost(Duration.ofSeconds(30)).until(() -> java.util.Optional.ofNullable(client.apiextensions().v1()
+              .customResourceDefinitions().withName(crd.getMetadata().getName()).get().getStatus())
+          .map(s -> s.getConditions()).orElse(java.util.List.of()).stream()
           .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True")));
     }
+  }
+
+  /**
+   * A second client on the same API server with the operator's own serialization (RunCommand's:
+   * managed fields compacted as they are read), so the operator under test caches what it caches in
+   * production. Closed by the operator when it stops.
+   */
+  static KubernetesClient operatorClient(KubernetesClient client) {
+    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(client.getConfiguration())
+        .withKubernetesSerialization(io.safedefaults.microapp.kube.CompactManagedFields.serialization()).build();
   }
 
   /** A namespace that enforces Pod Security "restricted", as app namespaces should. */

@@ -229,7 +229,9 @@ public final class RunCommand implements Callable<Integer> {
     if (sharded) {
       registry.config().commonTags("shard", shardName);
     }
-    KubernetesClient client = new KubernetesClientBuilder().build();
+    // Managed fields compacted as they are read: see CompactManagedFields (most of the caches' heap).
+    KubernetesClient client = new KubernetesClientBuilder()
+        .withKubernetesSerialization(io.safedefaults.microapp.kube.CompactManagedFields.serialization()).build();
     io.safedefaults.microapp.runtime.NamespaceShard shard = sharded
         ? new io.safedefaults.microapp.runtime.NamespaceShard(client, shardName, shardSelector, keysNamespace(),
             leaseNamespace, lease, clock)
