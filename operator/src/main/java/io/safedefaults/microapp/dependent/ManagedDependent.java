@@ -211,7 +211,7 @@ public class ManagedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
   @Override
   public R update(R actual, R desired, MicroApp app, Context<MicroApp> context) {
     if (foreignEntries(actual, desired)) {
-      return replace(actual, desired, app, context, "another manager added entries to a list the operator owns alone");
+      return replace(actual, desired, app, context, "a list the operator owns alone holds entries other than its own");
     }
     try {
       return super.update(actual, desired, app, context);
