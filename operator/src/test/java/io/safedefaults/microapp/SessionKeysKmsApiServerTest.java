@@ -63,7 +63,6 @@ class SessionKeysKmsApiServerTest {
   static final String AUDIENCE = "vault";
   static KubernetesClient client;
   static TransitTestDouble vault;
-  static Path operatorToken;
   static Operator operator;
   static String sessionKeyUri;
 
@@ -74,10 +73,7 @@ class SessionKeysKmsApiServerTest {
     // bound like a platform team would: the sidecars of every app namespace named t-*, here by list
     vault.kubernetesAuth("kubernetes", "microapp-sidecar", Set.of("*/where2eat", "*/landing"),
         SessionKeysKmsApiServerTest::tokenReview, 600);
-    operatorToken = vault.dir.resolve("operator-token");
-    Files.writeString(operatorToken, vault.token);
-    sessionKeyUri = "vault-transit://localhost:" + vault.port() + "/transit/keys/microapp-sessions";
-    Kms operatorKms = new Kms(KmsUri.parse(sessionKeyUri, null), operatorToken, vault.caFile);
+    sessionKeyUri = vault.uri("microapp-sessions");
     OperatorConfig config = OperatorConfig.builder().clusterIssuer("letsencrypt-test")
         .defaultIssuer("https://login.example.com/realms/acme")
         .sessionKeyKms(OperatorConfig.SessionKeyKms.vault(sessionKeyUri, null, Files.readString(vault.caFile), "kubernetes",
@@ -85,7 +81,7 @@ class SessionKeysKmsApiServerTest {
         .build();
     TestCluster.installCrd(client);
     MicroAppReconciler reconciler = new MicroAppReconciler(config, new OperatorMetrics(new SimpleMeterRegistry()), () -> null)
-        .wrapSessionKeysWith(new SessionKeyWrapping(operatorKms.kek(Map.of()), sessionKeyUri));
+        .wrapSessionKeysWith(new SessionKeyWrapping(vault.kek("microapp-sessions"), sessionKeyUri));
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
     operator.register(reconciler, o -> o.withReconciliationMaxInterval(Duration.ofHours(1)));
     operator.start();

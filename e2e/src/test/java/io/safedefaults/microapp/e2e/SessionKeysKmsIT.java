@@ -27,10 +27,8 @@ import io.safedefaults.microapp.retention.PurgeJob;
 import io.safedefaults.microapp.workload.AppDeployment;
 import java.net.InetAddress;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -69,11 +67,8 @@ class SessionKeysKmsIT extends E2ETestBase {
         .filter(a -> "InternalIP".equals(a.getType())).findFirst().orElseThrow().getAddress();
     vault = new TransitTestDouble(InetAddress.getByName(nodeIp), "transit", "microapp-sessions");
     vault.kubernetesAuth("kubernetes", "microapp-sidecar", Set.of("*/where2eat"), jwt -> tokenReview(jwt, AUDIENCE), 600);
-    Path operatorToken = vault.dir.resolve("operator-token");
-    Files.writeString(operatorToken, vault.token);
-    uri = "vault-transit://" + nodeIp + ":" + vault.port() + "/transit/keys/microapp-sessions";
-    wrapping = new SessionKeyWrapping(Kms.fromFlags(uri, null, operatorToken.toString(), vault.caFile.toString())
-        .kek(Map.of()), uri);
+    uri = vault.uri("microapp-sessions");
+    wrapping = new SessionKeyWrapping(vault.kek("microapp-sessions"), uri);
   }
 
   @AfterAll

@@ -140,6 +140,25 @@ public final class TransitTestDouble implements AutoCloseable {
     loginTokens.clear();
   }
 
+  /** The key as --kms-uri names it, at the address this double listens on. */
+  public String uri(String key) {
+    InetAddress a = server.getAddress().getAddress();
+    return "vault-transit://" + (a.isLoopbackAddress() ? "localhost" : a.getHostAddress()) + ":" + port() + "/" + mount
+        + "/keys/" + key;
+  }
+
+  /** A file holding the operator's token, as Vault Agent writes it. */
+  public Path operatorTokenFile() throws IOException {
+    Path f = dir.resolve("operator-token");
+    Files.writeString(f, token);
+    return f;
+  }
+
+  /** The operator's key-encryption key for one of this double's keys: its token file, this double's CA. */
+  public com.google.crypto.tink.Aead kek(String key) throws IOException {
+    return Kms.fromFlags(uri(key), null, operatorTokenFile().toString(), caFile.toString()).kek(Map.of());
+  }
+
   public int port() {
     return server.getAddress().getPort();
   }

@@ -29,7 +29,6 @@ import org.junit.jupiter.api.Test;
 class VaultKubernetesLoginTest {
   static TransitTestDouble vault;
   static Path jwtFile;
-  static Path tokenFile;
   static final Map<String, String> LIVE_TOKENS = Map.of("jwt-team-a-where2eat", "team-a/where2eat",
       "jwt-team-b-landing", "team-b/landing", "jwt-kube-system-default", "kube-system/default");
 
@@ -39,8 +38,6 @@ class VaultKubernetesLoginTest {
     vault.kubernetesAuth("kubernetes", "microapp-sidecar", Set.of("team-a/*", "team-b/landing"),
         jwt -> Optional.ofNullable(LIVE_TOKENS.get(jwt)), 600);
     jwtFile = vault.dir.resolve("projected-token");
-    tokenFile = vault.dir.resolve("operator-token");
-    Files.writeString(tokenFile, vault.token);
   }
 
   @AfterAll
@@ -49,13 +46,12 @@ class VaultKubernetesLoginTest {
   }
 
   static Kms sidecar(String role) {
-    return new Kms(KmsUri.parse("vault-transit://localhost:" + vault.port() + "/transit/keys/sessions", null), null,
+    return new Kms(KmsUri.parse(vault.uri("sessions"), null), null,
         new Kms.VaultLogin("kubernetes", role, jwtFile), vault.caFile);
   }
 
-  static Aead operatorKek() {
-    return Kms.fromFlags("vault-transit://localhost:" + vault.port() + "/transit/keys/sessions", null,
-        tokenFile.toString(), vault.caFile.toString()).kek(Map.of());
+  static Aead operatorKek() throws java.io.IOException {
+    return vault.kek("sessions");
   }
 
   static byte[] b(String s) {
@@ -100,7 +96,7 @@ class VaultKubernetesLoginTest {
     assertThat(WrappedSessionKeys.open(wrapped, sidecar("microapp-sidecar").kek(Map.of()), Part.KEYSET, "team-b", "landing"))
         .isEqualTo(b("k"));
 
-    Aead noToken = new Kms(KmsUri.parse("vault-transit://localhost:" + vault.port() + "/transit/keys/sessions", null), null,
+    Aead noToken = new Kms(KmsUri.parse(vault.uri("sessions"), null), null,
         new Kms.VaultLogin("kubernetes", "microapp-sidecar", vault.dir.resolve("not-mounted")), vault.caFile).kek(Map.of());
     assertThatThrownBy(() -> noToken.decrypt(wrapped, b("x"))).isInstanceOf(KmsUnavailableException.class)
         .hasMessageContaining("projected service-account token").hasMessageContaining("not-mounted");

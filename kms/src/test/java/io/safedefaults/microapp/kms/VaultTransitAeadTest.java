@@ -26,8 +26,7 @@ class VaultTransitAeadTest {
   @BeforeAll
   static void start() throws Exception {
     vault = new TransitTestDouble("transit", "microapp", "other");
-    tokenFile = vault.dir.resolve("token");
-    Files.writeString(tokenFile, vault.token + "\n");
+    tokenFile = vault.operatorTokenFile();
   }
 
   @AfterAll
@@ -35,9 +34,8 @@ class VaultTransitAeadTest {
     vault.close();
   }
 
-  static Aead kek(String key) {
-    return Kms.fromFlags("vault-transit://localhost:" + vault.port() + "/transit/keys/" + key, null,
-        tokenFile.toString(), vault.caFile.toString()).kek(Map.of());
+  static Aead kek(String key) throws java.io.IOException {
+    return vault.kek(key);
   }
 
   static byte[] b(String s) {

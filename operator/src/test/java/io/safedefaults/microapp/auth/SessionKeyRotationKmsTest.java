@@ -12,7 +12,6 @@ import io.safedefaults.microapp.kms.TransitTestDouble;
 import io.safedefaults.microapp.kms.WrappedSessionKeys;
 import io.safedefaults.microapp.kms.WrappedSessionKeys.Part;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,15 +41,13 @@ class SessionKeyRotationKmsTest {
   @BeforeAll
   static void start() throws Exception {
     vault = new TransitTestDouble("transit", "sessions", "sessions-2");
-    tokenFile = vault.dir.resolve("token");
-    Files.writeString(tokenFile, vault.token);
+    tokenFile = vault.operatorTokenFile();
     wrapping = wrapping("sessions");
     otherKey = wrapping("sessions-2");
   }
 
-  static SessionKeyWrapping wrapping(String key) {
-    String uri = "vault-transit://localhost:" + vault.port() + "/transit/keys/" + key;
-    return new SessionKeyWrapping(Kms.fromFlags(uri, null, tokenFile.toString(), vault.caFile.toString()).kek(Map.of()), uri);
+  static SessionKeyWrapping wrapping(String key) throws java.io.IOException {
+    return new SessionKeyWrapping(vault.kek(key), vault.uri(key));
   }
 
   @AfterAll

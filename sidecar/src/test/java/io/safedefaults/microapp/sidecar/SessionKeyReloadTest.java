@@ -9,14 +9,11 @@ import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import io.safedefaults.microapp.sidecar.session.CookieJar;
 import io.safedefaults.microapp.sidecar.session.CookieSealer;
-import io.safedefaults.microapp.sidecar.support.Browser;
 import io.safedefaults.microapp.sidecar.support.EchoUpstream;
 import io.safedefaults.microapp.sidecar.support.SidecarHarness;
 import io.safedefaults.microapp.sidecar.support.TestProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
@@ -40,17 +37,7 @@ class SessionKeyReloadTest {
         SidecarHarness sidecar = new SidecarHarness(provider.issuer(), app,
             c -> ((ObjectNode) c.get("session")).put("keysetReloadSeconds", 1), keysetA)) {
       Path file = sidecar.dir.resolve("session-keyset.json");
-      Supplier<String> signIn = () -> {
-        try {
-          Browser browser = new Browser();
-          provider.nextLogin("rot-user", Map.of("groups", List.of("food-team"), "email", "rot@acme.com",
-              "email_verified", true));
-          assertThat(browser.get(sidecar.url("/")).statusCode()).isEqualTo(200);
-          return browser.cookie(sidecar.uri("/"), CookieJar.SESSION);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      };
+      Supplier<String> signIn = () -> sidecar.signIn(provider, "rot-user");
       String before = signIn.get();
 
       Files.writeString(file, TinkJsonProtoKeysetFormat.serializeKeyset(ab, InsecureSecretKeyAccess.get()));
@@ -59,22 +46,19 @@ class SessionKeyReloadTest {
       CookieSealer onlyA = CookieSealer.fromKeysetJson(keysetA, "A");
       assertThat(onlyA.open(CookieJar.SESSION, before)).isNotNull();
       assertThat(onlyA.open(CookieJar.SESSION, after)).as("new sessions are sealed with the new primary key").isNull();
-      assertThat(status(sidecar, before)).as("sessions from before the rotation still work").isEqualTo(200);
-      assertThat(status(sidecar, after)).isEqualTo(200);
+      assertThat(sidecar.statusWithSession(before)).as("sessions from before the rotation still work").isEqualTo(200);
+      assertThat(sidecar.statusWithSession(after)).isEqualTo(200);
 
       Files.writeString(file, TinkJsonProtoKeysetFormat.serializeKeyset(b, InsecureSecretKeyAccess.get()));
       Thread.sleep(2_500);
-      assertThat(status(sidecar, before)).as("the old key is gone, and with it its sessions").isEqualTo(401);
-      assertThat(status(sidecar, after)).isEqualTo(200);
+      assertThat(sidecar.statusWithSession(before)).as("the old key is gone, and with it its sessions").isEqualTo(401);
+      assertThat(sidecar.statusWithSession(after)).isEqualTo(200);
 
       // a half-written or broken file never replaces working keys
       Files.writeString(file, "{\"primaryKeyId\": ");
       Thread.sleep(2_500);
-      assertThat(status(sidecar, after)).isEqualTo(200);
+      assertThat(sidecar.statusWithSession(after)).isEqualTo(200);
     }
   }
 
-  private static int status(SidecarHarness sidecar, String session) throws Exception {
-    return sidecar.api("/menu", null, "Cookie", CookieJar.SESSION + "=" + session).statusCode();
-  }
 }

@@ -18,14 +18,12 @@ import io.safedefaults.microapp.kms.WrappedSessionKeys.Part;
 import io.safedefaults.microapp.sidecar.config.ConfigException;
 import io.safedefaults.microapp.sidecar.session.CookieJar;
 import io.safedefaults.microapp.sidecar.session.CookieSealer;
-import io.safedefaults.microapp.sidecar.support.Browser;
 import io.safedefaults.microapp.sidecar.support.EchoUpstream;
 import io.safedefaults.microapp.sidecar.support.SidecarHarness;
 import io.safedefaults.microapp.sidecar.support.TestProvider;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -53,9 +51,7 @@ class WrappedSessionKeysTest {
     vault.kubernetesAuth("kubernetes", "microapp-sidecar", Set.of("team-food/where2eat"),
         jwt -> reviewerUp && jwt.equals("jwt-where2eat") ? Optional.of("team-food/where2eat")
             : jwt.equals("jwt-landing") ? Optional.of("team-food/landing") : Optional.empty(), 600);
-    Path operatorToken = vault.dir.resolve("operator-token");
-    Files.writeString(operatorToken, vault.token);
-    operatorKek = Kms.fromFlags(uri(), null, operatorToken.toString(), vault.caFile.toString()).kek(Map.of());
+    operatorKek = vault.kek("sessions");
     dir = Files.createTempDirectory(vault.dir, "keys");
   }
 
@@ -65,7 +61,7 @@ class WrappedSessionKeysTest {
   }
 
   static String uri() {
-    return "vault-transit://localhost:" + vault.port() + "/transit/keys/sessions";
+    return vault.uri("sessions");
   }
 
   static void write(Path file, byte[] plaintext, Part part, String app) throws Exception {
@@ -99,17 +95,7 @@ class WrappedSessionKeysTest {
         EchoUpstream app = new EchoUpstream();
         SidecarHarness sidecar = new SidecarHarness(provider.issuer(), app, c -> kmsConfig(c, keyset, salt, jwt),
             SidecarHarness.newKeyset())) {
-      Supplier<String> signIn = () -> {
-        try {
-          Browser browser = new Browser();
-          provider.nextLogin("kms-user", Map.of("groups", List.of("food-team"), "email", "kms@acme.com",
-              "email_verified", true));
-          assertThat(browser.get(sidecar.url("/")).statusCode()).isEqualTo(200);
-          return browser.cookie(sidecar.uri("/"), CookieJar.SESSION);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      };
+      Supplier<String> signIn = () -> sidecar.signIn(provider, "kms-user");
       String before = signIn.get();
       CookieSealer onlyA = CookieSealer.fromKeysetJson(keysetA, "A");
       assertThat(onlyA.open(CookieJar.SESSION, before)).as("sealed with the keyset the KMS opened").isNotNull();
@@ -119,7 +105,7 @@ class WrappedSessionKeysTest {
       Thread.sleep(2_500);
       String after = signIn.get();
       assertThat(onlyA.open(CookieJar.SESSION, after)).as("new sessions use the rotated primary").isNull();
-      assertThat(status(sidecar, before)).isEqualTo(200);
+      assertThat(sidecar.statusWithSession(before)).isEqualTo(200);
 
       // the KMS refuses now (the login token revoked, the review failing): the keys in use stay
       reviewerUp = false;
@@ -127,8 +113,8 @@ class WrappedSessionKeysTest {
       try {
         write(keyset, SidecarHarness.newKeyset().getBytes(StandardCharsets.UTF_8), Part.KEYSET, "where2eat");
         Thread.sleep(2_500);
-        assertThat(status(sidecar, before)).isEqualTo(200);
-        assertThat(status(sidecar, after)).isEqualTo(200);
+        assertThat(sidecar.statusWithSession(before)).isEqualTo(200);
+        assertThat(sidecar.statusWithSession(after)).isEqualTo(200);
       } finally {
         reviewerUp = true;
       }
@@ -221,7 +207,4 @@ class WrappedSessionKeysTest {
     }
   }
 
-  private static int status(SidecarHarness sidecar, String session) throws Exception {
-    return sidecar.api("/menu", null, "Cookie", CookieJar.SESSION + "=" + session).statusCode();
-  }
 }

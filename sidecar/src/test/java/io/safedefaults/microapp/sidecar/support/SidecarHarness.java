@@ -106,6 +106,28 @@ public final class SidecarHarness implements AutoCloseable {
     return http.send(b.method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A fresh browser signs in as {@code user} (a food-team member of acme.com); its session cookie. */
+  public String signIn(TestProvider provider, String user) {
+    try {
+      Browser browser = new Browser();
+      provider.nextLogin(user, java.util.Map.of("groups", java.util.List.of("food-team"), "email", user + "@acme.com",
+          "email_verified", true));
+      int status = browser.get(url("/")).statusCode();
+      if (status != 200) {
+        throw new AssertionError("sign-in of " + user + " ended with HTTP " + status);
+      }
+      return browser.cookie(uri("/"), io.safedefaults.microapp.sidecar.session.CookieJar.SESSION);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The status of an API request carrying this session cookie. */
+  public int statusWithSession(String session) throws Exception {
+    return api("/menu", null, "Cookie", io.safedefaults.microapp.sidecar.session.CookieJar.SESSION + "=" + session)
+        .statusCode();
+  }
+
   public HttpResponse<String> admin(String path) throws Exception {
     return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path)).GET().build(),
         HttpResponse.BodyHandlers.ofString());
