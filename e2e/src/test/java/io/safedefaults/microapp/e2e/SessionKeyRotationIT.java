@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 @Order(9)
 class SessionKeyRotationIT extends E2ETestBase {
   static final ObjectMapper JSON = new ObjectMapper();
-  /** The kubelet's periodic pod sync refreshes Secret volumes (about a minute), then the sidecar's 30 s check. */
+  /** The kubelet's periodic pod sync refreshes Secret volumes (every 15 s on the test node, a minute by default), then the sidecar's 30 s check. */
   static final Duration PICKED_UP = Duration.ofSeconds(240);
   static String ns;
   static String base;
