@@ -71,12 +71,15 @@ public final class Kubectl {
   }
 
   /**
-   * Starts a long-running kubectl (e.g. {@code logs -f}) with stdout and stderr appended to
-   * {@code output}; the caller stops it.
+   * Starts a long-running kubectl (e.g. {@code logs -f}) with stdout appended to {@code output} and
+   * stderr to {@code output}{@code .kubectl-stderr}; the caller stops it.
    */
   public Process start(Path output, String... args) {
-    ProcessBuilder pb = builder(args).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
+    // kubectl's own complaints (a container gone while its log is followed) go beside the output,
+    // never into it: the output is what the followed process wrote
+    ProcessBuilder pb = builder(args)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()))
+        .redirectError(ProcessBuilder.Redirect.appendTo(output.resolveSibling(output.getFileName() + ".kubectl-stderr").toFile()));
     try {
       Process p = pb.start();
       p.getOutputStream().close();
