@@ -71,8 +71,34 @@ public final class LeaderLease {
    * (409) means another replica already acted on the Lease: then it is left as it is.
    */
   public static boolean release(KubernetesClient client, String namespace, String name, String identity, Clock clock) {
-    return rewrite(client, namespace, name, spec -> released(spec, identity, ZonedDateTime.now(clock)));
+    // A 409 may be our own leader elector's last renewal, in flight when the operator stopped: read
+    // again and retry while the Lease is still ours (released() answers null once someone else holds it).
+    for (int attempt = 1; attempt <= RELEASE_ATTEMPTS; attempt++) {
+      Lease lease = client.leases().inNamespace(namespace).withName(name).get();
+      LeaseSpec spec = lease == null ? null : released(lease.getSpec(), identity, ZonedDateTime.now(clock));
+      if (spec == null) {
+        return false;
+      }
+      lease.setSpec(spec);
+      try {
+        client.resource(lease).update();
+        return true;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+      }
+      try {
+        Thread.sleep(50L * attempt);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return false;
   }
+
+  static final int RELEASE_ATTEMPTS = 5;
 
   /** Fills in a Lease the chart created empty; a missing Lease is left for Fabric8 to create. */
   public static void prepare(KubernetesClient client, String namespace, String name, Duration leaseDuration) {
