@@ -67,26 +67,16 @@ public final class LeaderLease {
   }
 
   /**
-   * Gives up the Lease if {@code identity} holds it. Returns whether it did. A concurrent change
-   * (409) means another replica already acted on the Lease: then it is left as it is.
+   * Gives up the Lease if {@code identity} holds it. Returns whether it did. A 409 may be our own
+   * leader elector's last renewal, in flight when the operator stopped: the Lease is read again and
+   * the release retried while it is still ours ({@link #released} answers null once another replica
+   * holds it, and then it is left as it is).
    */
   public static boolean release(KubernetesClient client, String namespace, String name, String identity, Clock clock) {
-    // A 409 may be our own leader elector's last renewal, in flight when the operator stopped: read
-    // again and retry while the Lease is still ours (released() answers null once someone else holds it).
     for (int attempt = 1; attempt <= RELEASE_ATTEMPTS; attempt++) {
-      Lease lease = client.leases().inNamespace(namespace).withName(name).get();
-      LeaseSpec spec = lease == null ? null : released(lease.getSpec(), identity, ZonedDateTime.now(clock));
-      if (spec == null) {
-        return false;
-      }
-      lease.setSpec(spec);
-      try {
-        client.resource(lease).update();
-        return true;
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409) {
-          throw e;
-        }
+      Write result = rewrite(client, namespace, name, spec -> released(spec, identity, ZonedDateTime.now(clock)));
+      if (result != Write.CONFLICT) {
+        return result == Write.WRITTEN;
       }
       try {
         Thread.sleep(50L * attempt);
@@ -105,24 +95,26 @@ public final class LeaderLease {
     rewrite(client, namespace, name, spec -> completed(spec, leaseDuration));
   }
 
+  private enum Write { WRITTEN, NOTHING, CONFLICT }
+
   /**
    * Replaces the Lease's spec with {@code change}'s answer (null: nothing to write) in a PUT carrying
-   * the resourceVersion just read: if another replica changed the Lease meanwhile, its change wins
-   * (409) and this returns false, as it does when there is no Lease or nothing to write.
+   * the resourceVersion just read: if someone changed the Lease meanwhile, their change wins (409,
+   * {@code CONFLICT}); no Lease or nothing to write is {@code NOTHING}.
    */
-  private static boolean rewrite(KubernetesClient client, String namespace, String name, UnaryOperator<LeaseSpec> change) {
+  private static Write rewrite(KubernetesClient client, String namespace, String name, UnaryOperator<LeaseSpec> change) {
     Lease lease = client.leases().inNamespace(namespace).withName(name).get();
     LeaseSpec spec = lease == null ? null : change.apply(lease.getSpec());
     if (spec == null) {
-      return false;
+      return Write.NOTHING;
     }
     lease.setSpec(spec);
     try {
       client.resource(lease).update();
-      return true;
+      return Write.WRITTEN;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409) {
-        return false;
+        return Write.CONFLICT;
       }
       throw e;
     }

@@ -47,8 +47,8 @@ public final class CookieSealer {
 
   public static CookieSealer fromKeysetFile(Path keysetFile, SessionKeyFiles files) {
     byte[] raw = SessionKeyFiles.read(keysetFile, "session keyset", "session.keysetFile");
-    String json = new String(files.openAtStart(keysetFile, WrappedSessionKeys.Part.KEYSET, "session.keysetFile"),
-        StandardCharsets.UTF_8);
+    // the bytes opened are the bytes remembered: a rotation landing between two reads is not missed
+    String json = new String(files.openAtStart(keysetFile, raw, WrappedSessionKeys.Part.KEYSET), StandardCharsets.UTF_8);
     CookieSealer sealer = new CookieSealer(parse(json, keysetFile.toString()));
     sealer.loaded = raw;
     return sealer;

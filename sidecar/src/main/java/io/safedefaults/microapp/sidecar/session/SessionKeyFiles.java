@@ -87,7 +87,11 @@ public final class SessionKeyFiles {
 
   /** {@link #open}, failing at start with what to check. */
   public byte[] openAtStart(Path file, Part part, String field) {
-    byte[] raw = read(file, part == Part.KEYSET ? "session keyset" : "user id salt", field);
+    return openAtStart(file, read(file, part == Part.KEYSET ? "session keyset" : "user id salt", field), part);
+  }
+
+  /** {@link #openAtStart(Path, Part, String)} of bytes already read from {@code file}. */
+  byte[] openAtStart(Path file, byte[] raw, Part part) {
     try {
       return open(raw, part);
     } catch (GeneralSecurityException e) {
